@@ -1,0 +1,58 @@
+# The front door. `make run` and `make test` do all the set-up on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: all install gen gen-check lint typecheck test bench eval run up check clean
+
+all: check
+
+install: $(VENV)/.installed
+
+# torch is installed first and on its own: pinned, pip takes the CPU wheel instead of a multi-GB CUDA build.
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check "torch==2.13.0"
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]' --config-settings editable_mode=compat
+	$(PY) scripts/link_source_roots.py
+	touch $@
+
+gen: install
+	PY=$(PY) scripts/gen_protos.sh
+
+# Fails when the checked-in generated code differs from what `make gen` produces.
+gen-check: gen
+	git add -N protos/gen
+	git diff --exit-code --stat -- protos/gen
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/buf lint
+	$(BIN)/buf format --diff --exit-code
+
+typecheck: install
+	$(BIN)/mypy
+
+test: install
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+bench: install
+	$(PY) -m tests.bench.queue_bench
+
+eval: install
+	$(PY) -m tests.eval.skill_eval
+
+run: install
+	$(BIN)/skillbridge up --demo
+
+up: install
+	$(BIN)/skillbridge up
+
+check: lint typecheck test gen-check
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

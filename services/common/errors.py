@@ -1,0 +1,101 @@
+"""The error hierarchy every service raises from its core.
+
+Core code never imports grpc: it raises these, and the server maps them to gRPC status codes with
+`google.rpc` details in one table (see `services.common.grpc_errors`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    """One bad field of a request: which field and what is wrong with it."""
+
+    field: str
+    description: str
+
+
+class SkillBridgeError(Exception):
+    """Root of every error the services raise on purpose."""
+
+    reason: str = "ERROR"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidArgument(SkillBridgeError):
+    """The request is malformed; each bad field is listed."""
+
+    reason = "INVALID_ARGUMENT"
+
+    def __init__(self, message: str, violations: list[FieldViolation] | None = None) -> None:
+        super().__init__(message)
+        self.violations: list[FieldViolation] = violations or []
+
+    @classmethod
+    def for_field(cls, field_name: str, description: str) -> InvalidArgument:
+        return cls(f"{field_name}: {description}", [FieldViolation(field_name, description)])
+
+
+class NotFound(SkillBridgeError):
+    """The named thing does not exist (or is not visible to the caller)."""
+
+    reason = "NOT_FOUND"
+
+
+class FailedPrecondition(SkillBridgeError):
+    """The request is valid but the thing is in the wrong state for it."""
+
+    reason = "FAILED_PRECONDITION"
+
+
+class Unauthenticated(SkillBridgeError):
+    """No valid credentials were given."""
+
+    reason = "UNAUTHENTICATED"
+
+
+class PermissionDenied(SkillBridgeError):
+    """The caller is known but may not do this."""
+
+    reason = "PERMISSION_DENIED"
+
+
+@dataclass(frozen=True)
+class QuotaViolation:
+    """Which quota was exceeded and how."""
+
+    subject: str
+    description: str
+
+
+class ResourceExhausted(SkillBridgeError):
+    """A limit was reached; try again after `retry_after` seconds."""
+
+    reason = "RESOURCE_EXHAUSTED"
+
+    def __init__(
+        self, message: str, *, retry_after: float, violations: list[QuotaViolation] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.violations: list[QuotaViolation] = violations or []
+
+
+class Unavailable(SkillBridgeError):
+    """A dependency is down or the service is draining; retrying later may work."""
+
+    reason = "UNAVAILABLE"
+
+
+@dataclass
+class ErrorDetails:
+    """Plain description of an error, as stored with a failed job (no grpc types)."""
+
+    code: str
+    message: str
+    details: dict[str, str] = field(default_factory=dict)
