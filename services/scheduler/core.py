@@ -1,0 +1,308 @@
+"""The scheduler's rules, as pure functions over JobRecord: validation, the state machine, progress and the
+wait estimate. No I/O and no grpc: the store persists what these functions decide."""
+
+from __future__ import annotations
+
+import base64
+import math
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from services.common import errors
+from services.scheduler.model import (
+    STAGES_BY_TYPE,
+    EventKind,
+    JobError,
+    JobRecord,
+    JobState,
+    JobType,
+    NewEvent,
+    Stage,
+    StageRecord,
+    StageState,
+)
+
+# google.rpc.Code numbers, kept here so core needs no protobuf import.
+CODE_CANCELLED = 1
+CODE_UNKNOWN = 2
+CODE_DEADLINE_EXCEEDED = 4
+CODE_ABORTED = 10
+CODE_INTERNAL = 13
+CODE_UNAVAILABLE = 14
+
+
+class JobNotFound(errors.NotFound):
+    reason = "JOB_NOT_FOUND"
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"job {job_id!r} not found")
+        self.job_id = job_id
+
+
+class JobAlreadyFinished(errors.FailedPrecondition):
+    reason = "JOB_ALREADY_FINISHED"
+
+
+class QueueFull(errors.ResourceExhausted):
+    reason = "QUEUE_FULL"
+
+
+class StaleAttempt(Exception):
+    """A worker wrote with a fencing token that is no longer the job's: its attempt was superseded."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The submit-time limits, taken from settings."""
+
+    max_text_bytes: int
+    max_priority: int
+    max_payload_bytes: int = 1024 * 1024
+    max_request_id_chars: int = 128
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A validated-to-be job request, as the servicer hands it to the scheduler."""
+
+    type: JobType | None
+    input: dict[str, Any]
+    priority: int = 0
+    request_id: str = ""
+
+
+def new_job_id(now: float | None = None) -> str:
+    """A time-ordered id: 12 hex digits of milliseconds, then 10 random hex digits."""
+    millis = int((time.time() if now is None else now) * 1000)
+    return f"{millis:012x}{os.urandom(5).hex()}"
+
+
+def validate_submission(sub: Submission, limits: Limits) -> None:
+    """Raises InvalidArgument listing every bad field of the submission."""
+    bad: list[errors.FieldViolation] = []
+    if sub.type is None:
+        bad.append(errors.FieldViolation("type", "job type is required: COURSE_RECOMMENDATION or NOOP"))
+    elif sub.type is JobType.COURSE_RECOMMENDATION:
+        for name in ("resume_text", "job_description_text"):
+            text = sub.input.get(name)
+            path = f"course_recommendation.{name}"
+            if not isinstance(text, str) or not text.strip():
+                bad.append(errors.FieldViolation(path, "must not be empty"))
+            elif len(text.encode("utf-8")) > limits.max_text_bytes:
+                bad.append(
+                    errors.FieldViolation(
+                        path, f"is {len(text.encode('utf-8'))} bytes; the limit is {limits.max_text_bytes}"
+                    )
+                )
+        threshold = sub.input.get("threshold", 0.0)
+        if not isinstance(threshold, int | float) or math.isnan(threshold) or not 0.0 <= threshold <= 1.0:
+            bad.append(errors.FieldViolation("course_recommendation.threshold", "must be between 0 and 1"))
+    elif sub.type is JobType.NOOP:
+        payload = sub.input.get("payload", "")
+        if len(payload) * 3 // 4 > limits.max_payload_bytes:
+            bad.append(errors.FieldViolation("noop.payload", f"is over {limits.max_payload_bytes} bytes"))
+    if sub.type is not None and sub.input.get("_type_mismatch"):
+        bad.append(errors.FieldViolation("type", "does not match the input that was set"))
+    if not 0 <= sub.priority <= limits.max_priority:
+        bad.append(errors.FieldViolation("priority", f"must be between 0 and {limits.max_priority}"))
+    if len(sub.request_id) > limits.max_request_id_chars:
+        bad.append(errors.FieldViolation("request_id", f"must be at most {limits.max_request_id_chars} chars"))
+    if bad:
+        raise errors.InvalidArgument("; ".join(f"{v.field} {v.description}" for v in bad), bad)
+
+
+def noop_input(payload: bytes) -> dict[str, Any]:
+    return {"payload": base64.b64encode(payload).decode("ascii")}
+
+
+def new_job(sub: Submission, owner: str, now: float) -> tuple[JobRecord, NewEvent]:
+    """A QUEUED job for a valid submission, and its first event (position filled in by the store)."""
+    assert sub.type is not None
+    job_input = dict(sub.input)
+    if sub.type is JobType.COURSE_RECOMMENDATION and not job_input.get("threshold"):
+        job_input["threshold"] = 0.5
+    job = JobRecord(
+        id=new_job_id(now),
+        owner=owner,
+        type=sub.type,
+        state=JobState.QUEUED,
+        priority=sub.priority,
+        input=job_input,
+        create_time=now,
+        request_id=sub.request_id,
+        stages=[StageRecord(stage=s) for s in STAGES_BY_TYPE[sub.type]],
+    )
+    return job, NewEvent(EventKind.QUEUED, {})
+
+
+# --- the state machine -------------------------------------------------------------------------------------
+
+
+def _require(job: JobRecord, *states: JobState) -> None:
+    if job.state not in states:
+        raise JobAlreadyFinished(f"job {job.id} is {job.state.value}, not {' or '.join(s.value for s in states)}")
+
+
+def start_attempt(job: JobRecord, worker: str, now: float, lease_until: float) -> list[NewEvent]:
+    """QUEUED -> RUNNING: a new attempt with a new fencing token."""
+    _require(job, JobState.QUEUED)
+    job.state = JobState.RUNNING
+    job.attempt += 1
+    job.fence += 1
+    job.start_time = now
+    job.lease_owner = worker
+    job.lease_until = lease_until
+    for record in job.stages:
+        record.state, record.start_time, record.end_time, record.progress = StageState.PENDING, None, None, 0
+    job.current_stage = None
+    return [NewEvent(EventKind.STARTED, {"attempt": job.attempt, "worker": worker})]
+
+
+def _stage(job: JobRecord, stage: Stage) -> StageRecord:
+    for record in job.stages:
+        if record.stage is stage:
+            return record
+    raise errors.InvalidArgument.for_field("stage", f"{stage.value} is not a stage of {job.type.value} jobs")
+
+
+def start_stage(job: JobRecord, stage: Stage, now: float) -> list[NewEvent]:
+    _require(job, JobState.RUNNING)
+    record = _stage(job, stage)
+    record.state, record.start_time, record.progress = StageState.RUNNING, now, 0.0
+    job.current_stage = stage
+    return [NewEvent(EventKind.STAGE_STARTED, {"stage": stage.value})]
+
+
+def report_progress(job: JobRecord, stage: Stage, fraction: float, metrics: dict[str, float]) -> list[NewEvent]:
+    _require(job, JobState.RUNNING)
+    record = _stage(job, stage)
+    record.progress = min(max(fraction, 0.0), 1.0)
+    record.metrics.update(metrics)
+    data = {"stage": stage.value, "fraction": record.progress, "metrics": dict(metrics)}
+    return [NewEvent(EventKind.STAGE_PROGRESS, data)]
+
+
+def finish_stage(job: JobRecord, stage: Stage, now: float, summary: str, metrics: dict[str, float]) -> list[NewEvent]:
+    _require(job, JobState.RUNNING)
+    record = _stage(job, stage)
+    record.state, record.end_time, record.progress = StageState.SUCCEEDED, now, 1.0
+    record.summary = summary
+    record.metrics.update(metrics)
+    data = {
+        "stage": stage.value,
+        "state": StageState.SUCCEEDED.value,
+        "duration": record.duration or 0.0,
+        "summary": summary,
+        "metrics": dict(record.metrics),
+    }
+    return [NewEvent(EventKind.STAGE_FINISHED, data)]
+
+
+def _close_running_stage(job: JobRecord, state: StageState, now: float) -> list[NewEvent]:
+    for record in job.stages:
+        if record.state is StageState.RUNNING:
+            record.state, record.end_time = state, now
+            data = {
+                "stage": record.stage.value,
+                "state": state.value,
+                "duration": record.duration or 0.0,
+                "summary": record.summary,
+                "metrics": dict(record.metrics),
+            }
+            return [NewEvent(EventKind.STAGE_FINISHED, data)]
+    return []
+
+
+def _end(job: JobRecord, state: JobState, now: float, ttl: float) -> None:
+    job.state = state
+    job.end_time = now
+    job.expire_time = now + ttl
+    job.lease_owner, job.lease_until = "", None
+
+
+def succeed(job: JobRecord, result: dict[str, Any], now: float, ttl: float) -> list[NewEvent]:
+    _require(job, JobState.RUNNING)
+    job.result = result
+    duration = now - (job.start_time or now)
+    _end(job, JobState.SUCCEEDED, now, ttl)
+    return [NewEvent(EventKind.SUCCEEDED, {"duration": duration})]
+
+
+def fail(job: JobRecord, error: JobError, now: float, ttl: float) -> list[NewEvent]:
+    _require(job, JobState.RUNNING, JobState.QUEUED)
+    events = _close_running_stage(job, StageState.FAILED, now)
+    job.error = error
+    _end(job, JobState.FAILED, now, ttl)
+    data = {"code": error.code, "message": error.message, "stage": error.stage.value if error.stage else ""}
+    return [*events, NewEvent(EventKind.FAILED, data)]
+
+
+def cancel(job: JobRecord, reason: str, now: float, ttl: float) -> list[NewEvent]:
+    """QUEUED or RUNNING -> CANCELLED. The fence moves on, so a running worker's later writes are rejected."""
+    _require(job, JobState.QUEUED, JobState.RUNNING)
+    running_stage = job.current_stage if job.state is JobState.RUNNING else None
+    events = _close_running_stage(job, StageState.CANCELLED, now)
+    for record in job.stages:
+        if record.state is StageState.PENDING:
+            record.state = StageState.CANCELLED
+    job.fence += 1
+    job.error = JobError(code=CODE_CANCELLED, message=reason or "cancelled", stage=running_stage)
+    _end(job, JobState.CANCELLED, now, ttl)
+    data = {"reason": reason, "stage": running_stage.value if running_stage else ""}
+    return [*events, NewEvent(EventKind.CANCELLED, data)]
+
+
+def requeue(job: JobRecord, reason: str, max_attempts: int, now: float, ttl: float) -> list[NewEvent]:
+    """An attempt was lost (its worker died or its lease ran out): back to the queue, or FAILED after the last."""
+    _require(job, JobState.RUNNING)
+    if job.attempt >= max_attempts:
+        message = f"gave up after {job.attempt} attempts: {reason}"
+        return fail(job, JobError(code=CODE_ABORTED, message=message, reason="ATTEMPTS_EXHAUSTED"), now, ttl)
+    events = _close_running_stage(job, StageState.FAILED, now)
+    job.state = JobState.QUEUED
+    job.fence += 1
+    job.lease_owner, job.lease_until, job.start_time = "", None, None
+    return [*events, NewEvent(EventKind.RETRIED, {"attempt": job.attempt, "reason": reason})]
+
+
+# --- derived figures ---------------------------------------------------------------------------------------
+
+
+def progress(job: JobRecord) -> float:
+    """Overall progress in [0, 1]: finished stages count whole, the running stage by its own progress."""
+    if job.state is JobState.SUCCEEDED:
+        return 1.0
+    if not job.stages:
+        return 0.0
+    done = sum(1.0 if r.state is StageState.SUCCEEDED else r.progress for r in job.stages)
+    return round(done / len(job.stages), 4)
+
+
+def estimate_wait(position: int, running: int, workers: int, mean_job_seconds: float) -> float:
+    """Seconds until a job at `position` starts.
+
+    With W worker slots, R jobs running and the job P-th in line, P + R - 1 jobs start before it, so it needs
+    P + R - W completions first (none when that is below 1). Slots complete jobs at W per mean duration, and the
+    running jobs are on average half done, which saves half a completion.
+    """
+    if position <= 0:
+        return 0.0
+    slots = max(workers, 1)
+    completions = position - 1 + running - slots + 1
+    if completions <= 0:
+        return 0.0
+    credit = 0.5 if running > 0 else 0.0
+    return max(0.0, (completions - credit) * mean_job_seconds / slots)
+
+
+def timings_from_events(job: JobRecord, events: list[NewEvent]) -> list[tuple[str, float]]:
+    """The durations worth remembering for estimates: each finished stage and each successful job."""
+    found: list[tuple[str, float]] = []
+    for event in events:
+        if event.kind is EventKind.STAGE_FINISHED and event.data.get("state") == StageState.SUCCEEDED.value:
+            found.append((f"stage:{event.data['stage']}", float(event.data["duration"])))
+        elif event.kind is EventKind.SUCCEEDED:
+            found.append((f"job:{job.type.value}", float(event.data["duration"])))
+    return found

@@ -1,0 +1,250 @@
+"""The dispatcher: claims jobs from the store, runs each job's handler under a lease, records the outcome.
+
+One claim loop fills `concurrency` slots; a maintenance loop renews leases, re-queues jobs whose worker died,
+sends the heartbeat that counts this dispatcher's slots, and sweeps expired results.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from services.common.logs import job_id_var
+from services.common.settings import Settings
+from services.scheduler import core
+from services.scheduler.feed import ChangeFeed
+from services.scheduler.model import JobError, JobRecord, JobState, JobType, Stage
+from services.scheduler.store.base import JobStore
+
+log = logging.getLogger(__name__)
+
+
+class StageFailed(Exception):
+    """A stage could not complete; the job fails with this code (a google.rpc.Code number) and message."""
+
+    def __init__(self, stage: Stage, code: int, message: str, reason: str = "STAGE_FAILED") -> None:
+        super().__init__(message)
+        self.stage, self.code, self.message, self.reason = stage, code, message, reason
+
+
+@dataclass
+class StageReport:
+    """What a running stage reports when it ends: a summary line and figures."""
+
+    summary: str = ""
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+class JobContext:
+    """Handed to a handler: records stage starts, progress and ends under the attempt's fencing token."""
+
+    def __init__(self, store: JobStore, job: JobRecord, clock: Callable[[], float]) -> None:
+        self._store, self.job, self._clock = store, job, clock
+        self.fence = job.fence
+
+    @contextlib.asynccontextmanager
+    async def stage(self, stage: Stage) -> AsyncIterator[StageReport]:
+        now = self._clock()
+        await self._store.transition(self.job.id, self.fence, lambda j: core.start_stage(j, stage, now), now)
+        report = StageReport()
+        yield report
+        end = self._clock()
+        await self._store.transition(
+            self.job.id, self.fence, lambda j: core.finish_stage(j, stage, end, report.summary, report.metrics), end
+        )
+
+    async def progress(self, stage: Stage, fraction: float, metrics: dict[str, float]) -> None:
+        now = self._clock()
+        await self._store.transition(
+            self.job.id, self.fence, lambda j: core.report_progress(j, stage, fraction, metrics), now
+        )
+
+
+class JobHandler(Protocol):
+    """Runs one job type; returns the result as JSON-ready data, or raises StageFailed."""
+
+    async def run(self, job: JobRecord, ctx: JobContext) -> dict[str, Any]: ...
+
+
+class NoopHandler:
+    """The job with no stages: returns its payload. It measures the queue, nothing else."""
+
+    async def run(self, job: JobRecord, ctx: JobContext) -> dict[str, Any]:
+        return {"payload": job.input.get("payload", "")}
+
+
+class Dispatcher:
+    """Runs jobs from the store with up to `settings.concurrency` at a time."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        feed: ChangeFeed,
+        handlers: dict[JobType, JobHandler],
+        settings: Settings,
+        *,
+        clock: Callable[[], float] = time.time,
+        worker_id: str | None = None,
+    ) -> None:
+        self._store, self._feed, self._handlers, self._settings = store, feed, handlers, settings
+        self._clock = clock
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
+        self._active: dict[str, tuple[asyncio.Task[None], int]] = {}
+        self._slot_free = asyncio.Event()
+        self._loops: list[asyncio.Task[None]] = []
+        self._stopping = False
+
+    @property
+    def slots(self) -> int:
+        return self._settings.concurrency
+
+    @property
+    def running(self) -> int:
+        return len(self._active)
+
+    async def start(self) -> None:
+        await self._store.heartbeat(self.worker_id, self.slots, self._clock())
+        self._loops = [
+            asyncio.create_task(self._claim_loop(), name="dispatcher-claim"),
+            asyncio.create_task(self._maintenance_loop(), name="dispatcher-maintenance"),
+        ]
+
+    async def stop(self, grace: float) -> None:
+        """Stops claiming, gives running jobs `grace` seconds, then hands the rest back to the queue."""
+        self._stopping = True
+        for loop in self._loops:
+            loop.cancel()
+        await asyncio.gather(*self._loops, return_exceptions=True)
+        tasks = [task for task, _ in self._active.values()]
+        if tasks:
+            await asyncio.wait(tasks, timeout=grace)
+        for task, _ in list(self._active.values()):
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._store.heartbeat(self.worker_id, 0, self._clock())
+
+    def abort(self, job_id: str) -> bool:
+        """Stops the local attempt of a job (its in-flight stage RPC is cancelled with it)."""
+        held = self._active.get(job_id)
+        if held is None:
+            return False
+        held[0].cancel()
+        return True
+
+    async def _claim_loop(self) -> None:
+        with self._feed.subscribe(queue=True) as queue_moved:
+            while not self._stopping:
+                free = self.slots - len(self._active)
+                if free > 0:
+                    now = self._clock()
+                    try:
+                        jobs = await self._store.claim(
+                            worker=self.worker_id, now=now, lease_seconds=self._settings.lease_seconds, limit=free
+                        )
+                    except Exception:
+                        log.exception("claim failed; retrying")
+                        jobs = []
+                    for job in jobs:
+                        task = asyncio.create_task(self._run(job), name=f"job-{job.id}")
+                        self._active[job.id] = (task, job.fence)
+                    if jobs:
+                        continue
+                    await queue_moved.wait(self._settings.poll_interval_seconds)
+                else:
+                    self._slot_free.clear()
+                    await self._slot_free.wait()
+
+    async def _run(self, job: JobRecord) -> None:
+        token = job_id_var.set(job.id)
+        ctx = JobContext(self._store, job, self._clock)
+        try:
+            handler = self._handlers.get(job.type)
+            if handler is None:
+                raise StageFailed(Stage.ENTITY_RECOGNITION, core.CODE_INTERNAL, f"no handler for {job.type.value}")
+            result = await handler.run(job, ctx)
+            now = self._clock()
+            ttl = self._settings.result_ttl_seconds
+            await self._store.transition(job.id, job.fence, lambda j: core.succeed(j, result, now, ttl), now)
+        except asyncio.CancelledError:
+            await self._hand_back(job, "cancelled")
+        except core.StaleAttempt:
+            log.info("job %s attempt %d was superseded (cancelled or re-queued)", job.id, job.attempt)
+        except StageFailed as exc:
+            error = JobError(code=exc.code, message=exc.message, stage=exc.stage, reason=exc.reason)
+            await self._fail(job, error)
+        except Exception as exc:
+            log.exception("job %s failed with an unexpected error", job.id)
+            await self._fail(job, JobError(code=core.CODE_INTERNAL, message=f"internal error: {type(exc).__name__}"))
+        finally:
+            self._active.pop(job.id, None)
+            self._slot_free.set()
+            job_id_var.reset(token)
+
+    async def _fail(self, job: JobRecord, error: JobError) -> None:
+        now = self._clock()
+        ttl = self._settings.result_ttl_seconds
+        with contextlib.suppress(core.StaleAttempt, core.JobAlreadyFinished):
+            await self._store.transition(job.id, job.fence, lambda j: core.fail(j, error, now, ttl), now)
+
+    async def _hand_back(self, job: JobRecord, why: str) -> None:
+        """A cancelled task: either the job was cancelled (its fence moved, nothing to write) or we are
+        stopping, in which case the job goes back to the queue for another worker."""
+        if not self._stopping:
+            return
+        now = self._clock()
+        with contextlib.suppress(core.StaleAttempt, core.JobAlreadyFinished):
+            await self._store.transition(
+                job.id,
+                job.fence,
+                lambda j: core.requeue(j, "worker shut down", self._settings.max_attempts + 1, now, 0.0),
+                now,
+            )
+        log.info("job %s handed back to the queue (%s)", job.id, why)
+
+    async def _maintenance_loop(self) -> None:
+        interval = max(self._settings.lease_seconds / 3, 0.05)
+        last_sweep = 0.0
+        while not self._stopping:
+            await asyncio.sleep(interval)  # a timer, not synchronisation: leases are renewed on a period
+            try:
+                await self.maintain()
+                if time.monotonic() - last_sweep > self._settings.sweep_interval_seconds:
+                    last_sweep = time.monotonic()
+                    removed = await self._store.sweep(self._clock())
+                    if removed:
+                        log.info("swept %d expired jobs", removed)
+            except Exception:
+                log.exception("maintenance failed; will retry")
+
+    async def maintain(self) -> None:
+        """Renews our leases, stops attempts whose lease we lost, re-queues jobs whose lease ran out."""
+        now = self._clock()
+        held = {job_id: fence for job_id, (_, fence) in self._active.items()}
+        if held:
+            lost = await self._store.renew_leases(held, now + self._settings.lease_seconds)
+            for job_id in lost:
+                log.info("lost the lease of job %s; stopping its attempt", job_id)
+                self.abort(job_id)
+        await self._store.heartbeat(self.worker_id, self.slots, now)
+        for job_id in await self._store.expired_leases(now):
+            if job_id in self._active:
+                continue
+            await self._store.transition(job_id, None, self._expire(now), now)
+
+    def _expire(self, now: float) -> Callable[[JobRecord], list[Any]]:
+        def change(job: JobRecord) -> list[Any]:
+            if job.state is not JobState.RUNNING or job.lease_until is None or job.lease_until >= now:
+                return []  # renewed or finished in the meantime
+            log.warning("job %s: lease of %s expired; re-queueing", job.id, job.lease_owner)
+            return core.requeue(
+                job, "lease expired", self._settings.max_attempts, now, self._settings.result_ttl_seconds
+            )
+
+        return change

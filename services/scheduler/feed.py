@@ -1,0 +1,68 @@
+"""In-process change notifications: who is waiting for a job's next event or for the queue to move.
+
+Stores publish after each commit; WatchJob streams and idle dispatcher workers wait here instead of polling.
+A store shared between processes also polls on a timeout, so a missed wake-up only delays, never loses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import defaultdict
+from collections.abc import Iterator
+
+
+class Subscription:
+    """A wake-up flag registered for one job and/or the queue."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def notify(self) -> None:
+        self._event.set()
+
+    async def wait(self, within: float) -> bool:
+        """Waits until notified or `within` seconds pass; True when notified. Clears the flag."""
+        if not self._event.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._event.wait(), within)
+        notified = self._event.is_set()
+        self._event.clear()
+        return notified
+
+
+class ChangeFeed:
+    """Fans change notices out to subscribers in this process."""
+
+    def __init__(self) -> None:
+        self._by_job: defaultdict[str, set[Subscription]] = defaultdict(set)
+        self._queue: set[Subscription] = set()
+
+    def job_changed(self, job_id: str) -> None:
+        for sub in self._by_job.get(job_id, ()):
+            sub.notify()
+
+    def queue_changed(self) -> None:
+        for sub in self._queue:
+            sub.notify()
+
+    @contextlib.contextmanager
+    def subscribe(self, job_id: str | None = None, *, queue: bool = False) -> Iterator[Subscription]:
+        """Registers a subscription for the duration of a with-block (register before reading, so no notice
+        between the read and the wait is lost)."""
+        sub = Subscription()
+        if job_id is not None:
+            self._by_job[job_id].add(sub)
+        if queue:
+            self._queue.add(sub)
+        try:
+            yield sub
+        finally:
+            if job_id is not None:
+                subs = self._by_job.get(job_id)
+                if subs is not None:
+                    subs.discard(sub)
+                    if not subs:
+                        del self._by_job[job_id]
+            if queue:
+                self._queue.discard(sub)

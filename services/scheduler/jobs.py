@@ -1,0 +1,192 @@
+"""JobService: submit, get, watch, cancel, list and queue status, over a JobStore. No grpc here: the
+servicer converts, this decides."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Collection
+
+from services.common.settings import Settings
+from services.scheduler import core
+from services.scheduler.feed import ChangeFeed
+from services.scheduler.model import (
+    EventKind,
+    JobEvent,
+    JobRecord,
+    JobState,
+    JobType,
+    JobView,
+    NewEvent,
+    Principal,
+    QueueCounts,
+    QueueStatus,
+    Timing,
+)
+from services.scheduler.store.base import JobStore
+
+log = logging.getLogger(__name__)
+
+# How often a watcher re-reads the store when no in-process notice came (another process may have written).
+WATCH_POLL_SECONDS = 1.0
+# How fresh the cached queue counts and timings used for wait estimates must be.
+STATS_MAX_AGE_SECONDS = 1.0
+DEFAULT_JOB_SECONDS = {JobType.NOOP: 0.001}
+
+
+class JobService:
+    """The scheduler's API in domain terms."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        feed: ChangeFeed,
+        settings: Settings,
+        *,
+        local_workers: Callable[[], int] = lambda: 0,
+        on_cancel: Callable[[str], object] = lambda job_id: None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._feed = feed
+        self._settings = settings
+        self._local_workers = local_workers
+        self._on_cancel = on_cancel
+        self._clock = clock
+        self._limits = core.Limits(max_text_bytes=settings.max_text_bytes, max_priority=settings.max_priority)
+        self._stats_at = -1e9
+        self._counts = QueueCounts()
+        self._timings: dict[str, Timing] = {}
+
+    # --- estimates ---------------------------------------------------------------------------------------
+
+    async def _refresh_stats(self) -> None:
+        now = time.monotonic()
+        if now - self._stats_at > STATS_MAX_AGE_SECONDS:
+            self._counts = await self._store.counts(self._clock())
+            self._timings = await self._store.timings()
+            self._stats_at = now
+
+    def _workers(self) -> int:
+        return max(self._counts.workers, self._local_workers(), 1)
+
+    def mean_job_seconds(self, job_type: JobType) -> float:
+        timing = self._timings.get(f"job:{job_type.value}")
+        if timing and timing.samples:
+            return timing.mean
+        return DEFAULT_JOB_SECONDS.get(job_type, self._settings.default_job_seconds)
+
+    def _estimate(self, job_type: JobType, position: int) -> float:
+        running = self._counts.by_state.get(JobState.RUNNING, 0)
+        return core.estimate_wait(position, running, self._workers(), self.mean_job_seconds(job_type))
+
+    async def view(self, job: JobRecord) -> JobView:
+        if job.state is not JobState.QUEUED:
+            return JobView(job)
+        await self._refresh_stats()
+        position = await self._store.position(job)
+        return JobView(job, position, self._estimate(job.type, position))
+
+    # --- API ---------------------------------------------------------------------------------------------
+
+    async def submit(self, principal: Principal, sub: core.Submission) -> tuple[JobView, bool]:
+        """Validates and stores a job; returns its view and False when request_id matched an earlier job."""
+        core.validate_submission(sub, self._limits)
+        await self._refresh_stats()
+        now = self._clock()
+        job, _ = core.new_job(sub, principal.owner, now)
+
+        def queued_event(position: int) -> NewEvent:
+            estimate = self._estimate(job.type, position)
+            return NewEvent(EventKind.QUEUED, {"position": position, "estimated_wait": estimate})
+
+        stored, created = await self._store.create(job, queued_event, max_queue_depth=self._settings.max_queue_depth)
+        if created:
+            log.info("job %s submitted by %s (%s, priority %d)", job.id, job.owner, job.type.value, job.priority)
+        return await self.view(stored), created
+
+    async def _visible(self, principal: Principal, job_id: str) -> JobRecord:
+        job = await self._store.get(job_id) if job_id else None
+        if job is None or (job.owner != principal.owner and not principal.admin):
+            # Someone else's job answers exactly like a missing one: ids leak nothing.
+            raise core.JobNotFound(job_id)
+        return job
+
+    async def get(self, principal: Principal, job_id: str) -> JobView:
+        return await self.view(await self._visible(principal, job_id))
+
+    async def cancel(self, principal: Principal, job_id: str, reason: str) -> JobView:
+        job = await self._visible(principal, job_id)
+        if job.state.terminal:
+            raise core.JobAlreadyFinished(f"job {job_id} already ended {job.state.value}")
+        now = self._clock()
+        text = reason or f"cancelled by {principal.owner}"
+        await self._store.transition(
+            job_id, None, lambda j: core.cancel(j, text, now, self._settings.result_ttl_seconds), now
+        )
+        # The store moved the fence, so the worker's further writes fail; stopping its task also cancels the
+        # in-flight stage RPC right away instead of at its next write.
+        self._on_cancel(job_id)
+        log.info("job %s cancelled: %s", job_id, text)
+        return await self.get(principal, job_id)
+
+    async def list(
+        self, principal: Principal, states: Collection[JobState], page_size: int, page_token: str
+    ) -> tuple[list[JobView], str]:
+        size = 50 if page_size <= 0 else min(page_size, 500)
+        owner = None if principal.admin else principal.owner
+        jobs = await self._store.list_jobs(owner=owner, states=states, limit=size + 1, before_id=page_token or None)
+        more = len(jobs) > size
+        jobs = jobs[:size]
+        views = [await self.view(j) for j in jobs]
+        return views, (jobs[-1].id if more and jobs else "")
+
+    async def watch(self, principal: Principal, job_id: str, after_sequence: int) -> AsyncIterator[JobView | JobEvent]:
+        """A snapshot, then every event after `after_sequence` in order, live; ends after the terminal event.
+        While the job is queued, a fresh snapshot follows whenever its position changes."""
+        job = await self._visible(principal, job_id)
+        snapshot = await self.view(job)
+        yield snapshot
+        last = max(after_sequence, 0)
+        position = snapshot.position
+        with self._feed.subscribe(job_id, queue=True) as sub:
+            while True:
+                events = await self._store.events(job_id, last)
+                for event in events:
+                    yield event
+                    last = event.sequence
+                    if event.kind.terminal:
+                        return
+                current = await self._store.get(job_id)
+                if current is None:
+                    return  # swept away after its TTL
+                if current.state.terminal and last >= current.last_sequence:
+                    return
+                if not events and current.state is JobState.QUEUED:
+                    fresh = await self.view(current)
+                    if fresh.position != position:
+                        position = fresh.position
+                        yield fresh
+                await sub.wait(WATCH_POLL_SECONDS)
+
+    async def queue_status(self) -> QueueStatus:
+        self._stats_at = -1e9
+        await self._refresh_stats()
+        return QueueStatus(
+            counts=self._counts,
+            timings=self._timings,
+            workers=self._workers(),
+            healthy=True,
+            max_queue_depth=self._settings.max_queue_depth,
+        )
+
+    async def wait_until_done(self, principal: Principal, job_id: str, within: float) -> JobView:
+        """Waits up to `within` seconds for the job to end; returns its latest view either way."""
+        deadline = time.monotonic() + max(within, 0.0)
+        with self._feed.subscribe(job_id) as sub:
+            while True:
+                job = await self._visible(principal, job_id)
+                left = deadline - time.monotonic()
+                if job.state.terminal or left <= 0:
+                    return await self.view(job)
+                await sub.wait(min(left, WATCH_POLL_SECONDS))

@@ -1,0 +1,119 @@
+"""Wiring of the scheduler process: store, dispatcher, job service, gRPC server. Built here and nowhere else."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import grpc
+from google.longrunning import operations_pb2_grpc
+from skillbridge.scheduler.v1 import scheduler_service_pb2, scheduler_service_pb2_grpc
+
+from services.common.server import RunningServer, create_server, serve_until_signal
+from services.common.settings import Settings
+from services.scheduler.auth import KeyRing
+from services.scheduler.dispatcher import Dispatcher, JobHandler, NoopHandler
+from services.scheduler.feed import ChangeFeed
+from services.scheduler.jobs import JobService
+from services.scheduler.model import JobType
+from services.scheduler.operations import OperationsServicer
+from services.scheduler.pipeline import CourseRecommendationHandler
+from services.scheduler.servicer import JobSchedulerServicer
+from services.scheduler.stage_clients import StageClients
+from services.scheduler.store.base import JobStore
+from services.scheduler.store.factory import open_store
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = scheduler_service_pb2.DESCRIPTOR.services_by_name["JobSchedulerService"].full_name
+OPERATIONS_NAME = "google.longrunning.Operations"
+
+
+@dataclass
+class SchedulerServer:
+    """A running scheduler: its gRPC server, dispatcher (if any), job service and store."""
+
+    running: RunningServer
+    jobs: JobService
+    store: JobStore
+    dispatcher: Dispatcher | None
+    clients: StageClients | None
+
+    @property
+    def port(self) -> int:
+        return self.running.port
+
+    @property
+    def address(self) -> str:
+        return self.running.address
+
+    async def stop(self, grace: float = 1.0) -> None:
+        """Drains: health NOT_SERVING, the dispatcher hands unfinished jobs back, the server stops, store closes."""
+        await self.running.health.enter_graceful_shutdown()
+        if self.dispatcher is not None:
+            await self.dispatcher.stop(grace)
+        await self.running.server.stop(grace)
+        if self.clients is not None:
+            await self.clients.close()
+        await self.store.close()
+
+
+async def start(
+    settings: Settings,
+    *,
+    port: int | None = None,
+    store: JobStore | None = None,
+    feed: ChangeFeed | None = None,
+    handlers: dict[JobType, JobHandler] | None = None,
+) -> SchedulerServer:
+    """Starts the scheduler (and its dispatcher unless settings.run_dispatcher is false). Port 0 binds a free
+    port; by default handlers call the stage services at the addresses in settings."""
+    feed = feed or ChangeFeed()
+    store = store or open_store(settings, feed)
+    clients: StageClients | None = None
+    if handlers is None:
+        clients = StageClients.from_settings(settings)
+        handlers = {JobType.NOOP: NoopHandler(), JobType.COURSE_RECOMMENDATION: CourseRecommendationHandler(clients)}
+    dispatcher = Dispatcher(store, feed, handlers, settings) if settings.run_dispatcher else None
+    jobs = JobService(
+        store,
+        feed,
+        settings,
+        local_workers=(lambda: dispatcher.slots) if dispatcher else (lambda: 0),
+        on_cancel=dispatcher.abort if dispatcher else (lambda job_id: None),
+    )
+    keys = KeyRing.from_settings(settings)
+
+    def register(server: grpc.aio.Server) -> None:
+        scheduler_service_pb2_grpc.add_JobSchedulerServiceServicer_to_server(JobSchedulerServicer(jobs, keys), server)
+        operations_pb2_grpc.add_OperationsServicer_to_server(OperationsServicer(jobs, keys), server)
+
+    running = await create_server(
+        settings,
+        register=register,
+        service_names=[SERVICE_NAME, OPERATIONS_NAME],
+        port=settings.scheduler_port if port is None else port,
+    )
+    if dispatcher is not None:
+        await dispatcher.start()
+    return SchedulerServer(running=running, jobs=jobs, store=store, dispatcher=dispatcher, clients=clients)
+
+
+async def serve(settings: Settings) -> None:
+    """Runs the scheduler on settings.scheduler_port until SIGTERM/SIGINT, then drains."""
+    server = await start(settings)
+    log.info("scheduler ready on %s (store %s)", server.address, settings.store)
+    server.running.on_drain.append(_drain_dispatcher(server, settings.shutdown_grace_seconds))
+    await serve_until_signal(server.running, settings.shutdown_grace_seconds)
+    if server.clients is not None:
+        await server.clients.close()
+    await server.store.close()
+
+
+def _drain_dispatcher(server: SchedulerServer, grace: float) -> Callable[[], Awaitable[None]]:
+    async def drain() -> None:
+        if server.dispatcher is not None:
+            await server.dispatcher.stop(grace)
+
+    return drain

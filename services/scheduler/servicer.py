@@ -1,0 +1,76 @@
+"""JobSchedulerService over gRPC: reads the caller's key, converts proto <-> domain, nothing more.
+Errors raised below are mapped to rich statuses by the shared interceptor."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+from skillbridge.scheduler.v1 import scheduler_service_pb2 as pb
+from skillbridge.scheduler.v1 import scheduler_service_pb2_grpc
+
+from services.common import errors
+from services.scheduler import convert
+from services.scheduler.auth import KeyRing
+from services.scheduler.jobs import JobService
+from services.scheduler.model import JobView, Principal
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+def principal_of(keys: KeyRing, context: Context) -> Principal:
+    for key, value in context.invocation_metadata() or ():
+        if key == "authorization":
+            return keys.principal(value if isinstance(value, str) else value.decode())
+    return keys.principal(None)
+
+
+def require_id(job_id: str) -> str:
+    if not job_id.strip():
+        raise errors.InvalidArgument.for_field("job_id", "must not be empty")
+    return job_id.strip()
+
+
+class JobSchedulerServicer(scheduler_service_pb2_grpc.JobSchedulerServiceServicer):
+    """The public API of the scheduler."""
+
+    def __init__(self, jobs: JobService, keys: KeyRing) -> None:
+        self._jobs, self._keys = jobs, keys
+
+    async def SubmitJob(self, request: pb.SubmitJobRequest, context: Context) -> pb.SubmitJobResponse:
+        principal = principal_of(self._keys, context)
+        view, created = await self._jobs.submit(principal, convert.submission(request))
+        return pb.SubmitJobResponse(job=convert.job(view), deduplicated=not created)
+
+    async def GetJob(self, request: pb.GetJobRequest, context: Context) -> pb.GetJobResponse:
+        principal = principal_of(self._keys, context)
+        view = await self._jobs.get(principal, require_id(request.job_id))
+        return pb.GetJobResponse(job=convert.job(view))
+
+    async def WatchJob(self, request: pb.WatchJobRequest, context: Context) -> AsyncIterator[pb.WatchJobResponse]:
+        principal = principal_of(self._keys, context)
+        if request.after_sequence < 0:
+            raise errors.InvalidArgument.for_field("after_sequence", "must not be negative")
+        async for update in self._jobs.watch(principal, require_id(request.job_id), request.after_sequence):
+            if isinstance(update, JobView):
+                yield pb.WatchJobResponse(snapshot=convert.job(update))
+            else:
+                yield pb.WatchJobResponse(event=convert.event(update))
+
+    async def CancelJob(self, request: pb.CancelJobRequest, context: Context) -> pb.CancelJobResponse:
+        principal = principal_of(self._keys, context)
+        view = await self._jobs.cancel(principal, require_id(request.job_id), request.reason)
+        return pb.CancelJobResponse(job=convert.job(view))
+
+    async def ListJobs(self, request: pb.ListJobsRequest, context: Context) -> pb.ListJobsResponse:
+        principal = principal_of(self._keys, context)
+        if request.page_size < 0:
+            raise errors.InvalidArgument.for_field("page_size", "must not be negative")
+        states = {convert.STATE_FROM_PROTO[s] for s in request.states if s in convert.STATE_FROM_PROTO}
+        views, token = await self._jobs.list(principal, states, request.page_size, request.page_token)
+        return pb.ListJobsResponse(jobs=[convert.job(v) for v in views], next_page_token=token)
+
+    async def GetQueueStatus(self, request: pb.GetQueueStatusRequest, context: Context) -> pb.GetQueueStatusResponse:
+        principal_of(self._keys, context)
+        return convert.queue_status(await self._jobs.queue_status())

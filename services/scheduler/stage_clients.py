@@ -1,0 +1,89 @@
+"""gRPC channels and stubs for the four stage services, and the one way the dispatcher calls them:
+a deadline on every call and retries with backoff on UNAVAILABLE only."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from skillbridge.ner.v1 import ner_service_pb2_grpc
+from skillbridge.recommendation.v1 import recommendation_service_pb2_grpc
+from skillbridge.retrieval.v1 import retrieval_service_pb2_grpc
+from skillbridge.similarity.v1 import similarity_service_pb2_grpc
+
+from services.common.settings import Settings
+from services.scheduler.dispatcher import StageFailed
+from services.scheduler.model import Stage
+
+log = logging.getLogger(__name__)
+
+RETRY_BACKOFF_SECONDS = 0.1
+
+
+def channel_for(addresses: str, max_message_bytes: int) -> grpc.aio.Channel:
+    """One channel per service. Several comma-separated addresses are balanced round-robin, and a dead
+    replica is skipped by the balancer."""
+    parts = [a.strip() for a in addresses.split(",") if a.strip()]
+    target = parts[0] if len(parts) == 1 else "ipv4:" + ",".join(parts)
+    options = [
+        ("grpc.lb_policy_name", "round_robin"),
+        ("grpc.max_receive_message_length", max_message_bytes),
+        ("grpc.max_send_message_length", max_message_bytes),
+        ("grpc.enable_retries", 0),
+    ]
+    return grpc.aio.insecure_channel(target, options=options)
+
+
+@dataclass
+class StageClients:
+    """Stubs of the stage services and the call policy."""
+
+    ner: ner_service_pb2_grpc.NerServiceStub
+    similarity: similarity_service_pb2_grpc.SimilarityServiceStub
+    retrieval: retrieval_service_pb2_grpc.RetrievalServiceStub
+    recommendation: recommendation_service_pb2_grpc.RecommendationServiceStub
+    timeout: float
+    retries: int
+    channels: tuple[grpc.aio.Channel, ...] = ()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> StageClients:
+        size = settings.max_message_bytes
+        ner = channel_for(settings.ner_address, size)
+        sim = channel_for(settings.similarity_address, size)
+        ret = channel_for(settings.retrieval_address, size)
+        rec = channel_for(settings.recommendation_address, size)
+        return cls(
+            ner=ner_service_pb2_grpc.NerServiceStub(ner),
+            similarity=similarity_service_pb2_grpc.SimilarityServiceStub(sim),
+            retrieval=retrieval_service_pb2_grpc.RetrievalServiceStub(ret),
+            recommendation=recommendation_service_pb2_grpc.RecommendationServiceStub(rec),
+            timeout=settings.stage_timeout_seconds,
+            retries=settings.stage_retries,
+            channels=(ner, sim, ret, rec),
+        )
+
+    async def call(self, stage: Stage, rpc: Callable[..., Any], request: Any) -> Any:
+        """Calls `rpc` with a deadline; retries UNAVAILABLE with exponential backoff; any other failure (and
+        UNAVAILABLE after the last retry) raises StageFailed naming the stage."""
+        for attempt in range(self.retries + 1):
+            try:
+                return await rpc(request, timeout=self.timeout)
+            except grpc.aio.AioRpcError as exc:
+                code = exc.code()
+                if code is grpc.StatusCode.UNAVAILABLE and attempt < self.retries:
+                    delay = RETRY_BACKOFF_SECONDS * 2**attempt
+                    log.info("%s: stage service unavailable, retry %d in %.1f s", stage.value, attempt + 1, delay)
+                    await asyncio.sleep(delay)
+                    continue
+                message = f"{stage.value} failed: {code.name}: {exc.details() or ''}".rstrip(": ")
+                raise StageFailed(stage, code.value[0], message) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def close(self) -> None:
+        for channel in self.channels:
+            await channel.close(None)

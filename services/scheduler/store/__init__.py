@@ -1,0 +1,1 @@
+"""Job stores: one Protocol (base.JobStore), implemented on SQLite (embedded default) and Redis."""

@@ -1,0 +1,72 @@
+"""The JobStore Protocol: what the scheduler needs from durable storage, whatever the backend."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from typing import Protocol
+
+from services.scheduler.model import JobEvent, JobRecord, JobState, NewEvent, QueueCounts, Timing
+
+Change = Callable[[JobRecord], list[NewEvent]]
+
+
+class JobStore(Protocol):
+    """Durable jobs and their events. Every method is atomic: it happens whole or not at all.
+
+    Writers that hold an attempt pass its fencing token; a write with a stale token raises
+    core.StaleAttempt and changes nothing.
+    """
+
+    async def create(
+        self, job: JobRecord, queued_event: Callable[[int], NewEvent], *, max_queue_depth: int
+    ) -> tuple[JobRecord, bool]:
+        """Stores a QUEUED job and its first event (built from its position). Returns (job, True), or
+        (the earlier job, False) when the owner already submitted this request_id. Raises QueueFull."""
+        ...
+
+    async def get(self, job_id: str) -> JobRecord | None: ...
+
+    async def list_jobs(
+        self, *, owner: str | None, states: Collection[JobState], limit: int, before_id: str | None
+    ) -> list[JobRecord]:
+        """Jobs newest first (ids are time-ordered), optionally of one owner and in some states."""
+        ...
+
+    async def events(self, job_id: str, after_sequence: int, limit: int = 1000) -> list[JobEvent]: ...
+
+    async def position(self, job: JobRecord) -> int:
+        """1-based place of a QUEUED job in the order the dispatcher will take jobs; 0 otherwise."""
+        ...
+
+    async def claim(self, *, worker: str, now: float, lease_seconds: float, limit: int) -> list[JobRecord]:
+        """Moves up to `limit` jobs from the head of the queue to RUNNING under a lease held by `worker`."""
+        ...
+
+    async def transition(self, job_id: str, fence: int | None, change: Change, now: float) -> list[JobEvent]:
+        """Applies `change` to the job and appends the events it returns, atomically.
+        fence=None skips the fencing check (cancel, lease expiry)."""
+        ...
+
+    async def renew_leases(self, held: dict[str, int], until: float) -> set[str]:
+        """Extends the leases of held jobs (id -> fence); returns the ids whose lease is no longer theirs."""
+        ...
+
+    async def expired_leases(self, now: float) -> list[str]:
+        """Ids of RUNNING jobs whose lease ran out before `now`."""
+        ...
+
+    async def sweep(self, now: float) -> int:
+        """Deletes finished jobs (and their events) whose expire_time has passed; returns how many."""
+        ...
+
+    async def counts(self, now: float) -> QueueCounts: ...
+
+    async def timings(self) -> dict[str, Timing]:
+        """Measured durations by key: "job:<type>" and "stage:<STAGE>"."""
+        ...
+
+    async def heartbeat(self, worker: str, slots: int, now: float) -> None:
+        """Records that a dispatcher with `slots` worker slots is alive."""
+        ...
+
+    async def close(self) -> None: ...

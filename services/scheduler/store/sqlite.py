@@ -1,0 +1,325 @@
+"""The embedded default store: one SQLite file in WAL mode.
+
+Calls run on the event loop thread on purpose: a WAL commit with synchronous=NORMAL takes tens of
+microseconds, less than a hop to a worker thread would, and one connection used from one thread needs no
+locking. synchronous=NORMAL in WAL mode survives a killed process (only an OS crash can lose the last commits).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import statistics
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from services.scheduler import codec, core
+from services.scheduler.feed import ChangeFeed
+from services.scheduler.model import (
+    EventKind,
+    JobEvent,
+    JobRecord,
+    JobState,
+    NewEvent,
+    QueueCounts,
+    Timing,
+)
+from services.scheduler.store.base import Change
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    state TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    queue_seq INTEGER NOT NULL,
+    request_id TEXT,
+    fence INTEGER NOT NULL,
+    lease_until REAL,
+    end_time REAL,
+    expire_time REAL,
+    body TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_request ON jobs(owner, request_id) WHERE request_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS jobs_queue ON jobs(priority DESC, queue_seq) WHERE state = 'QUEUED';
+CREATE INDEX IF NOT EXISTS jobs_running ON jobs(lease_until) WHERE state = 'RUNNING';
+CREATE INDEX IF NOT EXISTS jobs_expire ON jobs(expire_time) WHERE expire_time IS NOT NULL;
+CREATE INDEX IF NOT EXISTS jobs_owner ON jobs(owner, id);
+CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);
+CREATE INDEX IF NOT EXISTS jobs_end ON jobs(end_time) WHERE end_time IS NOT NULL;
+CREATE TABLE IF NOT EXISTS events (
+    job_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    time REAL NOT NULL,
+    kind TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (job_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS timings (key TEXT NOT NULL, at REAL NOT NULL, seconds REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS timings_key ON timings(key, at);
+CREATE TABLE IF NOT EXISTS workers (id TEXT PRIMARY KEY, slots INTEGER NOT NULL, seen REAL NOT NULL);
+"""
+
+TIMING_SAMPLES = 500
+WORKER_TTL_SECONDS = 30.0
+
+
+class SqliteJobStore:
+    """JobStore on one SQLite file."""
+
+    def __init__(self, path: Path, feed: ChangeFeed) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(SCHEMA)
+        self._feed = feed
+        row = self._db.execute("SELECT COALESCE(MAX(queue_seq), 0) FROM jobs").fetchone()
+        self._next_seq = int(row[0]) + 1
+        self.path = path
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _load(self, job_id: str) -> JobRecord | None:
+        row = self._db.execute("SELECT body FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return codec.record_from_dict(codec.loads(row[0])) if row else None
+
+    def _save(self, job: JobRecord, *, insert: bool = False) -> None:
+        values = (
+            job.owner,
+            job.state.value,
+            job.priority,
+            job.queue_seq,
+            job.request_id or None,
+            job.fence,
+            job.lease_until,
+            job.end_time,
+            job.expire_time,
+            codec.dumps(codec.record_to_dict(job)),
+            job.id,
+        )
+        if insert:
+            self._db.execute(
+                "INSERT INTO jobs (owner, state, priority, queue_seq, request_id, fence, lease_until, end_time,"
+                " expire_time, body, id) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                values,
+            )
+        else:
+            self._db.execute(
+                "UPDATE jobs SET owner=?, state=?, priority=?, queue_seq=?, request_id=?, fence=?,"
+                " lease_until=?, end_time=?, expire_time=?, body=? WHERE id=?",
+                values,
+            )
+
+    def _append(self, job: JobRecord, events: list[NewEvent], now: float) -> list[JobEvent]:
+        stored = []
+        for event in events:
+            job.last_sequence += 1
+            stored.append(JobEvent(job.id, job.last_sequence, now, event.kind, event.data))
+        self._db.executemany(
+            "INSERT INTO events (job_id, seq, time, kind, data) VALUES (?,?,?,?,?)",
+            [(e.job_id, e.sequence, e.time, e.kind.value, codec.dumps(e.data)) for e in stored],
+        )
+        timings = core.timings_from_events(job, events)
+        if timings:
+            self._db.executemany(
+                "INSERT INTO timings (key, at, seconds) VALUES (?,?,?)", [(k, now, s) for k, s in timings]
+            )
+        return stored
+
+    def _position(self, job: JobRecord) -> int:
+        row = self._db.execute(
+            "SELECT COUNT(*) FROM jobs WHERE state = 'QUEUED' AND (priority > ? OR (priority = ? AND queue_seq < ?))",
+            (job.priority, job.priority, job.queue_seq),
+        ).fetchone()
+        return int(row[0]) + 1
+
+    # --- JobStore ------------------------------------------------------------------------------------------
+
+    async def create(
+        self, job: JobRecord, queued_event: Callable[[int], NewEvent], *, max_queue_depth: int
+    ) -> tuple[JobRecord, bool]:
+        with self._tx():
+            if job.request_id:
+                row = self._db.execute(
+                    "SELECT body FROM jobs WHERE owner = ? AND request_id = ?", (job.owner, job.request_id)
+                ).fetchone()
+                if row:
+                    return codec.record_from_dict(codec.loads(row[0])), False
+            depth = self._db.execute("SELECT COUNT(*) FROM jobs WHERE state = 'QUEUED'").fetchone()[0]
+            if depth >= max_queue_depth:
+                raise core.QueueFull(f"the queue is full ({depth} jobs); try again later", retry_after=5.0)
+            job.queue_seq = self._next_seq
+            self._next_seq += 1
+            self._save(job, insert=True)
+            event = queued_event(self._position(job))
+            self._append(job, [event], job.create_time)
+            self._save(job)
+        self._feed.job_changed(job.id)
+        self._feed.queue_changed()
+        return job, True
+
+    async def get(self, job_id: str) -> JobRecord | None:
+        return self._load(job_id)
+
+    async def list_jobs(
+        self, *, owner: str | None, states: Collection[JobState], limit: int, before_id: str | None
+    ) -> list[JobRecord]:
+        clauses, params = [], []
+        if owner is not None:
+            clauses.append("owner = ?")
+            params.append(owner)
+        if states:
+            clauses.append(f"state IN ({','.join('?' * len(states))})")
+            params.extend(s.value for s in states)
+        if before_id:
+            clauses.append("id < ?")
+            params.append(before_id)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._db.execute(f"SELECT body FROM jobs {where} ORDER BY id DESC LIMIT ?", (*params, limit)).fetchall()
+        return [codec.record_from_dict(codec.loads(r[0])) for r in rows]
+
+    async def events(self, job_id: str, after_sequence: int, limit: int = 1000) -> list[JobEvent]:
+        rows = self._db.execute(
+            "SELECT seq, time, kind, data FROM events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (job_id, after_sequence, limit),
+        ).fetchall()
+        return [JobEvent(job_id, seq, t, EventKind(kind), codec.loads(data)) for seq, t, kind, data in rows]
+
+    async def position(self, job: JobRecord) -> int:
+        return self._position(job) if job.state is JobState.QUEUED else 0
+
+    async def claim(self, *, worker: str, now: float, lease_seconds: float, limit: int) -> list[JobRecord]:
+        claimed: list[JobRecord] = []
+        with self._tx():
+            rows = self._db.execute(
+                "SELECT body FROM jobs WHERE state = 'QUEUED' ORDER BY priority DESC, queue_seq LIMIT ?",
+                (limit,),
+            ).fetchall()
+            for (body,) in rows:
+                job = codec.record_from_dict(codec.loads(body))
+                events = core.start_attempt(job, worker, now, now + lease_seconds)
+                self._append(job, events, now)
+                self._save(job)
+                claimed.append(job)
+        for job in claimed:
+            self._feed.job_changed(job.id)
+        if claimed:
+            self._feed.queue_changed()
+        return claimed
+
+    async def transition(self, job_id: str, fence: int | None, change: Change, now: float) -> list[JobEvent]:
+        with self._tx():
+            job = self._load(job_id)
+            if job is None:
+                raise core.JobNotFound(job_id)
+            if fence is not None and job.fence != fence:
+                raise core.StaleAttempt(f"job {job_id}: fence {fence} is stale (now {job.fence})")
+            was_queued = job.state is JobState.QUEUED
+            events = change(job)
+            stored = self._append(job, events, now)
+            self._save(job)
+        self._feed.job_changed(job_id)
+        if was_queued or job.state is JobState.QUEUED:
+            self._feed.queue_changed()
+        return stored
+
+    async def renew_leases(self, held: dict[str, int], until: float) -> set[str]:
+        lost: set[str] = set()
+        with self._tx():
+            for job_id, fence in held.items():
+                cur = self._db.execute(
+                    "UPDATE jobs SET lease_until = ?, body = json_set(body, '$.lease_until', ?)"
+                    " WHERE id = ? AND fence = ? AND state = 'RUNNING'",
+                    (until, until, job_id, fence),
+                )
+                if cur.rowcount == 0:
+                    lost.add(job_id)
+        return lost
+
+    async def expired_leases(self, now: float) -> list[str]:
+        rows = self._db.execute("SELECT id FROM jobs WHERE state = 'RUNNING' AND lease_until < ?", (now,)).fetchall()
+        return [r[0] for r in rows]
+
+    async def sweep(self, now: float) -> int:
+        with self._tx():
+            ids = [r[0] for r in self._db.execute("SELECT id FROM jobs WHERE expire_time < ?", (now,))]
+            self._db.executemany("DELETE FROM events WHERE job_id = ?", [(i,) for i in ids])
+            self._db.executemany("DELETE FROM jobs WHERE id = ?", [(i,) for i in ids])
+            keys = [r[0] for r in self._db.execute("SELECT DISTINCT key FROM timings")]
+            for key in keys:
+                self._db.execute(
+                    "DELETE FROM timings WHERE key = ? AND at < (SELECT at FROM timings WHERE key = ?"
+                    " ORDER BY at DESC LIMIT 1 OFFSET ?)",
+                    (key, key, TIMING_SAMPLES),
+                )
+            self._db.execute("DELETE FROM workers WHERE seen < ?", (now - WORKER_TTL_SECONDS,))
+        return len(ids)
+
+    async def counts(self, now: float) -> QueueCounts:
+        counts = QueueCounts()
+        for priority, n in self._db.execute(
+            "SELECT priority, COUNT(*) FROM jobs WHERE state = 'QUEUED' GROUP BY priority"
+        ):
+            counts.queued_by_priority[int(priority)] = int(n)
+        for state, n in self._db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state"):
+            counts.by_state[JobState(state)] = int(n)
+        row = self._db.execute("SELECT COUNT(*) FROM jobs WHERE end_time > ?", (now - 60.0,)).fetchone()
+        counts.finished_last_minute = int(row[0])
+        row = self._db.execute(
+            "SELECT COALESCE(SUM(slots), 0) FROM workers WHERE seen > ?", (now - WORKER_TTL_SECONDS,)
+        ).fetchone()
+        counts.workers = int(row[0])
+        return counts
+
+    async def timings(self) -> dict[str, Timing]:
+        found: dict[str, Timing] = {}
+        keys = [r[0] for r in self._db.execute("SELECT DISTINCT key FROM timings")]
+        for key in keys:
+            samples = [
+                r[0]
+                for r in self._db.execute(
+                    "SELECT seconds FROM timings WHERE key = ? ORDER BY at DESC LIMIT ?",
+                    (key, TIMING_SAMPLES),
+                )
+            ]
+            found[key] = timing_of(key, samples)
+        return found
+
+    async def heartbeat(self, worker: str, slots: int, now: float) -> None:
+        with self._tx():
+            self._db.execute(
+                "INSERT INTO workers (id, slots, seen) VALUES (?,?,?)"
+                " ON CONFLICT(id) DO UPDATE SET slots = excluded.slots, seen = excluded.seen",
+                (worker, slots, now),
+            )
+
+    async def close(self) -> None:
+        self._db.close()
+
+    def size_on_disk(self) -> int:
+        """Bytes of the database file and its write-ahead log."""
+        total = 0
+        for suffix in ("", "-wal"):
+            candidate = Path(str(self.path) + suffix)
+            if candidate.exists():
+                total += candidate.stat().st_size
+        return total
+
+
+def timing_of(key: str, samples: list[float]) -> Timing:
+    """Mean and 95th percentile of samples (newest first)."""
+    if not samples:
+        return Timing(key, 0.0, 0.0, 0)
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+    return Timing(key, statistics.fmean(samples), p95, len(samples))
