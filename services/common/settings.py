@@ -56,7 +56,8 @@ class Settings:
     default_job_seconds: float = 2.0
 
     # gRPC servers
-    max_message_bytes: int = 8 * 1024 * 1024
+    # Above the 10 MB a careless client may send, so oversized texts get a field violation, not a transport error.
+    max_message_bytes: int = 16 * 1024 * 1024
     shutdown_grace_seconds: float = 10.0
 
     # Auth: "key=owner[:tier],key2=owner2" pairs; empty means the development owner for every caller.

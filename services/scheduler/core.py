@@ -4,6 +4,7 @@ wait estimate. No I/O and no grpc: the store persists what these functions decid
 from __future__ import annotations
 
 import base64
+import itertools
 import math
 import os
 import time
@@ -73,10 +74,14 @@ class Submission:
     request_id: str = ""
 
 
+# A per-process counter keeps ids submitted in the same millisecond in submission order.
+_id_counter = itertools.count()
+
+
 def new_job_id(now: float | None = None) -> str:
-    """A time-ordered id: 12 hex digits of milliseconds, then 10 random hex digits."""
+    """A time-ordered id: 12 hex digits of milliseconds, 4 of a per-process counter, 6 random."""
     millis = int((time.time() if now is None else now) * 1000)
-    return f"{millis:012x}{os.urandom(5).hex()}"
+    return f"{millis:012x}{next(_id_counter) % 0x10000:04x}{os.urandom(3).hex()}"
 
 
 def validate_submission(sub: Submission, limits: Limits) -> None:

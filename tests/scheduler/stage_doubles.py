@@ -1,0 +1,149 @@
+"""Test doubles of the four stage services, served over real gRPC, whose answers are simple and whose
+behaviour (delay, fail with a code, hang) each test programs. They stand in for the ML services only in the
+scheduler's tests, which are about queueing and dispatch, not about the models."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from skillbridge.common.v1 import course_pb2
+from skillbridge.ner.v1 import ner_service_pb2 as ner
+from skillbridge.ner.v1 import ner_service_pb2_grpc as ner_grpc
+from skillbridge.recommendation.v1 import recommendation_service_pb2 as rec
+from skillbridge.recommendation.v1 import recommendation_service_pb2_grpc as rec_grpc
+from skillbridge.retrieval.v1 import retrieval_service_pb2 as ret
+from skillbridge.retrieval.v1 import retrieval_service_pb2_grpc as ret_grpc
+from skillbridge.similarity.v1 import similarity_service_pb2 as sim
+from skillbridge.similarity.v1 import similarity_service_pb2_grpc as sim_grpc
+
+VOCABULARY = ["Python", "SQL", "Docker", "Kubernetes", "Kafka", "Spark", "Airflow", "Terraform"]
+
+
+@dataclass
+class Behavior:
+    delay: float = 0.0
+    fail_code: grpc.StatusCode | None = None
+    fail_times: int = 0  # fail this many calls, then answer; -1: always fail
+    hang: bool = False
+
+
+@dataclass
+class StageDoubles:
+    """Programmable behaviour per RPC name, with call counts and started/cancelled signals."""
+
+    behaviors: dict[str, Behavior] = field(default_factory=dict)
+    calls: Counter[str] = field(default_factory=Counter)
+    started: dict[str, asyncio.Event] = field(default_factory=dict)
+    cancelled: dict[str, asyncio.Event] = field(default_factory=dict)
+
+    def signal(self, name: str) -> asyncio.Event:
+        return self.started.setdefault(name, asyncio.Event())
+
+    def was_cancelled(self, name: str) -> asyncio.Event:
+        return self.cancelled.setdefault(name, asyncio.Event())
+
+    async def act(self, name: str, context: Any) -> None:
+        self.calls[name] += 1
+        self.signal(name).set()
+        b = self.behaviors.get(name, Behavior())
+        try:
+            if b.hang:
+                await asyncio.Event().wait()
+            if b.delay:
+                await asyncio.sleep(b.delay)
+        except asyncio.CancelledError:
+            self.was_cancelled(name).set()
+            raise
+        if b.fail_code is not None and (b.fail_times < 0 or self.calls[name] <= b.fail_times):
+            await context.abort(b.fail_code, f"{name} double told to fail")
+
+
+def _skills(text: str) -> list[str]:
+    lower = text.lower()
+    return [s for s in VOCABULARY if s.lower() in lower]
+
+
+class Ner(ner_grpc.NerServiceServicer):
+    def __init__(self, d: StageDoubles) -> None:
+        self.d = d
+
+    async def ExtractEntities(self, request: Any, context: Any) -> Any:
+        await self.d.act("ExtractEntities", context)
+        docs = [
+            ner.DocumentEntities(entities=[ner.Entity(text=t[:5], label="ORG", start_char=0, end_char=5)])
+            for t in request.texts
+        ]
+        return ner.ExtractEntitiesResponse(documents=docs)
+
+    async def ExtractSkills(self, request: Any, context: Any) -> Any:
+        await self.d.act("ExtractSkills", context)
+        docs = [
+            ner.DocumentSkills(skills=[ner.ExtractedSkill(name=s, count=1) for s in _skills(t)]) for t in request.texts
+        ]
+        return ner.ExtractSkillsResponse(documents=docs)
+
+
+class Similarity(sim_grpc.SimilarityServiceServicer):
+    def __init__(self, d: StageDoubles) -> None:
+        self.d = d
+
+    async def CompareSkills(self, request: Any, context: Any) -> Any:
+        await self.d.act("CompareSkills", context)
+        have = set(request.resume_skills)
+        matches = [
+            course_pb2.SkillMatch(job_skill=s, resume_skill=s, score=1.0) for s in request.job_skills if s in have
+        ]
+        missing = [s for s in request.job_skills if s not in have]
+        score = len(matches) / max(len(request.job_skills), 1)
+        return sim.CompareSkillsResponse(matches=matches, missing_skills=missing, overall_score=score)
+
+
+class Retrieval(ret_grpc.RetrievalServiceServicer):
+    def __init__(self, d: StageDoubles) -> None:
+        self.d = d
+
+    async def SearchCourses(self, request: Any, context: Any) -> Any:
+        await self.d.act("SearchCourses", context)
+        results = []
+        for q in request.queries:
+            course = course_pb2.Course(id=f"c-{q.lower()}", title=f"Learn {q}", skills=[q], level="beginner")
+            results.append(ret.QueryResult(query=q, courses=[ret.ScoredCourse(course=course, score=0.9)]))
+        return ret.SearchCoursesResponse(results=results)
+
+
+class Recommendation(rec_grpc.RecommendationServiceServicer):
+    def __init__(self, d: StageDoubles) -> None:
+        self.d = d
+
+    async def RecommendCourses(self, request: Any, context: Any) -> Any:
+        await self.d.act("RecommendCourses", context)
+        courses = [
+            rec.RecommendedCourse(course=c, covered_skills=list(c.skills), rationale=f"Covers {', '.join(c.skills)}")
+            for c in request.candidates
+        ]
+        return rec.RecommendCoursesResponse(courses=courses, summary="plan", backend="double")
+
+    async def ScoreCourses(self, request: Any, context: Any) -> Any:
+        await self.d.act("ScoreCourses", context)
+        share = 1 / max(len(request.job_skills), 1)
+        scores = [
+            rec.CourseScore(course_id=c.id, potential_score=request.current_score + share, score_improvement=share)
+            for c in request.courses
+        ]
+        return rec.ScoreCoursesResponse(scores=scores)
+
+
+async def start_stage_doubles(doubles: StageDoubles) -> tuple[grpc.aio.Server, str]:
+    """All four services on one server bound to a free port; returns the server and its address."""
+    server = grpc.aio.server()
+    ner_grpc.add_NerServiceServicer_to_server(Ner(doubles), server)
+    sim_grpc.add_SimilarityServiceServicer_to_server(Similarity(doubles), server)
+    ret_grpc.add_RetrievalServiceServicer_to_server(Retrieval(doubles), server)
+    rec_grpc.add_RecommendationServiceServicer_to_server(Recommendation(doubles), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    return server, f"127.0.0.1:{port}"
