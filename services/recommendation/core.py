@@ -1,0 +1,315 @@
+"""Recommendation and scoring logic: weighted greedy gap coverage, rationales, summaries and course scores.
+
+Definitions (the public contract of this stage, also stated in the proto comments):
+
+* **Gap weights.** Every missing skill weighs the same, 1 / (number of distinct missing skills). Skill
+  lists coming out of extraction have no reliable order of importance, so weighting by position would
+  reward noise.
+* **Matching.** A course teaches a missing skill when one of its skills equals it case-insensitively
+  (`str.casefold`). Callers pass canonical taxonomy names, so no fuzzy matching happens here.
+* **Greedy cover.** Repeatedly pick the candidate whose skills cover the most not-yet-covered gap weight;
+  stop at `max_courses` or when no candidate covers anything new. A course that adds nothing new is never
+  chosen, so no two chosen courses cover the same set of gap skills. Ties break on level fit (a beginner
+  course when the resume has none of the course's skills, otherwise an intermediate one; the distance
+  between the course's level and that preferred level, unknown levels last), then shorter duration
+  (unknown duration last), then candidate order. With `ranked=True` (the candidates arrive in a
+  reranker's relevance order) ties break on candidate order only.
+* **gap_coverage** of a recommended course is the weighted share of the whole gap it teaches, whether or
+  not an earlier course in the plan teaches some of the same skills; `covered_skills` lists those skills.
+* **Potential score** of a course: `current_score` plus, for every missing skill the course teaches, that
+  skill's share of the job (1 / number of distinct job skills), capped at 1.0.
+  **Improvement** = potential - current.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from services.common.catalog import LEVELS, Course
+from services.common.errors import InvalidArgument
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_COURSES = 5
+MAX_COURSES_LIMIT = 20
+MAX_CANDIDATES = 500
+MAX_SKILLS = 1000
+MAX_SKILL_CHARS = 200
+# The preferred level index for a course whose skills are all new to the resume, and for one that builds on
+# skills the resume already has.
+_NEW_TOPIC_LEVEL = LEVELS.index("beginner")
+_KNOWN_TOPIC_LEVEL = LEVELS.index("intermediate")
+
+
+@dataclass(frozen=True)
+class RecommendRequest:
+    """A validated recommendation request: skill lists deduplicated, candidates deduplicated by id."""
+
+    missing_skills: tuple[str, ...]
+    resume_skills: tuple[str, ...]
+    job_skills: tuple[str, ...]
+    candidates: tuple[Course, ...]
+    max_courses: int
+
+
+@dataclass(frozen=True)
+class RecommendedCourse:
+    """One course of the plan with the gap skills it teaches and why it was picked."""
+
+    course: Course
+    covered_skills: tuple[str, ...]
+    rationale: str
+    gap_coverage: float
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """The plan: courses best first, a summary, and which ranker produced it."""
+
+    courses: tuple[RecommendedCourse, ...]
+    summary: str
+    backend: str = "local"
+    fallback_reason: str = ""
+
+
+@dataclass(frozen=True)
+class CourseScore:
+    """The match score a resume would reach after one course."""
+
+    course_id: str
+    potential_score: float
+    score_improvement: float
+
+
+def _key(skill: str) -> str:
+    return skill.strip().casefold()
+
+
+def _clean_skills(field_name: str, skills: Sequence[str]) -> tuple[str, ...]:
+    """Strips and deduplicates (case-insensitively, first spelling wins); rejects blank or huge entries."""
+    if len(skills) > MAX_SKILLS:
+        raise InvalidArgument.for_field(field_name, f"at most {MAX_SKILLS} skills, got {len(skills)}")
+    seen: set[str] = set()
+    out: list[str] = []
+    for index, raw in enumerate(skills):
+        skill = raw.strip()
+        if not skill:
+            raise InvalidArgument.for_field(f"{field_name}[{index}]", "a skill must not be empty")
+        if len(skill) > MAX_SKILL_CHARS:
+            raise InvalidArgument.for_field(
+                f"{field_name}[{index}]", f"a skill has at most {MAX_SKILL_CHARS} characters"
+            )
+        if _key(skill) not in seen:
+            seen.add(_key(skill))
+            out.append(skill)
+    return tuple(out)
+
+
+def _clean_courses(field_name: str, courses: Sequence[Course]) -> tuple[Course, ...]:
+    if len(courses) > MAX_CANDIDATES:
+        raise InvalidArgument.for_field(field_name, f"at most {MAX_CANDIDATES} courses, got {len(courses)}")
+    for index, course in enumerate(courses):
+        if not course.id.strip():
+            raise InvalidArgument.for_field(f"{field_name}[{index}].id", "a course needs an id")
+        if course.level and course.level not in LEVELS:
+            raise InvalidArgument.for_field(
+                f"{field_name}[{index}].level", f"must be empty or one of {', '.join(LEVELS)}"
+            )
+        if course.duration_hours < 0:
+            raise InvalidArgument.for_field(f"{field_name}[{index}].duration_hours", "must not be negative")
+    return tuple(courses)
+
+
+def validate_request(
+    missing_skills: Sequence[str],
+    resume_skills: Sequence[str],
+    job_skills: Sequence[str],
+    candidates: Sequence[Course],
+    max_courses: int,
+) -> RecommendRequest:
+    """Checks a request and normalises it; raises InvalidArgument naming the bad field."""
+    if max_courses < 0 or max_courses > MAX_COURSES_LIMIT:
+        raise InvalidArgument.for_field("max_courses", f"must be between 0 (default) and {MAX_COURSES_LIMIT}")
+    checked = _clean_courses("candidates", candidates)
+    # Retrieval answers several queries at once, so the same course may arrive twice: keep its first place.
+    seen: set[str] = set()
+    unique: list[Course] = []
+    for course in checked:
+        if course.id not in seen:
+            seen.add(course.id)
+            unique.append(course)
+    return RecommendRequest(
+        missing_skills=_clean_skills("missing_skills", missing_skills),
+        resume_skills=_clean_skills("resume_skills", resume_skills),
+        job_skills=_clean_skills("job_skills", job_skills),
+        candidates=tuple(unique),
+        max_courses=max_courses or DEFAULT_MAX_COURSES,
+    )
+
+
+def gap_weights(missing_skills: Sequence[str]) -> dict[str, float]:
+    """Equal weight per distinct missing skill, keyed by the case-folded name; the weights sum to 1."""
+    keys = list(dict.fromkeys(_key(s) for s in missing_skills))
+    return {k: 1.0 / len(keys) for k in keys} if keys else {}
+
+
+def taught_gap_skills(course: Course, missing_skills: Sequence[str]) -> tuple[str, ...]:
+    """The missing skills (in the caller's spelling and order) that the course teaches."""
+    taught = {_key(s) for s in course.skills}
+    return tuple(s for s in missing_skills if _key(s) in taught)
+
+
+def _level_distance(course: Course, resume_keys: set[str]) -> int:
+    if course.level not in LEVELS:
+        return len(LEVELS)
+    knows_some = any(_key(s) in resume_keys for s in course.skills)
+    preferred = _KNOWN_TOPIC_LEVEL if knows_some else _NEW_TOPIC_LEVEL
+    return abs(LEVELS.index(course.level) - preferred)
+
+
+def select_courses(request: RecommendRequest, *, ranked: bool = False) -> list[tuple[Course, tuple[str, ...]]]:
+    """Weighted greedy set cover over the candidates; returns (course, gap skills it teaches) best first."""
+    weights = gap_weights(request.missing_skills)
+    resume_keys = {_key(s) for s in request.resume_skills}
+    options: list[tuple[int, Course, tuple[str, ...], tuple[int, int]]] = []
+    for position, course in enumerate(request.candidates):
+        taught = taught_gap_skills(course, request.missing_skills)
+        if not taught:
+            continue
+        # Unknown duration (0) sorts after every real one.
+        duration = course.duration_hours if course.duration_hours > 0 else math.inf
+        fit = (0, 0) if ranked else (_level_distance(course, resume_keys), int(min(duration, 2**31)))
+        options.append((position, course, taught, fit))
+    uncovered = set(weights)
+    chosen: list[tuple[Course, tuple[str, ...]]] = []
+    while uncovered and len(chosen) < request.max_courses:
+        best: tuple[float, tuple[int, int], int] | None = None
+        best_option: tuple[Course, tuple[str, ...]] | None = None
+        for position, course, taught, fit in options:
+            gain = sum(weights[_key(s)] for s in taught if _key(s) in uncovered)
+            if gain <= 0:
+                continue
+            rank = (-gain, fit, position)
+            if best is None or rank < best:
+                best, best_option = rank, (course, taught)
+        if best_option is None:
+            break
+        chosen.append(best_option)
+        uncovered -= {_key(s) for s in best_option[1]}
+    return chosen
+
+
+def join_names(names: Sequence[str]) -> str:
+    """'A', 'A and B', 'A, B and C'."""
+    if len(names) <= 1:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def rationale_for(course: Course, covered: Sequence[str], total_missing: int) -> str:
+    """One sentence naming the gap skills the course covers, its level and its effort."""
+    if total_missing == 1:
+        share = "the one skill this job needs that your resume lacks"
+    else:
+        share = f"{len(covered)} of the {total_missing} skills this job needs that your resume lacks"
+    details = []
+    if course.level:
+        details.append(f"at {course.level} level")
+    if course.duration_hours > 0:
+        unit = "hour" if course.duration_hours == 1 else "hours"
+        details.append(f"in {course.duration_hours} {unit}")
+    tail = f", {' '.join(details)}" if details else ""
+    return f"Covers {join_names(covered)}, {share}{tail}."
+
+
+def summarize(request: RecommendRequest, chosen: Sequence[RecommendedCourse]) -> str:
+    """A short text: which share of the gap the plan closes and which gap skills no candidate teaches."""
+    missing = request.missing_skills
+    if not missing:
+        return "Your resume already has every skill this job asks for; no course is needed."
+    covered_keys = {_key(s) for rec in chosen for s in rec.covered_skills}
+    covered = [s for s in missing if _key(s) in covered_keys]
+    taught_anywhere = {_key(s) for c in request.candidates for s in c.skills}
+    untaught = [s for s in missing if _key(s) not in taught_anywhere]
+    left_out = [s for s in missing if _key(s) not in covered_keys and _key(s) in taught_anywhere]
+    if not chosen:
+        text = (
+            f"None of the {len(request.candidates)} candidate courses teaches any of the "
+            f"{len(missing)} missing skills ({join_names(list(missing))})."
+        )
+        return text
+    share = round(100 * len(covered) / len(missing))
+    noun = "course" if len(chosen) == 1 else "courses"
+    text = (
+        f"This plan of {len(chosen)} {noun} covers {len(covered)} of the {len(missing)} skills this job "
+        f"needs that your resume lacks ({share}% of the gap): {join_names(covered)}."
+    )
+    if left_out:
+        text += f" Courses for {join_names(left_out)} did not fit within {request.max_courses} courses."
+    if untaught:
+        text += f" No candidate course teaches {join_names(untaught)}."
+    return text
+
+
+def build_plan(request: RecommendRequest, *, ranked: bool = False) -> tuple[RecommendedCourse, ...]:
+    """The greedy selection with gap coverage and a rationale for each course."""
+    weights = gap_weights(request.missing_skills)
+    plan = []
+    for course, taught in select_courses(request, ranked=ranked):
+        coverage = min(1.0, sum(weights[_key(s)] for s in taught))
+        rationale = rationale_for(course, taught, len(request.missing_skills))
+        plan.append(RecommendedCourse(course, taught, rationale, coverage))
+    return tuple(plan)
+
+
+def recommend(
+    missing_skills: Sequence[str],
+    resume_skills: Sequence[str],
+    job_skills: Sequence[str],
+    candidates: Sequence[Course],
+    max_courses: int,
+) -> Recommendation:
+    """Validates the request and returns the local (deterministic) plan with its summary."""
+    request = validate_request(missing_skills, resume_skills, job_skills, candidates, max_courses)
+    return recommend_validated(request)
+
+
+def recommend_validated(request: RecommendRequest, *, fallback_reason: str = "") -> Recommendation:
+    """The local plan for an already validated request (used directly by the remote back-end's fallback)."""
+    plan = build_plan(request)
+    return Recommendation(plan, summarize(request, plan), backend="local", fallback_reason=fallback_reason)
+
+
+def score_courses(
+    resume_skills: Sequence[str],
+    job_skills: Sequence[str],
+    missing_skills: Sequence[str],
+    current_score: float,
+    courses: Sequence[Course],
+) -> list[CourseScore]:
+    """Potential score and improvement of each course, in input order (defined in the module docstring)."""
+    _clean_skills("resume_skills", resume_skills)
+    jobs = _clean_skills("job_skills", job_skills)
+    missing = _clean_skills("missing_skills", missing_skills)
+    checked = _clean_courses("courses", courses)
+    if not math.isfinite(current_score) or not 0.0 <= current_score <= 1.0:
+        raise InvalidArgument.for_field("current_score", "must be a number in [0, 1]")
+    job_keys = {_key(s) for s in jobs}
+    for index, skill in enumerate(missing):
+        if _key(skill) not in job_keys:
+            raise InvalidArgument.for_field(
+                f"missing_skills[{index}]",
+                f"{skill!r} is not one of job_skills; missing skills are job skills",
+            )
+    share = 1.0 / len(jobs) if jobs else 0.0
+    scores = []
+    for course in checked:
+        gained = len(taught_gap_skills(course, missing))
+        potential = min(1.0, current_score + gained * share)
+        # Round away float noise (0.1 + 0.2) so a client sees the same number the definition gives.
+        potential = round(potential, 9)
+        scores.append(CourseScore(course.id, potential, round(potential - current_score, 9)))
+    return scores

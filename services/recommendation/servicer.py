@@ -1,0 +1,99 @@
+"""gRPC servicer: converts proto messages to domain objects and back, and calls core / the ranker."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import grpc
+from skillbridge.common.v1 import course_pb2
+from skillbridge.recommendation.v1 import recommendation_service_pb2 as pb
+from skillbridge.recommendation.v1 import recommendation_service_pb2_grpc as pb_grpc
+
+from services.common.catalog import Course
+from services.recommendation import core
+from services.recommendation.backends import Ranker
+
+log = logging.getLogger(__name__)
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+def course_from_proto(message: course_pb2.Course) -> Course:
+    """A domain Course from its proto form (level lower-cased, as the catalog stores it)."""
+    return Course(
+        id=message.id,
+        title=message.title,
+        provider=message.provider,
+        description=message.description,
+        skills=tuple(message.skills),
+        level=message.level.strip().lower(),
+        duration_hours=message.duration_hours,
+        url=message.url,
+    )
+
+
+def course_to_proto(course: Course) -> course_pb2.Course:
+    """The proto form of a domain Course."""
+    return course_pb2.Course(
+        id=course.id,
+        title=course.title,
+        provider=course.provider,
+        description=course.description,
+        skills=list(course.skills),
+        level=course.level,
+        duration_hours=course.duration_hours,
+        url=course.url,
+    )
+
+
+class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
+    """RecommendationService over a ranker (local or Cohere) and the scoring functions of core."""
+
+    def __init__(self, ranker: Ranker) -> None:
+        self._ranker = ranker
+
+    async def RecommendCourses(
+        self, request: pb.RecommendCoursesRequest, context: Context
+    ) -> pb.RecommendCoursesResponse:
+        validated = core.validate_request(
+            missing_skills=list(request.missing_skills),
+            resume_skills=list(request.resume_skills),
+            job_skills=list(request.job_skills),
+            candidates=[course_from_proto(c) for c in request.candidates],
+            max_courses=request.max_courses,
+        )
+        result = await self._ranker.recommend(validated)
+        return pb.RecommendCoursesResponse(
+            courses=[
+                pb.RecommendedCourse(
+                    course=course_to_proto(rec.course),
+                    covered_skills=list(rec.covered_skills),
+                    rationale=rec.rationale,
+                    gap_coverage=rec.gap_coverage,
+                )
+                for rec in result.courses
+            ],
+            summary=result.summary,
+            backend=result.backend,
+            fallback_reason=result.fallback_reason,
+        )
+
+    async def ScoreCourses(self, request: pb.ScoreCoursesRequest, context: Context) -> pb.ScoreCoursesResponse:
+        scores = core.score_courses(
+            resume_skills=list(request.resume_skills),
+            job_skills=list(request.job_skills),
+            missing_skills=list(request.missing_skills),
+            current_score=request.current_score,
+            courses=[course_from_proto(c) for c in request.courses],
+        )
+        return pb.ScoreCoursesResponse(
+            scores=[
+                pb.CourseScore(
+                    course_id=s.course_id,
+                    potential_score=s.potential_score,
+                    score_improvement=s.score_improvement,
+                )
+                for s in scores
+            ]
+        )
