@@ -120,15 +120,18 @@ class SqliteJobStore:
                 values,
             )
 
+    def _write_events(self, stored: list[JobEvent]) -> None:
+        self._db.executemany(
+            "INSERT INTO events (job_id, seq, time, kind, data) VALUES (?,?,?,?,?)",
+            [(e.job_id, e.sequence, e.time, e.kind.value, codec.dumps(e.data)) for e in stored],
+        )
+
     def _append(self, job: JobRecord, events: list[NewEvent], now: float) -> list[JobEvent]:
         stored = []
         for event in events:
             job.last_sequence += 1
             stored.append(JobEvent(job.id, job.last_sequence, now, event.kind, event.data))
-        self._db.executemany(
-            "INSERT INTO events (job_id, seq, time, kind, data) VALUES (?,?,?,?,?)",
-            [(e.job_id, e.sequence, e.time, e.kind.value, codec.dumps(e.data)) for e in stored],
-        )
+        self._write_events(stored)
         timings = core.timings_from_events(job, events)
         if timings:
             self._db.executemany(
@@ -160,10 +163,10 @@ class SqliteJobStore:
                 raise core.QueueFull(f"the queue is full ({depth} jobs); try again later", retry_after=5.0)
             job.queue_seq = self._next_seq
             self._next_seq += 1
-            self._save(job, insert=True)
             event = queued_event(self._position(job))
-            self._append(job, [event], job.create_time)
-            self._save(job)
+            job.last_sequence += 1
+            self._save(job, insert=True)
+            self._write_events([JobEvent(job.id, job.last_sequence, job.create_time, event.kind, event.data)])
         self._feed.job_changed(job.id)
         self._feed.queue_changed()
         return job, True
