@@ -78,9 +78,7 @@ class ResourceExhausted(SkillBridgeError):
 
     reason = "RESOURCE_EXHAUSTED"
 
-    def __init__(
-        self, message: str, *, retry_after: float, violations: list[QuotaViolation] | None = None
-    ) -> None:
+    def __init__(self, message: str, *, retry_after: float, violations: list[QuotaViolation] | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.violations: list[QuotaViolation] = violations or []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import Any
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
@@ -66,7 +67,7 @@ def internal_status(message: str = "internal error") -> status_pb2.Status:
     return status_pb2.Status(code=code_pb2.INTERNAL, message=message)
 
 
-async def abort_with(context: grpc.aio.ServicerContext, status: status_pb2.Status) -> None:  # type: ignore[type-arg]
+async def abort_with(context: grpc.aio.ServicerContext[Any, Any], status: status_pb2.Status) -> None:
     """Ends the RPC with `status`, its details in the grpc-status-details-bin trailer."""
     converted = rpc_status.to_status(status)
     await context.abort(converted.code, converted.details, trailing_metadata=converted.trailing_metadata)
@@ -79,5 +80,5 @@ def retry_after_seconds(status: status_pb2.Status) -> float | None:
             info = error_details_pb2.RetryInfo()
             detail.Unpack(info)
             total = info.retry_delay.seconds + info.retry_delay.nanos / 1e9
-            return math.ceil(total * 1000) / 1000
+            return float(math.ceil(total * 1000) / 1000)
     return None

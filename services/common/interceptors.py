@@ -20,7 +20,7 @@ from services.common.logs import job_id_var, trace_id_var
 
 log = logging.getLogger(__name__)
 
-Context = grpc.aio.ServicerContext  # type: ignore[type-arg]
+Context = grpc.aio.ServicerContext[Any, Any]
 
 
 def _job_id_of(request: Any) -> str:
@@ -49,7 +49,7 @@ async def _handle_exception(exc: BaseException, context: Context, method: str) -
         await abort_with(context, internal_status())
 
 
-def _wrap_unary(method: str, behavior: Callable[[Any, Context], Awaitable[Any]]) -> Any:
+def _wrap_unary(method: str, behavior: Callable[[Any, Context], Awaitable[Any]] | Any) -> Any:
     async def wrapped(request: Any, context: Context) -> Any:
         job_token = job_id_var.set(_job_id_of(request))
         trace_token = trace_id_var.set(_trace_id_of(context))
@@ -68,7 +68,7 @@ def _wrap_unary(method: str, behavior: Callable[[Any, Context], Awaitable[Any]])
     return wrapped
 
 
-def _wrap_stream(method: str, behavior: Callable[[Any, Context], AsyncIterator[Any]]) -> Any:
+def _wrap_stream(method: str, behavior: Callable[[Any, Context], AsyncIterator[Any]] | Any) -> Any:
     async def wrapped(request: Any, context: Context) -> AsyncIterator[Any]:
         job_token = job_id_var.set(_job_id_of(request))
         trace_token = trace_id_var.set(_trace_id_of(context))
@@ -86,14 +86,14 @@ def _wrap_stream(method: str, behavior: Callable[[Any, Context], AsyncIterator[A
     return wrapped
 
 
-class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
+class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     """Maps domain errors to rich gRPC statuses and sets the logging context for each call."""
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> Any:
         handler = await continuation(handler_call_details)
         if handler is None:
             return handler

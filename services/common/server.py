@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -51,7 +52,7 @@ async def create_server(
     service_names: Iterable[str],
     port: int,
     host: str | None = None,
-    interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+    interceptors: Sequence[grpc.aio.ServerInterceptor] = (),  # type: ignore[type-arg]
 ) -> RunningServer:
     """Builds and starts a server. Port 0 binds a free port (tests); the bound port is returned."""
     names = list(service_names)
@@ -95,7 +96,7 @@ async def serve_until_signal(running: RunningServer, grace: float) -> None:
     stopper.cancel()
 
 
-def run(main: Callable[[], Awaitable[None]]) -> None:
+def run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
     """Runs an async entry point on uvloop (a faster event loop) when it is installed."""
     try:
         import uvloop
