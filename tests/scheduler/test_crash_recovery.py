@@ -120,3 +120,36 @@ async def channel_ready(channel: grpc.aio.Channel) -> bool:
     except grpc.aio.AioRpcError:
         return False
     return True
+
+
+async def test_sigterm_drains_and_hands_running_jobs_back(process_env: dict[str, str], tmp_path: Path) -> None:
+    doubles = StageDoubles()
+    doubles.behaviors["ExtractEntities"] = Behavior(hang=True)
+    stages, address = await start_stage_doubles(doubles)
+    for service in ("NER", "SIMILARITY", "RETRIEVAL", "RECOMMENDATION"):
+        process_env[f"SKILLBRIDGE_{service}_ADDRESS"] = address
+    process_env["SKILLBRIDGE_SHUTDOWN_GRACE_SECONDS"] = "0.5"
+    target = f"127.0.0.1:{process_env['SKILLBRIDGE_SCHEDULER_PORT']}"
+    scheduler = SchedulerProcess(process_env, tmp_path / "scheduler.log")
+    scheduler.start()
+    try:
+        async with grpc.aio.insecure_channel(target) as channel:
+            stub = pb_grpc.JobSchedulerServiceStub(channel)
+            await assert_eventually(lambda: channel_ready(channel), within=30, message="scheduler did not start")
+            job_id = (await stub.SubmitJob(course_request())).job.id
+            await assert_eventually(lambda: doubles.signal("ExtractEntities").is_set(), within=30)
+            assert scheduler.proc is not None
+            scheduler.proc.send_signal(signal.SIGTERM)
+            assert scheduler.proc.wait(20) == 0
+        doubles.behaviors["ExtractEntities"] = Behavior()
+        scheduler.start()
+        async with grpc.aio.insecure_channel(target) as channel:
+            stub = pb_grpc.JobSchedulerServiceStub(channel)
+            await assert_eventually(lambda: channel_ready(channel), within=30, message="scheduler did not restart")
+            events = events_of(await watch_all(stub, job_id))
+            kinds = [e.WhichOneof("kind") for e in events]
+            assert "retried" in kinds and kinds[-1] == "succeeded"
+            assert next(e for e in events if e.HasField("retried")).retried.reason == "worker shut down"
+    finally:
+        scheduler.stop()
+        await stages.stop(0)
