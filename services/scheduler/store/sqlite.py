@@ -140,8 +140,11 @@ class SqliteJobStore:
         return stored
 
     def _position(self, job: JobRecord) -> int:
+        # Two range counts over the partial queue index; one query with an OR would scan the whole table.
         row = self._db.execute(
-            "SELECT COUNT(*) FROM jobs WHERE state = 'QUEUED' AND (priority > ? OR (priority = ? AND queue_seq < ?))",
+            "SELECT (SELECT COUNT(*) FROM jobs INDEXED BY jobs_queue WHERE state = 'QUEUED' AND priority > ?)"
+            " + (SELECT COUNT(*) FROM jobs INDEXED BY jobs_queue"
+            "    WHERE state = 'QUEUED' AND priority = ? AND queue_seq < ?)",
             (job.priority, job.priority, job.queue_seq),
         ).fetchone()
         return int(row[0]) + 1
@@ -158,7 +161,9 @@ class SqliteJobStore:
                 ).fetchone()
                 if row:
                     return codec.record_from_dict(codec.loads(row[0])), False
-            depth = self._db.execute("SELECT COUNT(*) FROM jobs WHERE state = 'QUEUED'").fetchone()[0]
+            depth = self._db.execute(
+                "SELECT COUNT(*) FROM jobs INDEXED BY jobs_queue WHERE state = 'QUEUED'"
+            ).fetchone()[0]
             if depth >= max_queue_depth:
                 raise core.QueueFull(f"the queue is full ({depth} jobs); try again later", retry_after=5.0)
             job.queue_seq = self._next_seq
