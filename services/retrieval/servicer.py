@@ -1,0 +1,62 @@
+"""gRPC face of the retrieval service: converts proto <-> domain and calls core."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from skillbridge.common.v1 import course_pb2
+from skillbridge.retrieval.v1 import retrieval_service_pb2 as pb
+from skillbridge.retrieval.v1 import retrieval_service_pb2_grpc as pb_grpc
+
+from services.common.catalog import Course
+from services.retrieval import core
+from services.retrieval.backends import Index
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+def course_to_proto(course: Course) -> course_pb2.Course:
+    """The proto form of a catalog course."""
+    return course_pb2.Course(
+        id=course.id,
+        title=course.title,
+        provider=course.provider,
+        description=course.description,
+        skills=list(course.skills),
+        level=course.level,
+        duration_hours=course.duration_hours,
+        url=course.url,
+    )
+
+
+class RetrievalServicer(pb_grpc.RetrievalServiceServicer):
+    """SearchCourses and GetCatalog over one index built at start."""
+
+    def __init__(self, *, embed: core.EmbedFn, index: Index, course_count: int, source: str) -> None:
+        self._embed = embed
+        self._index = index
+        self._course_count = course_count
+        self._source = source
+
+    async def SearchCourses(self, request: pb.SearchCoursesRequest, context: Context) -> pb.SearchCoursesResponse:
+        search = core.validate_search(
+            request.queries,
+            request.top_k,
+            levels=request.filter.levels,
+            max_duration_hours=request.filter.max_duration_hours,
+            providers=request.filter.providers,
+        )
+        results = await core.search(search, embed=self._embed, index=self._index)
+        return pb.SearchCoursesResponse(
+            results=[
+                pb.QueryResult(
+                    query=result.query,
+                    courses=[pb.ScoredCourse(course=course_to_proto(s.course), score=s.score) for s in result.courses],
+                )
+                for result in results
+            ]
+        )
+
+    async def GetCatalog(self, request: pb.GetCatalogRequest, context: Context) -> pb.GetCatalogResponse:
+        return pb.GetCatalogResponse(course_count=self._course_count, source=self._source, backend=self._index.backend)

@@ -1,0 +1,57 @@
+"""Wiring of the similarity service: embedder, cache, micro-batcher, taxonomy, gRPC server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from skillbridge.similarity.v1 import similarity_service_pb2 as pb
+from skillbridge.similarity.v1 import similarity_service_pb2_grpc as pb_grpc
+
+from services.common.embedding import CachedEmbedder, Embedder, MicroBatcher
+from services.common.server import RunningServer, create_server, serve_until_signal
+from services.common.settings import Settings
+from services.common.taxonomy import Taxonomy
+from services.similarity import backends
+from services.similarity.servicer import SimilarityServicer
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["SimilarityService"].full_name
+
+
+async def start(
+    settings: Settings,
+    *,
+    port: int | None = None,
+    embedder: Embedder | None = None,
+    taxonomy: Taxonomy | None = None,
+) -> RunningServer:
+    """Starts the service on `port` (default settings.similarity_port; 0 picks a free one).
+
+    `embedder` defaults to MiniLM; wrapped in a cache unless it already is one. `taxonomy` defaults to
+    data/skills.jsonl when present; its skills are embedded before the server starts taking calls.
+    """
+    if embedder is None:
+        embedder = await asyncio.to_thread(backends.load_embedder)
+    cached = embedder if isinstance(embedder, CachedEmbedder) else CachedEmbedder(embedder)
+    if taxonomy is None:
+        taxonomy = backends.load_skill_taxonomy(settings)
+    if taxonomy is not None:
+        await asyncio.to_thread(backends.pre_embed_taxonomy, cached, taxonomy)
+    batcher = MicroBatcher(cached, window_ms=settings.embed_batch_window_ms, max_batch=settings.embed_max_batch)
+    servicer = SimilarityServicer(settings, batcher, taxonomy)
+    running = await create_server(
+        settings,
+        register=lambda server: pb_grpc.add_SimilarityServiceServicer_to_server(servicer, server),
+        service_names=[SERVICE_NAME],
+        port=settings.similarity_port if port is None else port,
+    )
+    # No drain hook for the batcher: its worker ends by itself once the in-flight calls have their rows.
+    return running
+
+
+async def serve(settings: Settings) -> None:
+    """Runs the service until SIGTERM/SIGINT, then drains."""
+    running = await start(settings)
+    await serve_until_signal(running, settings.shutdown_grace_seconds)

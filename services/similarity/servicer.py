@@ -1,0 +1,55 @@
+"""gRPC face of the similarity service: converts proto <-> domain and calls core."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from skillbridge.common.v1 import course_pb2
+from skillbridge.similarity.v1 import similarity_service_pb2 as pb
+from skillbridge.similarity.v1 import similarity_service_pb2_grpc as pb_grpc
+
+from services.common.embedding import MicroBatcher
+from services.common.settings import Settings
+from services.common.taxonomy import Taxonomy
+from services.similarity import core
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+def _match_to_proto(match: core.SkillMatch) -> course_pb2.SkillMatch:
+    return course_pb2.SkillMatch(job_skill=match.job_skill, resume_skill=match.resume_skill, score=match.score)
+
+
+class SimilarityServicer(pb_grpc.SimilarityServiceServicer):
+    """Embed and CompareSkills over one shared, cached, micro-batched embedder."""
+
+    def __init__(self, settings: Settings, batcher: MicroBatcher, taxonomy: Taxonomy | None) -> None:
+        self._settings = settings
+        self._batcher = batcher
+        self._taxonomy = taxonomy
+
+    async def Embed(self, request: pb.EmbedRequest, context: Context) -> pb.EmbedResponse:
+        texts = core.validate_texts(request.texts, max_chars=self._settings.max_text_chars)
+        vectors = await self._batcher.embed(texts)
+        return pb.EmbedResponse(
+            embeddings=[pb.Embedding(values=row.tolist()) for row in vectors],
+            model=self._batcher.model_name,
+            dimensions=self._batcher.dimensions,
+        )
+
+    async def CompareSkills(self, request: pb.CompareSkillsRequest, context: Context) -> pb.CompareSkillsResponse:
+        result = await core.compare_skills(
+            request.resume_skills,
+            request.job_skills,
+            request.threshold,
+            embed=self._batcher.embed,
+            default_threshold=self._settings.similarity_threshold,
+            canonical=self._taxonomy.canonical if self._taxonomy else None,
+        )
+        return pb.CompareSkillsResponse(
+            matches=[_match_to_proto(m) for m in result.matches],
+            missing_skills=result.missing_skills,
+            overall_score=result.overall_score,
+            best_matches=[_match_to_proto(m) for m in result.best_matches],
+        )
