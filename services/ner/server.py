@@ -1,0 +1,52 @@
+"""Wiring of the NER service: builds the backends (unless given), the core and the gRPC server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from skillbridge.ner.v1 import ner_service_pb2, ner_service_pb2_grpc
+
+from services.common.server import RunningServer, create_server, serve_until_signal
+from services.common.settings import Settings
+from services.ner.backends import SkillMatcher, SpacyNer
+from services.ner.core import EntityRecognizer, NerCore, SkillFinder
+from services.ner.servicer import NerServicer
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = ner_service_pb2.DESCRIPTOR.services_by_name["NerService"].full_name
+TAXONOMY_FILE = "skills.jsonl"
+
+
+async def start(
+    settings: Settings,
+    *,
+    port: int | None = None,
+    skills: SkillFinder | None = None,
+    entities: EntityRecognizer | None = None,
+) -> RunningServer:
+    """Starts the NER server on `port` (default settings.ner_port; 0 picks a free one).
+
+    Backends not passed in are built from settings: the taxonomy from settings.data_dir/skills.jsonl and the
+    spaCy model settings.spacy_model. Loading happens in a thread so an event loop shared with other work
+    is not blocked for the second or two it takes.
+    """
+    if skills is None:
+        skills = await asyncio.to_thread(SkillMatcher.from_file, settings.data_dir / TAXONOMY_FILE)
+    if entities is None:
+        entities = await asyncio.to_thread(SpacyNer.load, settings.spacy_model)
+    core = NerCore(skills=skills, entities=entities, max_text_chars=settings.max_text_chars)
+    servicer = NerServicer(core)
+    return await create_server(
+        settings,
+        register=lambda server: ner_service_pb2_grpc.add_NerServiceServicer_to_server(servicer, server),
+        service_names=[SERVICE_NAME],
+        port=settings.ner_port if port is None else port,
+    )
+
+
+async def serve(settings: Settings) -> None:
+    """Runs the NER service on settings.ner_port until SIGTERM or SIGINT, then drains."""
+    running = await start(settings)
+    await serve_until_signal(running, settings.shutdown_grace_seconds)

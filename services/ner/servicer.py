@@ -1,0 +1,64 @@
+"""gRPC servicer of skillbridge.ner.v1.NerService: converts proto <-> domain and calls the core.
+
+The models are CPU-bound, so each call runs in a worker thread; the event loop stays free for other RPCs and
+health checks. Domain errors (InvalidArgument) propagate and the shared interceptor maps them to gRPC status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import grpc
+from skillbridge.ner.v1 import ner_service_pb2, ner_service_pb2_grpc
+
+from services.ner.core import DocumentEntities, DocumentSkills, NerCore
+
+log = logging.getLogger(__name__)
+
+
+class NerServicer(ner_service_pb2_grpc.NerServiceServicer):
+    """Serves ExtractEntities and ExtractSkills over a NerCore."""
+
+    def __init__(self, core: NerCore) -> None:
+        self._core = core
+
+    async def ExtractEntities(
+        self,
+        request: ner_service_pb2.ExtractEntitiesRequest,
+        context: grpc.aio.ServicerContext,  # type: ignore[type-arg]
+    ) -> ner_service_pb2.ExtractEntitiesResponse:
+        documents = await asyncio.to_thread(self._core.extract_entities, list(request.texts))
+        return ner_service_pb2.ExtractEntitiesResponse(documents=[_entities_to_proto(d) for d in documents])
+
+    async def ExtractSkills(
+        self,
+        request: ner_service_pb2.ExtractSkillsRequest,
+        context: grpc.aio.ServicerContext,  # type: ignore[type-arg]
+    ) -> ner_service_pb2.ExtractSkillsResponse:
+        documents = await asyncio.to_thread(self._core.extract_skills, list(request.texts))
+        return ner_service_pb2.ExtractSkillsResponse(documents=[_skills_to_proto(d) for d in documents])
+
+
+def _entities_to_proto(document: DocumentEntities) -> ner_service_pb2.DocumentEntities:
+    return ner_service_pb2.DocumentEntities(
+        entities=[
+            ner_service_pb2.Entity(
+                text=e.text, label=e.label, start_char=e.start_char, end_char=e.end_char, source=e.source
+            )
+            for e in document.entities
+        ],
+        truncated=document.truncated,
+    )
+
+
+def _skills_to_proto(document: DocumentSkills) -> ner_service_pb2.DocumentSkills:
+    return ner_service_pb2.DocumentSkills(
+        skills=[
+            ner_service_pb2.ExtractedSkill(
+                name=s.name, category=s.category, mentions=list(s.mentions), count=s.count, confidence=s.confidence
+            )
+            for s in document.skills
+        ],
+        truncated=document.truncated,
+    )

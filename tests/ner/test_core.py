@@ -1,0 +1,155 @@
+"""Unit tests of the NER core logic with small fake backends (the logic around the models, not the models)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from services.common.errors import InvalidArgument
+from services.ner.core import (
+    MAX_BATCH_TEXTS,
+    EntitySpan,
+    NerCore,
+    SkillMatch,
+    aggregate_skills,
+    combined_confidence,
+    merge_entities,
+    truncate,
+    validate_texts,
+)
+
+
+def hit(name: str, text: str, start: int, *, exact: bool = True, guarded: bool = False) -> SkillMatch:
+    return SkillMatch(name, "Cat", text, start, start + len(text), exact_case=exact, guarded=guarded)
+
+
+class RecordingFinder:
+    """Finds every occurrence of "Kubernetes" or "k8s"; records the texts it was given."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def find(self, texts: Sequence[str]) -> list[list[SkillMatch]]:
+        self.calls.append(list(texts))
+        out = []
+        for text in texts:
+            hits = []
+            for term in ("Kubernetes", "k8s"):
+                at = text.find(term)
+                while at >= 0:
+                    hits.append(hit("Kubernetes", term, at))
+                    at = text.find(term, at + 1)
+            out.append(hits)
+        return out
+
+
+class FixedEntities:
+    source = "fake_model"
+
+    def entities(self, texts: Sequence[str]) -> list[list[EntitySpan]]:
+        return [[EntitySpan(t[:4], "ORG", 0, 4, self.source)] for t in texts]
+
+
+def make_core(limit: int = 1000) -> tuple[NerCore, RecordingFinder]:
+    finder = RecordingFinder()
+    return NerCore(skills=finder, entities=FixedEntities(), max_text_chars=limit), finder
+
+
+def test_empty_batch_is_invalid_argument_on_texts() -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        validate_texts([])
+    assert [v.field for v in caught.value.violations] == ["texts"]
+
+
+def test_each_blank_text_is_named_by_index() -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        validate_texts(["ok", "", "  \n\t", "fine"])
+    assert [v.field for v in caught.value.violations] == ["texts[1]", "texts[2]"]
+
+
+def test_too_many_texts_is_refused() -> None:
+    with pytest.raises(InvalidArgument, match="at most"):
+        validate_texts(["x"] * (MAX_BATCH_TEXTS + 1))
+
+
+def test_truncate_keeps_short_text_whole() -> None:
+    assert truncate("short text", 100) == ("short text", False)
+
+
+def test_truncate_cuts_at_whitespace_near_the_limit() -> None:
+    text = "word " * 1000
+    head, cut = truncate(text, 2003)
+    assert cut
+    assert len(head) <= 2003
+    assert head.endswith("word")
+
+
+def test_truncate_cuts_hard_when_there_is_no_whitespace() -> None:
+    head, cut = truncate("x" * 500, 100)
+    assert cut and head == "x" * 100
+
+
+def test_aggregate_dedupes_counts_and_sorts_by_count_then_position() -> None:
+    hits = [
+        hit("Python", "Python", 0),
+        hit("Kubernetes", "k8s", 10),
+        hit("Kubernetes", "Kubernetes", 20),
+        hit("Kubernetes", "k8s", 40),
+        hit("SQL", "SQL", 5),
+    ]
+    skills = aggregate_skills(hits)
+    assert [s.name for s in skills] == ["Kubernetes", "Python", "SQL"]
+    assert skills[0].mentions == ("k8s", "Kubernetes")
+    assert skills[0].count == 3
+
+
+def test_aggregate_drops_noise_words_whatever_the_backend_says() -> None:
+    skills = aggregate_skills([hit("Data Engineering", "data", 0), hit("SQL", "SQL", 10)])
+    assert [s.name for s in skills] == ["SQL"]
+
+
+def test_confidence_grows_with_mentions_and_depends_on_match_kind() -> None:
+    one = combined_confidence([hit("Go", "Go", 0)])
+    two = combined_confidence([hit("Go", "Go", 0), hit("Go", "Go", 9)])
+    lower = combined_confidence([hit("Go", "go", 0, exact=False)])
+    guarded = combined_confidence([hit("Go", "Go", 0, guarded=True)])
+    assert guarded < lower < one < two <= 0.99
+
+
+def test_merge_prefers_taxonomy_span_over_model_entity_inside_it() -> None:
+    model = [EntitySpan("Docker", "PERSON", 10, 16, "m"), EntitySpan("Google", "ORG", 30, 36, "m")]
+    merged = merge_entities(model, [hit("Docker", "Docker", 10)])
+    assert [(e.text, e.label, e.source) for e in merged] == [
+        ("Docker", "SKILL", "taxonomy"),
+        ("Google", "ORG", "m"),
+    ]
+
+
+def test_extract_skills_flags_and_truncates_long_texts_before_matching() -> None:
+    core, finder = make_core(limit=50)
+    long_text = "Kubernetes " * 20
+    docs = core.extract_skills(["k8s and Kubernetes", long_text])
+    assert [d.truncated for d in docs] == [False, True]
+    assert len(finder.calls[0][1]) <= 50
+    assert docs[0].skills[0].count == 2
+    assert docs[1].skills[0].count == 4
+
+
+def test_extract_entities_keeps_input_order_and_adds_skill_spans() -> None:
+    core, _ = make_core()
+    docs = core.extract_entities(["Acme uses k8s", "Beta has none"])
+    assert [[e.label for e in d.entities] for d in docs] == [["ORG", "SKILL"], ["ORG"]]
+
+
+def test_extract_rejects_a_blank_text_in_the_batch() -> None:
+    core, finder = make_core()
+    with pytest.raises(InvalidArgument) as caught:
+        core.extract_skills(["k8s", " "])
+    assert caught.value.violations[0].field == "texts[1]"
+    assert finder.calls == []
+
+
+def test_core_refuses_a_non_positive_limit() -> None:
+    with pytest.raises(ValueError):
+        NerCore(skills=RecordingFinder(), entities=FixedEntities(), max_text_chars=0)
