@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
+export TRANSFORMERS_VERBOSITY := error
+export HF_HUB_DISABLE_PROGRESS_BARS := 1
 
 .PHONY: all install gen gen-check lint typecheck test bench eval run up check clean
 
