@@ -35,6 +35,8 @@ class _JobTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_JobType.Value
     """The resume / job-description skill-gap analysis with course recommendations (six stages)."""
     JOB_TYPE_NOOP: _JobType.ValueType  # 2
     """A job with no stages, for measuring the queue itself."""
+    JOB_TYPE_RANK_ANALYSES: _JobType.ValueType  # 3
+    """Ranks the course-recommendation jobs it depends on by their match score (reads their results)."""
 
 class JobType(_JobType, metaclass=_JobTypeEnumTypeWrapper):
     """JobType says which pipeline a job runs."""
@@ -45,6 +47,8 @@ JOB_TYPE_COURSE_RECOMMENDATION: JobType.ValueType  # 1
 """The resume / job-description skill-gap analysis with course recommendations (six stages)."""
 JOB_TYPE_NOOP: JobType.ValueType  # 2
 """A job with no stages, for measuring the queue itself."""
+JOB_TYPE_RANK_ANALYSES: JobType.ValueType  # 3
+"""Ranks the course-recommendation jobs it depends on by their match score (reads their results)."""
 Global___JobType: _TypeAlias = JobType  # noqa: Y015
 
 class _JobState:
@@ -64,7 +68,11 @@ class _JobStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_JobState.Val
     JOB_STATE_FAILED: _JobState.ValueType  # 4
     """Finished with an error."""
     JOB_STATE_CANCELLED: _JobState.ValueType  # 5
-    """Cancelled by its owner (queued or running)."""
+    """Cancelled by its owner (queued or running), or because a job it depends on did not succeed."""
+    JOB_STATE_SCHEDULED: _JobState.ValueType  # 6
+    """Delayed: queued once its not_before time comes."""
+    JOB_STATE_WAITING: _JobState.ValueType  # 7
+    """Waiting for the jobs in depends_on to succeed."""
 
 class JobState(_JobState, metaclass=_JobStateEnumTypeWrapper):
     """JobState is where a job is in its life."""
@@ -80,7 +88,11 @@ JOB_STATE_SUCCEEDED: JobState.ValueType  # 3
 JOB_STATE_FAILED: JobState.ValueType  # 4
 """Finished with an error."""
 JOB_STATE_CANCELLED: JobState.ValueType  # 5
-"""Cancelled by its owner (queued or running)."""
+"""Cancelled by its owner (queued or running), or because a job it depends on did not succeed."""
+JOB_STATE_SCHEDULED: JobState.ValueType  # 6
+"""Delayed: queued once its not_before time comes."""
+JOB_STATE_WAITING: JobState.ValueType  # 7
+"""Waiting for the jobs in depends_on to succeed."""
 Global___JobState: _TypeAlias = JobState  # noqa: Y015
 
 class _Stage:
@@ -212,6 +224,81 @@ class NoopInput(_message.Message):
 Global___NoopInput: _TypeAlias = NoopInput  # noqa: Y015
 
 @_typing.final
+class RankAnalysesInput(_message.Message):
+    """RankAnalysesInput is the input of a rank-analyses job: the analyses to rank are its depends_on jobs."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RankAnalysesInput: _TypeAlias = RankAnalysesInput  # noqa: Y015
+
+@_typing.final
+class RankAnalysesResult(_message.Message):
+    """RankAnalysesResult orders the analyses a job depended on, best match first."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RANKED_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def ranked(self) -> _containers.RepeatedCompositeFieldContainer[Global___RankedAnalysis]:
+        """One entry per course-recommendation job, best overall score first."""
+
+    def __init__(
+        self,
+        *,
+        ranked: _abc.Iterable[Global___RankedAnalysis] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ranked", b"ranked"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RankAnalysesResult: _TypeAlias = RankAnalysesResult  # noqa: Y015
+
+@_typing.final
+class RankedAnalysis(_message.Message):
+    """RankedAnalysis is one analysis in a ranking."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    OVERALL_SCORE_FIELD_NUMBER: _builtins.int
+    MISSING_SKILLS_FIELD_NUMBER: _builtins.int
+    BEST_POTENTIAL_SCORE_FIELD_NUMBER: _builtins.int
+    job_id: _builtins.str
+    """The analysis job."""
+    overall_score: _builtins.float
+    """Its match score in [0, 1]."""
+    missing_skills: _builtins.int
+    """How many job skills the resume lacks."""
+    best_potential_score: _builtins.float
+    """The best score one recommended course would reach."""
+    def __init__(
+        self,
+        *,
+        job_id: _builtins.str = ...,
+        overall_score: _builtins.float = ...,
+        missing_skills: _builtins.int = ...,
+        best_potential_score: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["best_potential_score", b"best_potential_score", "job_id", b"job_id", "missing_skills", b"missing_skills", "overall_score", b"overall_score"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RankedAnalysis: _TypeAlias = RankedAnalysis  # noqa: Y015
+
+@_typing.final
 class StageStatus(_message.Message):
     """StageStatus is the state of one stage of a job."""
 
@@ -315,8 +402,12 @@ class Job(_message.Message):
     LAST_SEQUENCE_FIELD_NUMBER: _builtins.int
     COURSE_RECOMMENDATION_FIELD_NUMBER: _builtins.int
     NOOP_FIELD_NUMBER: _builtins.int
+    RANK_ANALYSES_FIELD_NUMBER: _builtins.int
     COURSE_RECOMMENDATION_RESULT_FIELD_NUMBER: _builtins.int
     NOOP_RESULT_FIELD_NUMBER: _builtins.int
+    RANK_ANALYSES_RESULT_FIELD_NUMBER: _builtins.int
+    NOT_BEFORE_FIELD_NUMBER: _builtins.int
+    DEPENDS_ON_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Server-assigned id."""
     owner: _builtins.str
@@ -376,12 +467,28 @@ class Job(_message.Message):
         """Input of a noop job."""
 
     @_builtins.property
+    def rank_analyses(self) -> Global___RankAnalysesInput:
+        """Input of a rank-analyses job (it has none beyond depends_on)."""
+
+    @_builtins.property
     def course_recommendation_result(self) -> Global___CourseRecommendationResult:
         """Result of a course-recommendation job."""
 
     @_builtins.property
     def noop_result(self) -> Global___NoopInput:
         """Result of a noop job: its payload."""
+
+    @_builtins.property
+    def rank_analyses_result(self) -> Global___RankAnalysesResult:
+        """Result of a rank-analyses job."""
+
+    @_builtins.property
+    def not_before(self) -> _timestamp_pb2.Timestamp:
+        """A SCHEDULED job is queued at this time."""
+
+    @_builtins.property
+    def depends_on(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Jobs that must succeed before this one is queued."""
 
     def __init__(
         self,
@@ -406,16 +513,20 @@ class Job(_message.Message):
         last_sequence: _builtins.int = ...,
         course_recommendation: Global___CourseRecommendationInput | None = ...,
         noop: Global___NoopInput | None = ...,
+        rank_analyses: Global___RankAnalysesInput | None = ...,
         course_recommendation_result: Global___CourseRecommendationResult | None = ...,
         noop_result: Global___NoopInput | None = ...,
+        rank_analyses_result: Global___RankAnalysesResult | None = ...,
+        not_before: _timestamp_pb2.Timestamp | None = ...,
+        depends_on: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["course_recommendation", b"course_recommendation", "course_recommendation_result", b"course_recommendation_result", "create_time", b"create_time", "end_time", b"end_time", "error", b"error", "estimated_wait", b"estimated_wait", "expire_time", b"expire_time", "input", b"input", "noop", b"noop", "noop_result", b"noop_result", "result", b"result", "start_time", b"start_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["course_recommendation", b"course_recommendation", "course_recommendation_result", b"course_recommendation_result", "create_time", b"create_time", "end_time", b"end_time", "error", b"error", "estimated_wait", b"estimated_wait", "expire_time", b"expire_time", "input", b"input", "noop", b"noop", "noop_result", b"noop_result", "not_before", b"not_before", "rank_analyses", b"rank_analyses", "rank_analyses_result", b"rank_analyses_result", "result", b"result", "start_time", b"start_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "course_recommendation", b"course_recommendation", "course_recommendation_result", b"course_recommendation_result", "create_time", b"create_time", "current_stage", b"current_stage", "end_time", b"end_time", "error", b"error", "estimated_wait", b"estimated_wait", "expire_time", b"expire_time", "id", b"id", "input", b"input", "last_sequence", b"last_sequence", "noop", b"noop", "noop_result", b"noop_result", "owner", b"owner", "position_in_queue", b"position_in_queue", "priority", b"priority", "progress", b"progress", "request_id", b"request_id", "result", b"result", "stages", b"stages", "start_time", b"start_time", "state", b"state", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "course_recommendation", b"course_recommendation", "course_recommendation_result", b"course_recommendation_result", "create_time", b"create_time", "current_stage", b"current_stage", "depends_on", b"depends_on", "end_time", b"end_time", "error", b"error", "estimated_wait", b"estimated_wait", "expire_time", b"expire_time", "id", b"id", "input", b"input", "last_sequence", b"last_sequence", "noop", b"noop", "noop_result", b"noop_result", "not_before", b"not_before", "owner", b"owner", "position_in_queue", b"position_in_queue", "priority", b"priority", "progress", b"progress", "rank_analyses", b"rank_analyses", "rank_analyses_result", b"rank_analyses_result", "request_id", b"request_id", "result", b"result", "stages", b"stages", "start_time", b"start_time", "state", b"state", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_input: _TypeAlias = _typing.Literal["course_recommendation", "noop"]  # noqa: Y015
+    _WhichOneofReturnType_input: _TypeAlias = _typing.Literal["course_recommendation", "noop", "rank_analyses"]  # noqa: Y015
     _WhichOneofArgType_input: _TypeAlias = _typing.Literal["input", b"input"]  # noqa: Y015
-    _WhichOneofReturnType_result: _TypeAlias = _typing.Literal["course_recommendation_result", "noop_result"]  # noqa: Y015
+    _WhichOneofReturnType_result: _TypeAlias = _typing.Literal["course_recommendation_result", "noop_result", "rank_analyses_result"]  # noqa: Y015
     _WhichOneofArgType_result: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType_input) -> _WhichOneofReturnType_input | None: ...
@@ -614,6 +725,9 @@ class JobEvent(_message.Message):
     SUCCEEDED_FIELD_NUMBER: _builtins.int
     FAILED_FIELD_NUMBER: _builtins.int
     CANCELLED_FIELD_NUMBER: _builtins.int
+    SCHEDULED_FIELD_NUMBER: _builtins.int
+    WAITING_FIELD_NUMBER: _builtins.int
+    RELEASED_FIELD_NUMBER: _builtins.int
     job_id: _builtins.str
     """The job."""
     sequence: _builtins.int
@@ -658,6 +772,18 @@ class JobEvent(_message.Message):
     def cancelled(self) -> Global___JobCancelled:
         """The job was cancelled."""
 
+    @_builtins.property
+    def scheduled(self) -> Global___JobScheduled:
+        """The job was delayed until not_before."""
+
+    @_builtins.property
+    def waiting(self) -> Global___JobWaiting:
+        """The job waits for other jobs to succeed."""
+
+    @_builtins.property
+    def released(self) -> Global___JobReleased:
+        """A scheduled or waiting job entered the queue."""
+
     def __init__(
         self,
         *,
@@ -673,16 +799,93 @@ class JobEvent(_message.Message):
         succeeded: Global___JobSucceeded | None = ...,
         failed: Global___JobFailed | None = ...,
         cancelled: Global___JobCancelled | None = ...,
+        scheduled: Global___JobScheduled | None = ...,
+        waiting: Global___JobWaiting | None = ...,
+        released: Global___JobReleased | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["cancelled", b"cancelled", "failed", b"failed", "kind", b"kind", "queued", b"queued", "retried", b"retried", "stage_finished", b"stage_finished", "stage_progress", b"stage_progress", "stage_started", b"stage_started", "started", b"started", "succeeded", b"succeeded", "time", b"time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["cancelled", b"cancelled", "failed", b"failed", "kind", b"kind", "queued", b"queued", "released", b"released", "retried", b"retried", "scheduled", b"scheduled", "stage_finished", b"stage_finished", "stage_progress", b"stage_progress", "stage_started", b"stage_started", "started", b"started", "succeeded", b"succeeded", "time", b"time", "waiting", b"waiting"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cancelled", b"cancelled", "failed", b"failed", "job_id", b"job_id", "kind", b"kind", "queued", b"queued", "retried", b"retried", "sequence", b"sequence", "stage_finished", b"stage_finished", "stage_progress", b"stage_progress", "stage_started", b"stage_started", "started", b"started", "succeeded", b"succeeded", "time", b"time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cancelled", b"cancelled", "failed", b"failed", "job_id", b"job_id", "kind", b"kind", "queued", b"queued", "released", b"released", "retried", b"retried", "scheduled", b"scheduled", "sequence", b"sequence", "stage_finished", b"stage_finished", "stage_progress", b"stage_progress", "stage_started", b"stage_started", "started", b"started", "succeeded", b"succeeded", "time", b"time", "waiting", b"waiting"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["queued", "started", "stage_started", "stage_progress", "stage_finished", "retried", "succeeded", "failed", "cancelled"]  # noqa: Y015
+    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["queued", "started", "stage_started", "stage_progress", "stage_finished", "retried", "succeeded", "failed", "cancelled", "scheduled", "waiting", "released"]  # noqa: Y015
     _WhichOneofArgType_kind: _TypeAlias = _typing.Literal["kind", b"kind"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_kind) -> _WhichOneofReturnType_kind | None: ...
 
 Global___JobEvent: _TypeAlias = JobEvent  # noqa: Y015
+
+@_typing.final
+class JobScheduled(_message.Message):
+    """JobScheduled is the event of a job being delayed."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NOT_BEFORE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def not_before(self) -> _timestamp_pb2.Timestamp:
+        """When it will be queued."""
+
+    def __init__(
+        self,
+        *,
+        not_before: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["not_before", b"not_before"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["not_before", b"not_before"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___JobScheduled: _TypeAlias = JobScheduled  # noqa: Y015
+
+@_typing.final
+class JobWaiting(_message.Message):
+    """JobWaiting is the event of a job waiting on others."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DEPENDS_ON_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def depends_on(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The jobs it waits for."""
+
+    def __init__(
+        self,
+        *,
+        depends_on: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["depends_on", b"depends_on"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___JobWaiting: _TypeAlias = JobWaiting  # noqa: Y015
+
+@_typing.final
+class JobReleased(_message.Message):
+    """JobReleased is the event of a scheduled or waiting job entering the queue."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REASON_FIELD_NUMBER: _builtins.int
+    POSITION_IN_QUEUE_FIELD_NUMBER: _builtins.int
+    reason: _builtins.str
+    """Why now, e.g. "not_before reached" or "dependencies succeeded"."""
+    position_in_queue: _builtins.int
+    """Place in the queue at that moment."""
+    def __init__(
+        self,
+        *,
+        reason: _builtins.str = ...,
+        position_in_queue: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["position_in_queue", b"position_in_queue", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___JobReleased: _TypeAlias = JobReleased  # noqa: Y015
 
 @_typing.final
 class JobQueued(_message.Message):

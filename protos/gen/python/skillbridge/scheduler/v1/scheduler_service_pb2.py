@@ -24,10 +24,11 @@ _sym_db = _symbol_database.Default()
 
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from skillbridge.scheduler.v1 import job_pb2 as skillbridge_dot_scheduler_dot_v1_dot_job__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n0skillbridge/scheduler/v1/scheduler_service.proto\x12\x18skillbridge.scheduler.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\"skillbridge/scheduler/v1/job.proto\"\xfd\x01\n\x10SubmitJobRequest\x12/\n\x04type\x18\x01 \x01(\x0e\x32!.skillbridge.scheduler.v1.JobType\x12T\n\x15\x63ourse_recommendation\x18\x02 \x01(\x0b\x32\x33.skillbridge.scheduler.v1.CourseRecommendationInputH\x00\x12\x33\n\x04noop\x18\x03 \x01(\x0b\x32#.skillbridge.scheduler.v1.NoopInputH\x00\x12\x10\n\x08priority\x18\x04 \x01(\x05\x12\x12\n\nrequest_id\x18\x05 \x01(\tB\x07\n\x05input\"U\n\x11SubmitJobResponse\x12*\n\x03job\x18\x01 \x01(\x0b\x32\x1d.skillbridge.scheduler.v1.Job\x12\x14\n\x0c\x64\x65\x64uplicated\x18\x02 \x01(\x08\"\x1f\n\rGetJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"<\n\x0eGetJobResponse\x12*\n\x03job\x18\x01 \x01(\x0b\x32\x1d.skillbridge.scheduler.v1.Job\"9\n\x0fWatchJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_sequence\x18\x02 \x01(\x03\"\x84\x01\n\x10WatchJobResponse\x12\x31\n\x08snapshot\x18\x01 \x01(\x0b\x32\x1d.skillbridge.scheduler.v1.JobH\x00\x12\x33\n\x05\x65vent\x18\x02 \x01(\x0b\x32\".skillbridge.scheduler.v1.JobEventH\x00\x42\x08\n\x06update\"2\n\x10\x43\x61ncelJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"?\n\x11\x43\x61ncelJobResponse\x12*\n\x03job\x18\x01 \x01(\x0b\x32\x1d.skillbridge.scheduler.v1.Job\"l\n\x0fListJobsRequest\x12\x32\n\x06states\x18\x01 \x03(\x0e\x32\".skillbridge.scheduler.v1.JobState\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"X\n\x10ListJobsResponse\x12+\n\x04jobs\x18\x01 \x03(\x0b\x32\x1d.skillbridge.scheduler.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x17\n\x15GetQueueStatusRequest\"\xd8\x04\n\x16GetQueueStatusResponse\x12\x42\n\x11\x64\x65pth_by_priority\x18\x01 \x03(\x0b\x32\'.skillbridge.scheduler.v1.PriorityDepth\x12\x0e\n\x06queued\x18\x02 \x01(\x03\x12\x0f\n\x07running\x18\x03 \x01(\x03\x12X\n\rjobs_by_state\x18\x04 \x03(\x0b\x32\x41.skillbridge.scheduler.v1.GetQueueStatusResponse.JobsByStateEntry\x12<\n\rstage_timings\x18\x05 \x03(\x0b\x32%.skillbridge.scheduler.v1.StageTiming\x12\x1d\n\x15throughput_per_second\x18\x06 \x01(\x01\x12\x0f\n\x07workers\x18\x07 \x01(\x05\x12\x0f\n\x07healthy\x18\x08 \x01(\x08\x12`\n\x11mean_job_duration\x18\t \x03(\x0b\x32\x45.skillbridge.scheduler.v1.GetQueueStatusResponse.MeanJobDurationEntry\x12\x17\n\x0fmax_queue_depth\x18\n \x01(\x03\x1a\x32\n\x10JobsByStateEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\x1aQ\n\x14MeanJobDurationEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12(\n\x05value\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration:\x02\x38\x01\"1\n\rPriorityDepth\x12\x10\n\x08priority\x18\x01 \x01(\x05\x12\x0e\n\x06queued\x18\x02 \x01(\x03\"\x9f\x01\n\x0bStageTiming\x12.\n\x05stage\x18\x01 \x01(\x0e\x32\x1f.skillbridge.scheduler.v1.Stage\x12\'\n\x04mean\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12&\n\x03p95\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0f\n\x07samples\x18\x04 \x01(\x03\x32\x9a\x06\n\x13JobSchedulerService\x12y\n\tSubmitJob\x12*.skillbridge.scheduler.v1.SubmitJobRequest\x1a+.skillbridge.scheduler.v1.SubmitJobResponse\"\x13\x82\xd3\xe4\x93\x02\r\"\x08/v1/jobs:\x01*\x12v\n\x06GetJob\x12\'.skillbridge.scheduler.v1.GetJobRequest\x1a(.skillbridge.scheduler.v1.GetJobResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/jobs/{job_id}\x12\x85\x01\n\x08WatchJob\x12).skillbridge.scheduler.v1.WatchJobRequest\x1a*.skillbridge.scheduler.v1.WatchJobResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/jobs/{job_id}/events0\x01\x12\x89\x01\n\tCancelJob\x12*.skillbridge.scheduler.v1.CancelJobRequest\x1a+.skillbridge.scheduler.v1.CancelJobResponse\"#\x82\xd3\xe4\x93\x02\x1d\"\x18/v1/jobs/{job_id}:cancel:\x01*\x12s\n\x08ListJobs\x12).skillbridge.scheduler.v1.ListJobsRequest\x1a*.skillbridge.scheduler.v1.ListJobsResponse\"\x10\x82\xd3\xe4\x93\x02\n\x12\x08/v1/jobs\x12\x86\x01\n\x0eGetQueueStatus\x12/.skillbridge.scheduler.v1.GetQueueStatusRequest\x1a\x30.skillbridge.scheduler.v1.GetQueueStatusResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/queueb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n0skillbridge/scheduler/v1/scheduler_service.proto\x12\x18skillbridge.scheduler.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"skillbridge/scheduler/v1/job.proto\"\xb1\x03\n\x10SubmitJobRequest\x12/\n\x04type\x18\x01 \x01(\x0e\x32!.skillbridge.scheduler.v1.JobType\x12T\n\x15\x63ourse_recommendation\x18\x02 \x01(\x0b\x32\x33.skillbridge.scheduler.v1.CourseRecommendationInputH\x00\x12\x33\n\x04noop\x18\x03 \x01(\x0b\x32#.skillbridge.scheduler.v1.NoopInputH\x00\x12\x44\n\rrank_analyses\x18\t \x01(\x0b\x32+.skillbridge.scheduler.v1.RankAnalysesInputH\x00\x12\x10\n\x08priority\x18\x04 \x01(\x05\x12\x12\n\nrequest_id\x18\x05 \x01(\t\x12.\n\nnot_before\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x05\x64\x65lay\x18\x07 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x12\n\ndepends_on\x18\x08 \x03(\tB\x07\n\x05input\"U\n\x11SubmitJobResponse\x12*\n\x03job\x18\x01 \x01(\x0b\x32\x1d.skillbridge.scheduler.v1.Job\x12\x14\n\x0c\x64\x65\x64uplicated\x18\x02 \x01(\x08\"\x1f\n\rGetJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"<\n\x0eGetJobResponse\x12*\n\x03job\x18\x01 \x01(\x0b\x32\x1d.skillbridge.scheduler.v1.Job\"9\n\x0fWatchJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_sequence\x18\x02 \x01(\x03\"\x84\x01\n\x10WatchJobResponse\x12\x31\n\x08snapshot\x18\x01 \x01(\x0b\x32\x1d.skillbridge.scheduler.v1.JobH\x00\x12\x33\n\x05\x65vent\x18\x02 \x01(\x0b\x32\".skillbridge.scheduler.v1.JobEventH\x00\x42\x08\n\x06update\"2\n\x10\x43\x61ncelJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"?\n\x11\x43\x61ncelJobResponse\x12*\n\x03job\x18\x01 \x01(\x0b\x32\x1d.skillbridge.scheduler.v1.Job\"l\n\x0fListJobsRequest\x12\x32\n\x06states\x18\x01 \x03(\x0e\x32\".skillbridge.scheduler.v1.JobState\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"X\n\x10ListJobsResponse\x12+\n\x04jobs\x18\x01 \x03(\x0b\x32\x1d.skillbridge.scheduler.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x17\n\x15GetQueueStatusRequest\"\x94\x05\n\x16GetQueueStatusResponse\x12\x42\n\x11\x64\x65pth_by_priority\x18\x01 \x03(\x0b\x32\'.skillbridge.scheduler.v1.PriorityDepth\x12\x0e\n\x06queued\x18\x02 \x01(\x03\x12\x0f\n\x07running\x18\x03 \x01(\x03\x12X\n\rjobs_by_state\x18\x04 \x03(\x0b\x32\x41.skillbridge.scheduler.v1.GetQueueStatusResponse.JobsByStateEntry\x12<\n\rstage_timings\x18\x05 \x03(\x0b\x32%.skillbridge.scheduler.v1.StageTiming\x12\x1d\n\x15throughput_per_second\x18\x06 \x01(\x01\x12\x0f\n\x07workers\x18\x07 \x01(\x05\x12\x0f\n\x07healthy\x18\x08 \x01(\x08\x12`\n\x11mean_job_duration\x18\t \x03(\x0b\x32\x45.skillbridge.scheduler.v1.GetQueueStatusResponse.MeanJobDurationEntry\x12\x17\n\x0fmax_queue_depth\x18\n \x01(\x03\x12:\n\x0c\x63\x61ller_quota\x18\x0b \x01(\x0b\x32$.skillbridge.scheduler.v1.OwnerQuota\x1a\x32\n\x10JobsByStateEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\x1aQ\n\x14MeanJobDurationEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12(\n\x05value\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration:\x02\x38\x01\"\xb4\x01\n\nOwnerQuota\x12\r\n\x05owner\x18\x01 \x01(\t\x12\x0c\n\x04tier\x18\x02 \x01(\t\x12\x14\n\x0cmax_priority\x18\x03 \x01(\x05\x12\x12\n\nmax_queued\x18\x04 \x01(\x03\x12\x13\n\x0bmax_running\x18\x05 \x01(\x03\x12\x13\n\x0bsubmit_rate\x18\x06 \x01(\x01\x12\x14\n\x0csubmit_burst\x18\x07 \x01(\x03\x12\x0e\n\x06queued\x18\x08 \x01(\x03\x12\x0f\n\x07running\x18\t \x01(\x03\"1\n\rPriorityDepth\x12\x10\n\x08priority\x18\x01 \x01(\x05\x12\x0e\n\x06queued\x18\x02 \x01(\x03\"\x9f\x01\n\x0bStageTiming\x12.\n\x05stage\x18\x01 \x01(\x0e\x32\x1f.skillbridge.scheduler.v1.Stage\x12\'\n\x04mean\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12&\n\x03p95\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0f\n\x07samples\x18\x04 \x01(\x03\x32\x9a\x06\n\x13JobSchedulerService\x12y\n\tSubmitJob\x12*.skillbridge.scheduler.v1.SubmitJobRequest\x1a+.skillbridge.scheduler.v1.SubmitJobResponse\"\x13\x82\xd3\xe4\x93\x02\r\"\x08/v1/jobs:\x01*\x12v\n\x06GetJob\x12\'.skillbridge.scheduler.v1.GetJobRequest\x1a(.skillbridge.scheduler.v1.GetJobResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/jobs/{job_id}\x12\x85\x01\n\x08WatchJob\x12).skillbridge.scheduler.v1.WatchJobRequest\x1a*.skillbridge.scheduler.v1.WatchJobResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/jobs/{job_id}/events0\x01\x12\x89\x01\n\tCancelJob\x12*.skillbridge.scheduler.v1.CancelJobRequest\x1a+.skillbridge.scheduler.v1.CancelJobResponse\"#\x82\xd3\xe4\x93\x02\x1d\"\x18/v1/jobs/{job_id}:cancel:\x01*\x12s\n\x08ListJobs\x12).skillbridge.scheduler.v1.ListJobsRequest\x1a*.skillbridge.scheduler.v1.ListJobsResponse\"\x10\x82\xd3\xe4\x93\x02\n\x12\x08/v1/jobs\x12\x86\x01\n\x0eGetQueueStatus\x12/.skillbridge.scheduler.v1.GetQueueStatusRequest\x1a\x30.skillbridge.scheduler.v1.GetQueueStatusResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/queueb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -50,38 +51,40 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_JOBSCHEDULERSERVICE'].methods_by_name['ListJobs']._serialized_options = b'\202\323\344\223\002\n\022\010/v1/jobs'
   _globals['_JOBSCHEDULERSERVICE'].methods_by_name['GetQueueStatus']._loaded_options = None
   _globals['_JOBSCHEDULERSERVICE'].methods_by_name['GetQueueStatus']._serialized_options = b'\202\323\344\223\002\013\022\t/v1/queue'
-  _globals['_SUBMITJOBREQUEST']._serialized_start=177
-  _globals['_SUBMITJOBREQUEST']._serialized_end=430
-  _globals['_SUBMITJOBRESPONSE']._serialized_start=432
-  _globals['_SUBMITJOBRESPONSE']._serialized_end=517
-  _globals['_GETJOBREQUEST']._serialized_start=519
-  _globals['_GETJOBREQUEST']._serialized_end=550
-  _globals['_GETJOBRESPONSE']._serialized_start=552
-  _globals['_GETJOBRESPONSE']._serialized_end=612
-  _globals['_WATCHJOBREQUEST']._serialized_start=614
-  _globals['_WATCHJOBREQUEST']._serialized_end=671
-  _globals['_WATCHJOBRESPONSE']._serialized_start=674
-  _globals['_WATCHJOBRESPONSE']._serialized_end=806
-  _globals['_CANCELJOBREQUEST']._serialized_start=808
-  _globals['_CANCELJOBREQUEST']._serialized_end=858
-  _globals['_CANCELJOBRESPONSE']._serialized_start=860
-  _globals['_CANCELJOBRESPONSE']._serialized_end=923
-  _globals['_LISTJOBSREQUEST']._serialized_start=925
-  _globals['_LISTJOBSREQUEST']._serialized_end=1033
-  _globals['_LISTJOBSRESPONSE']._serialized_start=1035
-  _globals['_LISTJOBSRESPONSE']._serialized_end=1123
-  _globals['_GETQUEUESTATUSREQUEST']._serialized_start=1125
-  _globals['_GETQUEUESTATUSREQUEST']._serialized_end=1148
-  _globals['_GETQUEUESTATUSRESPONSE']._serialized_start=1151
-  _globals['_GETQUEUESTATUSRESPONSE']._serialized_end=1751
-  _globals['_GETQUEUESTATUSRESPONSE_JOBSBYSTATEENTRY']._serialized_start=1618
-  _globals['_GETQUEUESTATUSRESPONSE_JOBSBYSTATEENTRY']._serialized_end=1668
-  _globals['_GETQUEUESTATUSRESPONSE_MEANJOBDURATIONENTRY']._serialized_start=1670
-  _globals['_GETQUEUESTATUSRESPONSE_MEANJOBDURATIONENTRY']._serialized_end=1751
-  _globals['_PRIORITYDEPTH']._serialized_start=1753
-  _globals['_PRIORITYDEPTH']._serialized_end=1802
-  _globals['_STAGETIMING']._serialized_start=1805
-  _globals['_STAGETIMING']._serialized_end=1964
-  _globals['_JOBSCHEDULERSERVICE']._serialized_start=1967
-  _globals['_JOBSCHEDULERSERVICE']._serialized_end=2761
+  _globals['_SUBMITJOBREQUEST']._serialized_start=210
+  _globals['_SUBMITJOBREQUEST']._serialized_end=643
+  _globals['_SUBMITJOBRESPONSE']._serialized_start=645
+  _globals['_SUBMITJOBRESPONSE']._serialized_end=730
+  _globals['_GETJOBREQUEST']._serialized_start=732
+  _globals['_GETJOBREQUEST']._serialized_end=763
+  _globals['_GETJOBRESPONSE']._serialized_start=765
+  _globals['_GETJOBRESPONSE']._serialized_end=825
+  _globals['_WATCHJOBREQUEST']._serialized_start=827
+  _globals['_WATCHJOBREQUEST']._serialized_end=884
+  _globals['_WATCHJOBRESPONSE']._serialized_start=887
+  _globals['_WATCHJOBRESPONSE']._serialized_end=1019
+  _globals['_CANCELJOBREQUEST']._serialized_start=1021
+  _globals['_CANCELJOBREQUEST']._serialized_end=1071
+  _globals['_CANCELJOBRESPONSE']._serialized_start=1073
+  _globals['_CANCELJOBRESPONSE']._serialized_end=1136
+  _globals['_LISTJOBSREQUEST']._serialized_start=1138
+  _globals['_LISTJOBSREQUEST']._serialized_end=1246
+  _globals['_LISTJOBSRESPONSE']._serialized_start=1248
+  _globals['_LISTJOBSRESPONSE']._serialized_end=1336
+  _globals['_GETQUEUESTATUSREQUEST']._serialized_start=1338
+  _globals['_GETQUEUESTATUSREQUEST']._serialized_end=1361
+  _globals['_GETQUEUESTATUSRESPONSE']._serialized_start=1364
+  _globals['_GETQUEUESTATUSRESPONSE']._serialized_end=2024
+  _globals['_GETQUEUESTATUSRESPONSE_JOBSBYSTATEENTRY']._serialized_start=1891
+  _globals['_GETQUEUESTATUSRESPONSE_JOBSBYSTATEENTRY']._serialized_end=1941
+  _globals['_GETQUEUESTATUSRESPONSE_MEANJOBDURATIONENTRY']._serialized_start=1943
+  _globals['_GETQUEUESTATUSRESPONSE_MEANJOBDURATIONENTRY']._serialized_end=2024
+  _globals['_OWNERQUOTA']._serialized_start=2027
+  _globals['_OWNERQUOTA']._serialized_end=2207
+  _globals['_PRIORITYDEPTH']._serialized_start=2209
+  _globals['_PRIORITYDEPTH']._serialized_end=2258
+  _globals['_STAGETIMING']._serialized_start=2261
+  _globals['_STAGETIMING']._serialized_end=2420
+  _globals['_JOBSCHEDULERSERVICE']._serialized_start=2423
+  _globals['_JOBSCHEDULERSERVICE']._serialized_end=3217
 # @@protoc_insertion_point(module_scope)

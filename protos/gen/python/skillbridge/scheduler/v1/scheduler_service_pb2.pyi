@@ -7,6 +7,7 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import message as _message
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from skillbridge.scheduler.v1 import job_pb2 as _job_pb2
 import builtins as _builtins
@@ -29,8 +30,12 @@ class SubmitJobRequest(_message.Message):
     TYPE_FIELD_NUMBER: _builtins.int
     COURSE_RECOMMENDATION_FIELD_NUMBER: _builtins.int
     NOOP_FIELD_NUMBER: _builtins.int
+    RANK_ANALYSES_FIELD_NUMBER: _builtins.int
     PRIORITY_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    NOT_BEFORE_FIELD_NUMBER: _builtins.int
+    DELAY_FIELD_NUMBER: _builtins.int
+    DEPENDS_ON_FIELD_NUMBER: _builtins.int
     type: _job_pb2.JobType.ValueType
     """What the job runs; must match the input set below."""
     priority: _builtins.int
@@ -45,20 +50,42 @@ class SubmitJobRequest(_message.Message):
     def noop(self) -> _job_pb2.NoopInput:
         """Input of a noop job."""
 
+    @_builtins.property
+    def rank_analyses(self) -> _job_pb2.RankAnalysesInput:
+        """Input of a rank-analyses job."""
+
+    @_builtins.property
+    def not_before(self) -> _timestamp_pb2.Timestamp:
+        """Run no earlier than this time: the job is SCHEDULED until then. Exclusive with delay."""
+
+    @_builtins.property
+    def delay(self) -> _duration_pb2.Duration:
+        """Run no earlier than this long after submit. Exclusive with not_before."""
+
+    @_builtins.property
+    def depends_on(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Ids of the caller's jobs that must succeed first: the job is WAITING until they do, and is cancelled
+        if one of them fails or is cancelled.
+        """
+
     def __init__(
         self,
         *,
         type: _job_pb2.JobType.ValueType = ...,
         course_recommendation: _job_pb2.CourseRecommendationInput | None = ...,
         noop: _job_pb2.NoopInput | None = ...,
+        rank_analyses: _job_pb2.RankAnalysesInput | None = ...,
         priority: _builtins.int = ...,
         request_id: _builtins.str = ...,
+        not_before: _timestamp_pb2.Timestamp | None = ...,
+        delay: _duration_pb2.Duration | None = ...,
+        depends_on: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["course_recommendation", b"course_recommendation", "input", b"input", "noop", b"noop"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["course_recommendation", b"course_recommendation", "delay", b"delay", "input", b"input", "noop", b"noop", "not_before", b"not_before", "rank_analyses", b"rank_analyses"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["course_recommendation", b"course_recommendation", "input", b"input", "noop", b"noop", "priority", b"priority", "request_id", b"request_id", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["course_recommendation", b"course_recommendation", "delay", b"delay", "depends_on", b"depends_on", "input", b"input", "noop", b"noop", "not_before", b"not_before", "priority", b"priority", "rank_analyses", b"rank_analyses", "request_id", b"request_id", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_input: _TypeAlias = _typing.Literal["course_recommendation", "noop"]  # noqa: Y015
+    _WhichOneofReturnType_input: _TypeAlias = _typing.Literal["course_recommendation", "noop", "rank_analyses"]  # noqa: Y015
     _WhichOneofArgType_input: _TypeAlias = _typing.Literal["input", b"input"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_input) -> _WhichOneofReturnType_input | None: ...
 
@@ -380,6 +407,7 @@ class GetQueueStatusResponse(_message.Message):
     HEALTHY_FIELD_NUMBER: _builtins.int
     MEAN_JOB_DURATION_FIELD_NUMBER: _builtins.int
     MAX_QUEUE_DEPTH_FIELD_NUMBER: _builtins.int
+    CALLER_QUOTA_FIELD_NUMBER: _builtins.int
     queued: _builtins.int
     """Queued jobs in all."""
     running: _builtins.int
@@ -408,6 +436,10 @@ class GetQueueStatusResponse(_message.Message):
     def mean_job_duration(self) -> _containers.MessageMap[_builtins.str, _duration_pb2.Duration]:
         """Mean duration of a job, by job type name."""
 
+    @_builtins.property
+    def caller_quota(self) -> Global___OwnerQuota:
+        """The caller's limits and how much of them is in use."""
+
     def __init__(
         self,
         *,
@@ -421,14 +453,69 @@ class GetQueueStatusResponse(_message.Message):
         healthy: _builtins.bool = ...,
         mean_job_duration: _abc.Mapping[_builtins.str, _duration_pb2.Duration] | None = ...,
         max_queue_depth: _builtins.int = ...,
+        caller_quota: Global___OwnerQuota | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["caller_quota", b"caller_quota"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["depth_by_priority", b"depth_by_priority", "healthy", b"healthy", "jobs_by_state", b"jobs_by_state", "max_queue_depth", b"max_queue_depth", "mean_job_duration", b"mean_job_duration", "queued", b"queued", "running", b"running", "stage_timings", b"stage_timings", "throughput_per_second", b"throughput_per_second", "workers", b"workers"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["caller_quota", b"caller_quota", "depth_by_priority", b"depth_by_priority", "healthy", b"healthy", "jobs_by_state", b"jobs_by_state", "max_queue_depth", b"max_queue_depth", "mean_job_duration", b"mean_job_duration", "queued", b"queued", "running", b"running", "stage_timings", b"stage_timings", "throughput_per_second", b"throughput_per_second", "workers", b"workers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetQueueStatusResponse: _TypeAlias = GetQueueStatusResponse  # noqa: Y015
+
+@_typing.final
+class OwnerQuota(_message.Message):
+    """OwnerQuota is one owner's limits (from their tier) and current use; 0 means unlimited."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OWNER_FIELD_NUMBER: _builtins.int
+    TIER_FIELD_NUMBER: _builtins.int
+    MAX_PRIORITY_FIELD_NUMBER: _builtins.int
+    MAX_QUEUED_FIELD_NUMBER: _builtins.int
+    MAX_RUNNING_FIELD_NUMBER: _builtins.int
+    SUBMIT_RATE_FIELD_NUMBER: _builtins.int
+    SUBMIT_BURST_FIELD_NUMBER: _builtins.int
+    QUEUED_FIELD_NUMBER: _builtins.int
+    RUNNING_FIELD_NUMBER: _builtins.int
+    owner: _builtins.str
+    """The owner."""
+    tier: _builtins.str
+    """Their tier, e.g. "standard", "vip" or "admin"."""
+    max_priority: _builtins.int
+    """Highest priority their jobs may ask for."""
+    max_queued: _builtins.int
+    """Most jobs they may have queued (including scheduled and waiting)."""
+    max_running: _builtins.int
+    """Most jobs of theirs that may run at once."""
+    submit_rate: _builtins.float
+    """Sustained submits per second."""
+    submit_burst: _builtins.int
+    """Submits allowed in a burst."""
+    queued: _builtins.int
+    """Their jobs queued, scheduled or waiting now."""
+    running: _builtins.int
+    """Their jobs running now."""
+    def __init__(
+        self,
+        *,
+        owner: _builtins.str = ...,
+        tier: _builtins.str = ...,
+        max_priority: _builtins.int = ...,
+        max_queued: _builtins.int = ...,
+        max_running: _builtins.int = ...,
+        submit_rate: _builtins.float = ...,
+        submit_burst: _builtins.int = ...,
+        queued: _builtins.int = ...,
+        running: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["max_priority", b"max_priority", "max_queued", b"max_queued", "max_running", b"max_running", "owner", b"owner", "queued", b"queued", "running", b"running", "submit_burst", b"submit_burst", "submit_rate", b"submit_rate", "tier", b"tier"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OwnerQuota: _TypeAlias = OwnerQuota  # noqa: Y015
 
 @_typing.final
 class PriorityDepth(_message.Message):
