@@ -89,6 +89,19 @@ class Settings:
     cohere_rerank_model: str = "rerank-v3.5"
     cohere_timeout_seconds: float = 5.0
 
+    # Per-tier policy (0 = unlimited). A key's tier caps the priority its jobs may ask for and limits how many
+    # jobs its owner may have waiting and running, and how fast it may submit (a token bucket).
+    standard_max_priority: int = 4
+    standard_max_queued: int = 500
+    standard_max_running: int = 4
+    standard_submit_rate: float = 20.0
+    standard_submit_burst: int = 100
+    vip_max_priority: int = 8
+    vip_max_queued: int = 5000
+    vip_max_running: int = 16
+    vip_submit_rate: float = 200.0
+    vip_submit_burst: int = 1000
+
     log_level: str = "INFO"
     log_json: bool = True
     extra: dict[str, str] = field(default_factory=dict)

@@ -20,7 +20,9 @@ class KeyRing:
 
     def __init__(self, keys: dict[str, Principal], *, dev_owner: str, allow_anonymous: bool) -> None:
         self._keys = keys
-        self._dev = Principal(owner=dev_owner)
+        # With no keys at all there is one user and nothing to protect: the development owner is unlimited.
+        # With keys and anonymous access allowed (the local stack), anonymous callers get the standard tier.
+        self._dev = Principal(owner=dev_owner, admin=not keys, tier="admin" if not keys else "standard")
         self._anonymous = allow_anonymous or not keys
 
     @classmethod

@@ -51,6 +51,10 @@ def record_to_dict(job: JobRecord) -> dict[str, Any]:
             else None
         ),
         "last_sequence": job.last_sequence,
+        "fair_round": job.fair_round,
+        "not_before": job.not_before,
+        "depends_on": job.depends_on,
+        "max_running": job.max_running,
     }
 
 
@@ -98,6 +102,10 @@ def record_from_dict(data: dict[str, Any]) -> JobRecord:
             else None
         ),
         last_sequence=data.get("last_sequence", 0),
+        fair_round=data.get("fair_round", 0),
+        not_before=data.get("not_before"),
+        depends_on=list(data.get("depends_on", [])),
+        max_running=data.get("max_running", 0),
     )
 
 

@@ -25,6 +25,12 @@ from services.scheduler.model import (
 JOB_TYPES = {
     job_pb2.JOB_TYPE_COURSE_RECOMMENDATION: JobType.COURSE_RECOMMENDATION,
     job_pb2.JOB_TYPE_NOOP: JobType.NOOP,
+    job_pb2.JOB_TYPE_RANK_ANALYSES: JobType.RANK_ANALYSES,
+}
+INPUT_FIELD = {
+    JobType.COURSE_RECOMMENDATION: "course_recommendation",
+    JobType.NOOP: "noop",
+    JobType.RANK_ANALYSES: "rank_analyses",
 }
 JOB_TYPE_TO_PROTO = {v: k for k, v in JOB_TYPES.items()}
 STATE_TO_PROTO = {s: job_pb2.JobState.Value(f"JOB_STATE_{s.value}") for s in JobState}
@@ -59,13 +65,20 @@ def submission(request: scheduler_service_pb2.SubmitJobRequest) -> core.Submissi
         }
     elif which == "noop":
         job_input = core.noop_input(request.noop.payload)
-    expected = {JobType.COURSE_RECOMMENDATION: "course_recommendation", JobType.NOOP: "noop"}
-    if job_type is not None and which != expected[job_type]:
+    if job_type is not None and which != INPUT_FIELD[job_type]:
         if job_type is JobType.NOOP and which is None:
             job_input = core.noop_input(b"")
         elif which is not None:
             job_input["_type_mismatch"] = True
-    return core.Submission(type=job_type, input=job_input, priority=request.priority, request_id=request.request_id)
+    return core.Submission(
+        type=job_type,
+        input=job_input,
+        priority=request.priority,
+        request_id=request.request_id,
+        not_before=request.not_before.ToNanoseconds() / 1e9 if request.HasField("not_before") else None,
+        delay=request.delay.ToNanoseconds() / 1e9 if request.HasField("delay") else None,
+        depends_on=tuple(request.depends_on),
+    )
 
 
 def job(view: JobView) -> job_pb2.Job:
@@ -83,7 +96,10 @@ def job(view: JobView) -> job_pb2.Job:
         progress=core.progress(record),
         attempt=record.attempt,
         last_sequence=record.last_sequence,
+        depends_on=record.depends_on,
     )
+    if record.not_before is not None:
+        out.not_before.CopyFrom(timestamp(record.not_before))
     for field, value in (
         ("create_time", record.create_time),
         ("start_time", record.start_time),
@@ -114,7 +130,9 @@ def job(view: JobView) -> job_pb2.Job:
 
 
 def _set_input(out: job_pb2.Job, record: JobRecord) -> None:
-    if record.type is JobType.COURSE_RECOMMENDATION:
+    if record.type is JobType.RANK_ANALYSES:
+        out.rank_analyses.SetInParent()
+    elif record.type is JobType.COURSE_RECOMMENDATION:
         out.course_recommendation.resume_text = record.input.get("resume_text", "")
         out.course_recommendation.job_description_text = record.input.get("job_description_text", "")
         out.course_recommendation.threshold = float(record.input.get("threshold", 0.5))
@@ -127,6 +145,8 @@ def _set_result(out: job_pb2.Job, record: JobRecord) -> None:
         return
     if record.type is JobType.COURSE_RECOMMENDATION:
         json_format.ParseDict(record.result, out.course_recommendation_result, ignore_unknown_fields=True)
+    elif record.type is JobType.RANK_ANALYSES:
+        json_format.ParseDict(record.result, out.rank_analyses_result, ignore_unknown_fields=True)
     else:
         out.noop_result.payload = base64.b64decode(record.result.get("payload", ""))
 
@@ -165,6 +185,13 @@ def event(ev: JobEvent) -> job_pb2.JobEvent:
     elif ev.kind is EventKind.CANCELLED:
         out.cancelled.reason = str(d.get("reason", ""))
         out.cancelled.stage = stage
+    elif ev.kind is EventKind.SCHEDULED:
+        out.scheduled.not_before.CopyFrom(timestamp(float(d["not_before"])))
+    elif ev.kind is EventKind.WAITING:
+        out.waiting.depends_on.extend(d.get("depends_on", []))
+    elif ev.kind is EventKind.RELEASED:
+        out.released.reason = str(d.get("reason", ""))
+        out.released.position_in_queue = int(d.get("position", 0))
     return out
 
 
@@ -195,4 +222,18 @@ def queue_status(status: QueueStatus) -> scheduler_service_pb2.GetQueueStatusRes
         timing = status.timings.get(f"job:{job_type.value}")
         if timing:
             out.mean_job_duration[job_type.value].CopyFrom(duration(timing.mean))
+    quota, usage = status.quota, status.usage
+    out.caller_quota.CopyFrom(
+        scheduler_service_pb2.OwnerQuota(
+            owner=status.owner,
+            tier=quota.tier,
+            max_priority=quota.max_priority,
+            max_queued=quota.max_queued,
+            max_running=quota.max_running,
+            submit_rate=quota.submit_rate,
+            submit_burst=quota.submit_burst,
+            queued=usage.pending,
+            running=usage.running,
+        )
+    )
     return out

@@ -62,6 +62,8 @@ class Limits:
     max_priority: int
     max_payload_bytes: int = 1024 * 1024
     max_request_id_chars: int = 128
+    max_delay_seconds: float = 30 * 24 * 3600.0
+    max_dependencies: int = 100
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,9 @@ class Submission:
     input: dict[str, Any]
     priority: int = 0
     request_id: str = ""
+    not_before: float | None = None  # absolute time, seconds since the epoch
+    delay: float | None = None  # seconds after submit
+    depends_on: tuple[str, ...] = ()
 
 
 # A per-process counter keeps ids submitted in the same millisecond in submission order.
@@ -112,10 +117,33 @@ def validate_submission(sub: Submission, limits: Limits) -> None:
         bad.append(errors.FieldViolation("type", "does not match the input that was set"))
     if not 0 <= sub.priority <= limits.max_priority:
         bad.append(errors.FieldViolation("priority", f"must be between 0 and {limits.max_priority}"))
+    bad.extend(_schedule_violations(sub, limits))
     if len(sub.request_id) > limits.max_request_id_chars:
         bad.append(errors.FieldViolation("request_id", f"must be at most {limits.max_request_id_chars} chars"))
     if bad:
         raise errors.InvalidArgument("; ".join(f"{v.field} {v.description}" for v in bad), bad)
+
+
+def _schedule_violations(sub: Submission, limits: Limits) -> list[errors.FieldViolation]:
+    bad: list[errors.FieldViolation] = []
+    if sub.not_before is not None and sub.delay is not None:
+        bad.append(errors.FieldViolation("delay", "give not_before or delay, not both"))
+    if sub.delay is not None and not 0 <= sub.delay <= limits.max_delay_seconds:
+        bad.append(errors.FieldViolation("delay", f"must be between 0 and {limits.max_delay_seconds:g} seconds"))
+    if sub.not_before is not None and sub.not_before - time.time() > limits.max_delay_seconds:
+        bad.append(errors.FieldViolation("not_before", f"must be within {limits.max_delay_seconds:g} seconds"))
+    if len(sub.depends_on) > limits.max_dependencies:
+        bad.append(errors.FieldViolation("depends_on", f"at most {limits.max_dependencies} jobs"))
+    seen: set[str] = set()
+    for i, dep in enumerate(sub.depends_on):
+        if not dep.strip():
+            bad.append(errors.FieldViolation(f"depends_on[{i}]", "must not be empty"))
+        elif dep in seen:
+            bad.append(errors.FieldViolation(f"depends_on[{i}]", f"{dep} is listed twice"))
+        seen.add(dep)
+    if sub.type is JobType.RANK_ANALYSES and not sub.depends_on:
+        bad.append(errors.FieldViolation("depends_on", "a rank-analyses job ranks the jobs it depends on: list them"))
+    return bad
 
 
 def noop_input(payload: bytes) -> dict[str, Any]:
@@ -138,8 +166,59 @@ def new_job(sub: Submission, owner: str, now: float) -> tuple[JobRecord, NewEven
         create_time=now,
         request_id=sub.request_id,
         stages=[StageRecord(stage=s) for s in STAGES_BY_TYPE[sub.type]],
+        not_before=sub.not_before if sub.delay is None else now + sub.delay,
+        depends_on=list(sub.depends_on),
     )
     return job, NewEvent(EventKind.QUEUED, {})
+
+
+# --- admission: queued now, later (SCHEDULED), or after other jobs (WAITING) --------------------------------
+
+
+def check_dependencies(job: JobRecord, deps: dict[str, JobRecord | None]) -> None:
+    """At submit: every dependency must be an existing job of the same owner that has not already failed.
+    (A new job cannot be named by an earlier one, so dependencies can never form a cycle.)"""
+    bad = []
+    for i, dep_id in enumerate(job.depends_on):
+        dep = deps.get(dep_id)
+        if dep is None or dep.owner != job.owner:
+            bad.append(errors.FieldViolation(f"depends_on[{i}]", f"no job {dep_id} of yours"))
+        elif job.type is JobType.RANK_ANALYSES and dep.type is not JobType.COURSE_RECOMMENDATION:
+            bad.append(errors.FieldViolation(f"depends_on[{i}]", f"{dep_id} is not a course-recommendation job"))
+    if bad:
+        raise errors.InvalidArgument("; ".join(f"{v.field}: {v.description}" for v in bad), bad)
+    for dep_id in job.depends_on:
+        dep = deps[dep_id]
+        assert dep is not None
+        if dep.state in (JobState.FAILED, JobState.CANCELLED):
+            raise errors.FailedPrecondition(f"dependency {dep_id} already ended {dep.state.value}")
+
+
+def admit(job: JobRecord, deps: dict[str, JobRecord | None], now: float, ttl: float) -> list[NewEvent]:
+    """Decides where a new or released job goes. SCHEDULED while not_before is ahead; then WAITING while a
+    dependency is unfinished; then QUEUED (returns [] - the store adds the queued event with the position);
+    CANCELLED when a dependency failed or was cancelled."""
+    if job.not_before is not None and job.not_before > now:
+        job.state = JobState.SCHEDULED
+        return [NewEvent(EventKind.SCHEDULED, {"not_before": job.not_before})]
+    blocking = [d for d in job.depends_on if (dep := deps.get(d)) is None or dep.state is not JobState.SUCCEEDED]
+    broken = [d for d in blocking if (dep := deps.get(d)) is None or dep.state.terminal]
+    if broken:
+        dep = deps.get(broken[0])
+        how = "was deleted" if dep is None else f"ended {dep.state.value}"
+        job.state = JobState.WAITING  # cancel() requires a live state
+        return cancel(job, f"dependency {broken[0]} {how}", now, ttl)
+    if blocking:
+        if job.state is JobState.WAITING:
+            return []
+        job.state = JobState.WAITING
+        return [NewEvent(EventKind.WAITING, {"depends_on": list(blocking)})]
+    job.state = JobState.QUEUED
+    return []
+
+
+def released_event(reason: str, position: int) -> NewEvent:
+    return NewEvent(EventKind.RELEASED, {"reason": reason, "position": position})
 
 
 # --- the state machine -------------------------------------------------------------------------------------
@@ -245,8 +324,9 @@ def fail(job: JobRecord, error: JobError, now: float, ttl: float) -> list[NewEve
 
 
 def cancel(job: JobRecord, reason: str, now: float, ttl: float) -> list[NewEvent]:
-    """QUEUED or RUNNING -> CANCELLED. The fence moves on, so a running worker's later writes are rejected."""
-    _require(job, JobState.QUEUED, JobState.RUNNING)
+    """QUEUED, SCHEDULED, WAITING or RUNNING -> CANCELLED. The fence moves on, so a running worker's later
+    writes are rejected."""
+    _require(job, JobState.QUEUED, JobState.RUNNING, JobState.SCHEDULED, JobState.WAITING)
     running_stage = job.current_stage if job.state is JobState.RUNNING else None
     events = _close_running_stage(job, StageState.CANCELLED, now)
     for record in job.stages:

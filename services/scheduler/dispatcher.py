@@ -60,6 +60,11 @@ class JobContext:
             self.job.id, self.fence, lambda j: core.finish_stage(j, stage, end, report.summary, report.metrics), end
         )
 
+    async def dependencies(self) -> list[JobRecord]:
+        """The jobs this one depended on (all SUCCEEDED, or it would not run), in depends_on order."""
+        found = [await self._store.get(dep_id) for dep_id in self.job.depends_on]
+        return [dep for dep in found if dep is not None]
+
     async def progress(self, stage: Stage, fraction: float, metrics: dict[str, float]) -> None:
         now = self._clock()
         await self._store.transition(
@@ -78,6 +83,31 @@ class NoopHandler:
 
     async def run(self, job: JobRecord, ctx: JobContext) -> dict[str, Any]:
         return {"payload": job.input.get("payload", "")}
+
+
+class RankAnalysesHandler:
+    """Ranks the course-recommendation jobs it depended on by their match score, best first."""
+
+    async def run(self, job: JobRecord, ctx: JobContext) -> dict[str, Any]:
+        ranked: list[dict[str, Any]] = []
+        for dep in await ctx.dependencies():
+            result = dep.result or {}
+            score = float(result.get("matching_details", {}).get("overall_score", 0.0))
+            potentials = [float(c.get("potential_score", 0.0)) for c in result.get("recommended_courses", [])]
+            ranked.append(
+                {
+                    "job_id": dep.id,
+                    "overall_score": score,
+                    "missing_skills": len(result.get("skill_gap", [])),
+                    "best_potential_score": max(potentials, default=score),
+                }
+            )
+        ranked.sort(key=lambda r: (-r["overall_score"], r["job_id"]))
+        return {"ranked": ranked}
+
+
+# The claim loop settles scheduled and waiting jobs at most this often.
+RELEASE_INTERVAL_SECONDS = 0.05
 
 
 class Dispatcher:
@@ -100,6 +130,7 @@ class Dispatcher:
         self._slot_free = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._released_at = -1e9
 
     @property
     def slots(self) -> int:
@@ -135,12 +166,24 @@ class Dispatcher:
         held = self._active.get(job_id)
         if held is None:
             return False
-        held[0].cancel()
+        if not held[0].cancelling():
+            held[0].cancel()
         return True
+
+    async def _release_due(self) -> None:
+        """Moves due delayed jobs, and waiting jobs whose dependencies ended, along (rate-limited)."""
+        if time.monotonic() - self._released_at < RELEASE_INTERVAL_SECONDS:
+            return
+        self._released_at = time.monotonic()
+        try:
+            await self._store.release(self._clock(), self._settings.result_ttl_seconds)
+        except Exception:
+            log.exception("releasing scheduled and waiting jobs failed; retrying")
 
     async def _claim_loop(self) -> None:
         with self._feed.subscribe(queue=True) as queue_moved:
             while not self._stopping:
+                await self._release_due()
                 free = self.slots - len(self._active)
                 if free > 0:
                     now = self._clock()
@@ -161,9 +204,30 @@ class Dispatcher:
                     self._slot_free.clear()
                     await self._slot_free.wait()
 
+    async def _guard(self, job: JobRecord, attempt: asyncio.Task[Any]) -> None:
+        """Stops the attempt as soon as another process moves the job's fence (a cancel through another
+        replica, relayed by a shared store) instead of at the next lease renewal. Own writes do not wake it."""
+        with self._feed.subscribe(job.id, elsewhere_only=True) as changed:
+            while (held := self._active.get(job.id)) is not None and held[0] is attempt:
+                if not await changed.wait(self._settings.lease_seconds):
+                    continue  # quiet: lease renewal checks the fence on its own period
+                try:
+                    current = await self._store.get(job.id)
+                except Exception:
+                    log.exception("job %s: could not re-read its fence; lease renewal will", job.id)
+                    continue
+                if current is None or current.fence != job.fence:
+                    log.info("job %s: attempt %d superseded elsewhere; stopping it", job.id, job.attempt)
+                    self.abort(job.id)
+                    return
+
     async def _run(self, job: JobRecord) -> None:
         token = job_id_var.set(job.id)
         ctx = JobContext(self._store, job, self._clock)
+        attempt = asyncio.current_task()
+        assert attempt is not None
+        # The loop condition ends the guard too: on 3.11 a cancel that races a wake-up can be swallowed.
+        guard = asyncio.create_task(self._guard(job, attempt), name=f"guard-{job.id}")
         try:
             handler = self._handlers.get(job.type)
             if handler is None:
@@ -183,6 +247,7 @@ class Dispatcher:
             log.exception("job %s failed with an unexpected error", job.id)
             await self._fail(job, JobError(code=core.CODE_INTERNAL, message=f"internal error: {type(exc).__name__}"))
         finally:
+            guard.cancel()
             self._active.pop(job.id, None)
             self._slot_free.set()
             job_id_var.reset(token)

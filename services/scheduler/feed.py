@@ -13,10 +13,12 @@ from collections.abc import Iterator
 
 
 class Subscription:
-    """A wake-up flag registered for one job and/or the queue."""
+    """A wake-up flag registered for one job and/or the queue; `elsewhere_only` ones wake only for changes
+    another process made."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, elsewhere_only: bool = False) -> None:
         self._event = asyncio.Event()
+        self.elsewhere_only = elsewhere_only
 
     def notify(self) -> None:
         self._event.set()
@@ -38,19 +40,31 @@ class ChangeFeed:
         self._by_job: defaultdict[str, set[Subscription]] = defaultdict(set)
         self._queue: set[Subscription] = set()
 
-    def job_changed(self, job_id: str) -> None:
+    def job_changed(self, job_id: str, *, elsewhere: bool = False) -> None:
+        """`elsewhere`: another process committed the change (a shared store relays those)."""
         for sub in self._by_job.get(job_id, ()):
-            sub.notify()
+            if elsewhere or not sub.elsewhere_only:
+                sub.notify()
 
     def queue_changed(self) -> None:
         for sub in self._queue:
             sub.notify()
 
+    def everything_changed(self) -> None:
+        """Wakes every subscriber, for when notices may have been missed (a shared store's notification
+        channel was down for a while): each re-reads the store."""
+        for subs in self._by_job.values():
+            for sub in subs:
+                sub.notify()
+        self.queue_changed()
+
     @contextlib.contextmanager
-    def subscribe(self, job_id: str | None = None, *, queue: bool = False) -> Iterator[Subscription]:
+    def subscribe(
+        self, job_id: str | None = None, *, queue: bool = False, elsewhere_only: bool = False
+    ) -> Iterator[Subscription]:
         """Registers a subscription for the duration of a with-block (register before reading, so no notice
         between the read and the wait is lost)."""
-        sub = Subscription()
+        sub = Subscription(elsewhere_only=elsewhere_only)
         if job_id is not None:
             self._by_job[job_id].add(sub)
         if queue:

@@ -8,7 +8,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Collection
 
 from services.common.settings import Settings
-from services.scheduler import core
+from services.scheduler import core, policy
 from services.scheduler.feed import ChangeFeed
 from services.scheduler.model import (
     EventKind,
@@ -81,6 +81,12 @@ class JobService:
         return core.estimate_wait(position, running, self._workers(), self.mean_job_seconds(job_type))
 
     async def view(self, job: JobRecord) -> JobView:
+        if job.state is JobState.SCHEDULED and job.not_before is not None:
+            # Its wait: until not_before, then behind whoever is queued by then (estimated as now).
+            await self._refresh_stats()
+            queued = self._counts.by_state.get(JobState.QUEUED, 0)
+            delay = max(job.not_before - self._clock(), 0.0)
+            return JobView(job, 0, delay + self._estimate(job.type, queued + 1))
         if job.state is not JobState.QUEUED:
             return JobView(job)
         await self._refresh_stats()
@@ -92,18 +98,28 @@ class JobService:
     async def submit(self, principal: Principal, sub: core.Submission) -> tuple[JobView, bool]:
         """Validates and stores a job; returns its view and False when request_id matched an earlier job."""
         core.validate_submission(sub, self._limits)
+        quota = policy.quota_for(principal, self._settings)
+        policy.check_priority(sub.priority, quota)
         await self._refresh_stats()
         now = self._clock()
         job, _ = core.new_job(sub, principal.owner, now)
+        job.max_running = quota.max_running
+
+        placed: list[JobView] = []
 
         def queued_event(position: int) -> NewEvent:
             estimate = self._estimate(job.type, position)
+            placed.append(JobView(job, position, estimate))
             return NewEvent(EventKind.QUEUED, {"position": position, "estimated_wait": estimate})
 
-        stored, created = await self._store.create(job, queued_event, max_queue_depth=self._settings.max_queue_depth)
-        if created:
-            log.info("job %s submitted by %s (%s, priority %d)", job.id, job.owner, job.type.value, job.priority)
-        return await self.view(stored), created
+        stored, created = await self._store.create(
+            job, queued_event, max_queue_depth=self._settings.max_queue_depth, quota=quota if quota.limited else None
+        )
+        if not created or not placed:
+            return await self.view(stored), created
+        log.debug("job %s submitted by %s (%s, priority %d)", job.id, job.owner, job.type.value, job.priority)
+        # The position computed inside the insert's transaction is the answer: no second count.
+        return placed[0], True
 
     async def _visible(self, principal: Principal, job_id: str) -> JobRecord:
         job = await self._store.get(job_id) if job_id else None
@@ -127,6 +143,7 @@ class JobService:
         # The store moved the fence, so the worker's further writes fail; stopping its task also cancels the
         # in-flight stage RPC right away instead of at its next write.
         self._on_cancel(job_id)
+        await self._store.release(now, self._settings.result_ttl_seconds)  # jobs waiting on it are cancelled
         log.info("job %s cancelled: %s", job_id, text)
         return await self.get(principal, job_id)
 
@@ -169,7 +186,7 @@ class JobService:
                         yield fresh
                 await sub.wait(WATCH_POLL_SECONDS)
 
-    async def queue_status(self) -> QueueStatus:
+    async def queue_status(self, principal: Principal) -> QueueStatus:
         self._stats_at = -1e9
         await self._refresh_stats()
         return QueueStatus(
@@ -178,6 +195,9 @@ class JobService:
             workers=self._workers(),
             healthy=True,
             max_queue_depth=self._settings.max_queue_depth,
+            owner=principal.owner,
+            quota=policy.quota_for(principal, self._settings),
+            usage=await self._store.owner_usage(principal.owner),
         )
 
     async def wait_until_done(self, principal: Principal, job_id: str, within: float) -> JobView:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from services.scheduler.policy import Quota
+    from services.scheduler.store.base import OwnerUsage
 
 
 class JobState(enum.StrEnum):
@@ -13,6 +17,8 @@ class JobState(enum.StrEnum):
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
     CANCELLED = "CANCELLED"
+    SCHEDULED = "SCHEDULED"
+    WAITING = "WAITING"
 
     @property
     def terminal(self) -> bool:
@@ -20,11 +26,14 @@ class JobState(enum.StrEnum):
 
 
 TERMINAL_STATES = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED})
+# States that count against an owner's max_queued: waiting to run, one way or another.
+PENDING_STATES = frozenset({JobState.QUEUED, JobState.SCHEDULED, JobState.WAITING})
 
 
 class JobType(enum.StrEnum):
     COURSE_RECOMMENDATION = "course_recommendation"
     NOOP = "noop"
+    RANK_ANALYSES = "rank_analyses"
 
 
 class Stage(enum.StrEnum):
@@ -41,6 +50,7 @@ class Stage(enum.StrEnum):
 STAGES_BY_TYPE: dict[JobType, tuple[Stage, ...]] = {
     JobType.COURSE_RECOMMENDATION: tuple(Stage),
     JobType.NOOP: (),
+    JobType.RANK_ANALYSES: (),
 }
 
 
@@ -64,6 +74,9 @@ class EventKind(enum.StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    SCHEDULED = "scheduled"
+    WAITING = "waiting"
+    RELEASED = "released"
 
     @property
     def terminal(self) -> bool:
@@ -124,6 +137,11 @@ class JobRecord:
     result: dict[str, Any] | None = None
     error: JobError | None = None
     last_sequence: int = 0
+    # Scheduling policy: the fair-order round, the delay, the jobs it waits for, and its owner's running cap.
+    fair_round: int = 0
+    not_before: float | None = None
+    depends_on: list[str] = field(default_factory=list)
+    max_running: int = 0
 
 
 @dataclass(frozen=True)
@@ -185,10 +203,13 @@ class JobView:
 
 @dataclass
 class QueueStatus:
-    """The figures GetQueueStatus reports."""
+    """The figures GetQueueStatus reports, with the caller's own limits and use."""
 
     counts: QueueCounts
     timings: dict[str, Timing]
     workers: int
     healthy: bool
     max_queue_depth: int
+    owner: str
+    quota: Quota
+    usage: OwnerUsage

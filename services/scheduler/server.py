@@ -13,7 +13,7 @@ from skillbridge.scheduler.v1 import scheduler_service_pb2, scheduler_service_pb
 from services.common.server import RunningServer, create_server, serve_until_signal
 from services.common.settings import Settings
 from services.scheduler.auth import KeyRing
-from services.scheduler.dispatcher import Dispatcher, JobHandler, NoopHandler
+from services.scheduler.dispatcher import Dispatcher, JobHandler, NoopHandler, RankAnalysesHandler
 from services.scheduler.feed import ChangeFeed
 from services.scheduler.jobs import JobService
 from services.scheduler.model import JobType
@@ -74,7 +74,11 @@ async def start(
     clients: StageClients | None = None
     if handlers is None:
         clients = StageClients.from_settings(settings)
-        handlers = {JobType.NOOP: NoopHandler(), JobType.COURSE_RECOMMENDATION: CourseRecommendationHandler(clients)}
+        handlers = {
+            JobType.NOOP: NoopHandler(),
+            JobType.COURSE_RECOMMENDATION: CourseRecommendationHandler(clients),
+            JobType.RANK_ANALYSES: RankAnalysesHandler(),
+        }
     dispatcher = Dispatcher(store, feed, handlers, settings) if settings.run_dispatcher else None
     jobs = JobService(
         store,

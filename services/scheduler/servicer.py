@@ -72,5 +72,5 @@ class JobSchedulerServicer(scheduler_service_pb2_grpc.JobSchedulerServiceService
         return pb.ListJobsResponse(jobs=[convert.job(v) for v in views], next_page_token=token)
 
     async def GetQueueStatus(self, request: pb.GetQueueStatusRequest, context: Context) -> pb.GetQueueStatusResponse:
-        principal_of(self._keys, context)
-        return convert.queue_status(await self._jobs.queue_status())
+        principal = principal_of(self._keys, context)
+        return convert.queue_status(await self._jobs.queue_status(principal))

@@ -11,13 +11,24 @@ from services.scheduler import core
 from services.scheduler.feed import ChangeFeed
 from services.scheduler.model import EventKind, JobRecord, JobState, JobType, NewEvent, Stage
 from services.scheduler.store.base import JobStore
+from services.scheduler.store.redis import RedisJobStore
 from services.scheduler.store.sqlite import SqliteJobStore
+from tests.scheduler.redis_support import delete_prefix, require_redis, unique_prefix
 
 NOW = 1_000_000.0
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[JobStore]:
+    if request.param == "redis":
+        url, prefix = await require_redis(), unique_prefix()
+        redis_store = RedisJobStore(url, ChangeFeed(), prefix=prefix)
+        try:
+            yield redis_store
+        finally:
+            await redis_store.close()
+            await delete_prefix(url, prefix)
+        return
     opened: JobStore = SqliteJobStore(tmp_path / "jobs.db", ChangeFeed())
     yield opened
     await opened.close()

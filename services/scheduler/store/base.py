@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from typing import Protocol
 
 from services.scheduler.model import JobEvent, JobRecord, JobState, NewEvent, QueueCounts, Timing
+from services.scheduler.policy import Quota
 
 Change = Callable[[JobRecord], list[NewEvent]]
+
+
+@dataclass(frozen=True)
+class OwnerUsage:
+    """How many of an owner's jobs wait (queued, scheduled or waiting) and run."""
+
+    pending: int
+    running: int
 
 
 class JobStore(Protocol):
@@ -18,10 +28,18 @@ class JobStore(Protocol):
     """
 
     async def create(
-        self, job: JobRecord, queued_event: Callable[[int], NewEvent], *, max_queue_depth: int
+        self,
+        job: JobRecord,
+        queued_event: Callable[[int], NewEvent],
+        *,
+        max_queue_depth: int,
+        quota: Quota | None = None,
     ) -> tuple[JobRecord, bool]:
-        """Stores a QUEUED job and its first event (built from its position). Returns (job, True), or
-        (the earlier job, False) when the owner already submitted this request_id. Raises QueueFull."""
+        """Stores a new job and its first event. It goes where core.admit says: QUEUED (its event built by
+        `queued_event` from its fair-order position), SCHEDULED or WAITING. Returns (job, True), or (the earlier
+        job, False) when the owner already submitted this request_id. Raises InvalidArgument for unknown
+        dependencies, FailedPrecondition for failed ones, ResourceExhausted (QuotaFailure) over the owner's
+        quota, QueueFull over max_queue_depth; then nothing is stored."""
         ...
 
     async def get(self, job_id: str) -> JobRecord | None: ...
@@ -39,8 +57,16 @@ class JobStore(Protocol):
         ...
 
     async def claim(self, *, worker: str, now: float, lease_seconds: float, limit: int) -> list[JobRecord]:
-        """Moves up to `limit` jobs from the head of the queue to RUNNING under a lease held by `worker`."""
+        """Moves up to `limit` jobs from the head of the queue (priority desc, fair round, submit order) to
+        RUNNING under a lease held by `worker`, passing over owners at their max_running."""
         ...
+
+    async def release(self, now: float, ttl: float) -> int:
+        """Moves due SCHEDULED jobs on and settles WAITING jobs whose dependencies all ended; returns how many
+        jobs changed state."""
+        ...
+
+    async def owner_usage(self, owner: str) -> OwnerUsage: ...
 
     async def transition(self, job_id: str, fence: int | None, change: Change, now: float) -> list[JobEvent]:
         """Applies `change` to the job and appends the events it returns, atomically.

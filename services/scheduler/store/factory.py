@@ -5,11 +5,17 @@ from __future__ import annotations
 from services.common.settings import Settings
 from services.scheduler.feed import ChangeFeed
 from services.scheduler.store.base import JobStore
+from services.scheduler.store.redis import RedisJobStore
 from services.scheduler.store.sqlite import SqliteJobStore
+
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 def open_store(settings: Settings, feed: ChangeFeed) -> JobStore:
-    """sqlite:///path (the embedded default). Raises ValueError for a scheme this build does not know."""
+    """sqlite:///path (the embedded default) or redis://host:port/db[?prefix=name:] (shared by replicas).
+    Raises ValueError for a scheme this build does not know."""
     if settings.store.startswith("sqlite:///"):
         return SqliteJobStore(settings.sqlite_path(), feed)
-    raise ValueError(f"SKILLBRIDGE_STORE={settings.store!r}: only sqlite:///path is supported")
+    if settings.store.startswith(REDIS_SCHEMES):
+        return RedisJobStore(settings.store, feed)
+    raise ValueError(f"SKILLBRIDGE_STORE={settings.store!r}: use sqlite:///path or redis://host:port/db")

@@ -24,41 +24,9 @@ from services.scheduler.model import (
     QueueCounts,
     Timing,
 )
-from services.scheduler.store.base import Change
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY,
-    owner TEXT NOT NULL,
-    state TEXT NOT NULL,
-    priority INTEGER NOT NULL,
-    queue_seq INTEGER NOT NULL,
-    request_id TEXT,
-    fence INTEGER NOT NULL,
-    lease_until REAL,
-    end_time REAL,
-    expire_time REAL,
-    body TEXT NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS jobs_request ON jobs(owner, request_id) WHERE request_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS jobs_queue ON jobs(priority DESC, queue_seq) WHERE state = 'QUEUED';
-CREATE INDEX IF NOT EXISTS jobs_running ON jobs(lease_until) WHERE state = 'RUNNING';
-CREATE INDEX IF NOT EXISTS jobs_expire ON jobs(expire_time) WHERE expire_time IS NOT NULL;
-CREATE INDEX IF NOT EXISTS jobs_owner ON jobs(owner, id);
-CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);
-CREATE INDEX IF NOT EXISTS jobs_end ON jobs(end_time) WHERE end_time IS NOT NULL;
-CREATE TABLE IF NOT EXISTS events (
-    job_id TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    time REAL NOT NULL,
-    kind TEXT NOT NULL,
-    data TEXT NOT NULL,
-    PRIMARY KEY (job_id, seq)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS timings (key TEXT NOT NULL, at REAL NOT NULL, seconds REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS timings_key ON timings(key, at);
-CREATE TABLE IF NOT EXISTS workers (id TEXT PRIMARY KEY, slots INTEGER NOT NULL, seen REAL NOT NULL);
-"""
+from services.scheduler.policy import Bucket, Quota, assign_round, quota_exceeded, take_token
+from services.scheduler.store.base import Change, OwnerUsage
+from services.scheduler.store.sqlite_schema import migrate
 
 TIMING_SAMPLES = 500
 WORKER_TTL_SECONDS = 30.0
@@ -73,7 +41,7 @@ class SqliteJobStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(SCHEMA)
+        migrate(self._db)
         self._feed = feed
         row = self._db.execute("SELECT COALESCE(MAX(queue_seq), 0) FROM jobs").fetchone()
         self._next_seq = int(row[0]) + 1
@@ -104,19 +72,21 @@ class SqliteJobStore:
             job.lease_until,
             job.end_time,
             job.expire_time,
+            job.fair_round,
+            job.not_before,
             codec.dumps(codec.record_to_dict(job)),
             job.id,
         )
         if insert:
             self._db.execute(
                 "INSERT INTO jobs (owner, state, priority, queue_seq, request_id, fence, lease_until, end_time,"
-                " expire_time, body, id) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                " expire_time, fair_round, not_before, body, id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 values,
             )
         else:
             self._db.execute(
                 "UPDATE jobs SET owner=?, state=?, priority=?, queue_seq=?, request_id=?, fence=?,"
-                " lease_until=?, end_time=?, expire_time=?, body=? WHERE id=?",
+                " lease_until=?, end_time=?, expire_time=?, fair_round=?, not_before=?, body=? WHERE id=?",
                 values,
             )
 
@@ -140,19 +110,67 @@ class SqliteJobStore:
         return stored
 
     def _position(self, job: JobRecord) -> int:
-        # Two range counts over the partial queue index; one query with an OR would scan the whole table.
+        # Range counts over the partial queue index, in its order (priority desc, round, seq); one query with
+        # ORs would scan the whole table.
         row = self._db.execute(
             "SELECT (SELECT COUNT(*) FROM jobs INDEXED BY jobs_queue WHERE state = 'QUEUED' AND priority > ?)"
             " + (SELECT COUNT(*) FROM jobs INDEXED BY jobs_queue"
-            "    WHERE state = 'QUEUED' AND priority = ? AND queue_seq < ?)",
-            (job.priority, job.priority, job.queue_seq),
+            "    WHERE state = 'QUEUED' AND priority = ? AND fair_round < ?)"
+            " + (SELECT COUNT(*) FROM jobs INDEXED BY jobs_queue"
+            "    WHERE state = 'QUEUED' AND priority = ? AND fair_round = ? AND queue_seq < ?)",
+            (job.priority, job.priority, job.fair_round, job.priority, job.fair_round, job.queue_seq),
         ).fetchone()
         return int(row[0]) + 1
+
+    def _round(self, priority: int, owner: str) -> int | None:
+        row = self._db.execute(
+            "SELECT round FROM rounds WHERE priority = ? AND owner = ?", (priority, owner)
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def _set_round(self, priority: int, owner: str, value: int) -> None:
+        self._db.execute(
+            "INSERT INTO rounds (priority, owner, round) VALUES (?,?,?)"
+            " ON CONFLICT(priority, owner) DO UPDATE SET round = excluded.round",
+            (priority, owner, value),
+        )
+
+    def _enqueue(self, job: JobRecord) -> int:
+        """Gives a job entering the queue its submit order and fair round; returns its position."""
+        job.queue_seq = self._next_seq
+        self._next_seq += 1
+        job.fair_round = assign_round(self._round(job.priority, "") or 0, self._round(job.priority, job.owner))
+        self._set_round(job.priority, job.owner, job.fair_round)
+        return self._position(job)
+
+    def _check_quota(self, job: JobRecord, quota: Quota) -> None:
+        if quota.max_queued:
+            (pending,) = self._db.execute(
+                "SELECT COUNT(*) FROM jobs WHERE owner = ? AND state IN ('QUEUED', 'SCHEDULED', 'WAITING')",
+                (job.owner,),
+            ).fetchone()
+            if pending >= quota.max_queued:
+                raise quota_exceeded(job.owner, "queued jobs", quota.max_queued, retry_after=5.0)
+        if quota.submit_rate:
+            row = self._db.execute("SELECT tokens, updated FROM buckets WHERE owner = ?", (job.owner,)).fetchone()
+            bucket, wait = take_token(Bucket(row[0], row[1]) if row else None, quota, job.create_time)
+            if wait:
+                raise quota_exceeded(job.owner, "submits per second", quota.submit_rate, retry_after=wait)
+            self._db.execute(
+                "INSERT INTO buckets (owner, tokens, updated) VALUES (?,?,?)"
+                " ON CONFLICT(owner) DO UPDATE SET tokens = excluded.tokens, updated = excluded.updated",
+                (job.owner, bucket.tokens, bucket.updated),
+            )
 
     # --- JobStore ------------------------------------------------------------------------------------------
 
     async def create(
-        self, job: JobRecord, queued_event: Callable[[int], NewEvent], *, max_queue_depth: int
+        self,
+        job: JobRecord,
+        queued_event: Callable[[int], NewEvent],
+        *,
+        max_queue_depth: int,
+        quota: Quota | None = None,
     ) -> tuple[JobRecord, bool]:
         with self._tx():
             if job.request_id:
@@ -161,17 +179,28 @@ class SqliteJobStore:
                 ).fetchone()
                 if row:
                     return codec.record_from_dict(codec.loads(row[0])), False
-            depth = self._db.execute(
-                "SELECT COUNT(*) FROM jobs INDEXED BY jobs_queue WHERE state = 'QUEUED'"
-            ).fetchone()[0]
-            if depth >= max_queue_depth:
-                raise core.QueueFull(f"the queue is full ({depth} jobs); try again later", retry_after=5.0)
-            job.queue_seq = self._next_seq
-            self._next_seq += 1
-            event = queued_event(self._position(job))
-            job.last_sequence += 1
+            deps = {dep_id: self._load(dep_id) for dep_id in job.depends_on}
+            core.check_dependencies(job, deps)
+            if quota is not None:
+                self._check_quota(job, quota)
+            events = core.admit(job, deps, job.create_time, 0.0)
+            if job.state is JobState.QUEUED:
+                depth = self._db.execute(
+                    "SELECT COUNT(*) FROM jobs INDEXED BY jobs_queue WHERE state = 'QUEUED'"
+                ).fetchone()[0]
+                if depth >= max_queue_depth:
+                    raise core.QueueFull(f"the queue is full ({depth} jobs); try again later", retry_after=5.0)
+                events = [queued_event(self._enqueue(job))]
+            stored = []
+            for event in events:
+                job.last_sequence += 1
+                stored.append(JobEvent(job.id, job.last_sequence, job.create_time, event.kind, event.data))
             self._save(job, insert=True)
-            self._write_events([JobEvent(job.id, job.last_sequence, job.create_time, event.kind, event.data)])
+            self._write_events(stored)
+            if job.depends_on:
+                self._db.executemany(
+                    "INSERT INTO deps (job_id, depends_on) VALUES (?,?)", [(job.id, d) for d in job.depends_on]
+                )
         self._feed.job_changed(job.id)
         self._feed.queue_changed()
         return job, True
@@ -209,21 +238,78 @@ class SqliteJobStore:
     async def claim(self, *, worker: str, now: float, lease_seconds: float, limit: int) -> list[JobRecord]:
         claimed: list[JobRecord] = []
         with self._tx():
+            running: dict[str, int] | None = None
+            # Walk the queue in dispatch order; an owner at their running cap is passed over, not blocking
+            # others. The scan is bounded so a queue full of capped owners costs little per claim.
             rows = self._db.execute(
-                "SELECT body FROM jobs WHERE state = 'QUEUED' ORDER BY priority DESC, queue_seq LIMIT ?",
-                (limit,),
+                "SELECT owner, json_extract(body, '$.max_running'), body FROM jobs INDEXED BY jobs_queue"
+                " WHERE state = 'QUEUED' ORDER BY priority DESC, fair_round, queue_seq LIMIT ?",
+                (max(limit * 16, 256),),
             ).fetchall()
-            for (body,) in rows:
+            for owner, max_running, body in rows:
+                if len(claimed) >= limit:
+                    break
+                if max_running:
+                    if running is None:
+                        running = dict(
+                            self._db.execute("SELECT owner, COUNT(*) FROM jobs WHERE state = 'RUNNING' GROUP BY owner")
+                        )
+                    if running.get(owner, 0) >= max_running:
+                        continue
                 job = codec.record_from_dict(codec.loads(body))
                 events = core.start_attempt(job, worker, now, now + lease_seconds)
                 self._append(job, events, now)
                 self._save(job)
+                if (self._round(job.priority, "") or 0) < job.fair_round:
+                    self._set_round(job.priority, "", job.fair_round)
+                if running is not None:
+                    running[owner] = running.get(owner, 0) + 1
                 claimed.append(job)
         for job in claimed:
             self._feed.job_changed(job.id)
         if claimed:
             self._feed.queue_changed()
         return claimed
+
+    async def release(self, now: float, ttl: float) -> int:
+        """Moves due SCHEDULED jobs on, and WAITING jobs whose dependencies all ended (to the queue when they
+        succeeded, to CANCELLED when one did not). Returns how many jobs changed state."""
+        changed: list[str] = []
+        with self._tx():
+            rows = self._db.execute(
+                "SELECT body FROM jobs WHERE state = 'SCHEDULED' AND not_before <= ?"
+                " UNION ALL SELECT w.body FROM jobs w WHERE w.state = 'WAITING' AND NOT EXISTS ("
+                "   SELECT 1 FROM deps d JOIN jobs j ON j.id = d.depends_on"
+                "   WHERE d.job_id = w.id AND j.state NOT IN ('SUCCEEDED', 'FAILED', 'CANCELLED'))",
+                (now,),
+            ).fetchall()
+            for (body,) in rows:
+                job = codec.record_from_dict(codec.loads(body))
+                before = job.state
+                deps = {dep_id: self._load(dep_id) for dep_id in job.depends_on}
+                events = core.admit(job, deps, now, ttl)
+                if job.state is JobState.QUEUED:
+                    reason = "not_before reached" if before is JobState.SCHEDULED else "dependencies succeeded"
+                    events.append(core.released_event(reason, self._enqueue(job)))
+                if job.state is not before or events:
+                    self._append(job, events, now)
+                    self._save(job)
+                    changed.append(job.id)
+        for job_id in changed:
+            self._feed.job_changed(job_id)
+        if changed:
+            self._feed.queue_changed()
+        return len(changed)
+
+    async def owner_usage(self, owner: str) -> OwnerUsage:
+        counts = dict(
+            self._db.execute(
+                "SELECT state, COUNT(*) FROM jobs WHERE owner = ?"
+                " AND state IN ('QUEUED', 'SCHEDULED', 'WAITING', 'RUNNING') GROUP BY state",
+                (owner,),
+            )
+        )
+        return OwnerUsage(pending=sum(n for s, n in counts.items() if s != "RUNNING"), running=counts.get("RUNNING", 0))
 
     async def transition(self, job_id: str, fence: int | None, change: Change, now: float) -> list[JobEvent]:
         with self._tx():
@@ -262,6 +348,7 @@ class SqliteJobStore:
         with self._tx():
             ids = [r[0] for r in self._db.execute("SELECT id FROM jobs WHERE expire_time < ?", (now,))]
             self._db.executemany("DELETE FROM events WHERE job_id = ?", [(i,) for i in ids])
+            self._db.executemany("DELETE FROM deps WHERE job_id = ?", [(i,) for i in ids])
             self._db.executemany("DELETE FROM jobs WHERE id = ?", [(i,) for i in ids])
             keys = [r[0] for r in self._db.execute("SELECT DISTINCT key FROM timings")]
             for key in keys:

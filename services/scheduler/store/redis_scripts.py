@@ -1,0 +1,322 @@
+"""The Redis store's layout: key names, Lua scripts, the body encoding, and what one change of a job writes.
+
+Only the steps that must be atomic across replicas *and* need no job body decoding run in Lua: the submit
+(idempotency, depth limit, insert), the reservation of the queue head, and counting queued jobs by priority.
+Everything that applies a state-machine change runs in Python under WATCH/MULTI/EXEC, so core.py stays the
+only place that knows the rules.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from services.scheduler import codec, core, policy
+from services.scheduler.model import JobEvent, JobRecord, JobState, NewEvent
+from services.scheduler.store.sqlite import TIMING_SAMPLES
+
+# Bodies above this many bytes are compressed when it helps: inputs and results are text, often repetitive.
+COMPRESS_OVER_BYTES = 200
+# Optimistic transactions retry on conflict; this many conflicts in a row means something is wrong.
+MAX_CONFLICTS = 100
+
+
+class StoreContention(Exception):
+    """An optimistic transaction kept conflicting with other writers."""
+
+
+# The queue is one sorted set, every score 0, so members sort by their bytes: policy.order_key (26 digits:
+# priority desc, fair round, submit order), then the job id, then " <max_running> <owner>" for an owner with a
+# running cap (the claim script reads it there). ZRANK is then the job's place in dispatch order.
+ORDER_KEY_CHARS = 26
+
+# KEYS: job, events, queue, owner index, owners, request, usage, rounds, buckets, scheduled, waiting, expire
+# ARGV: 1 body, 2 state, 3 id, 4 owner, 5 max depth, 6 has request ("1"/"0"), 7 channel, 8 message,
+#       9 queue member, 10 index score (not_before or expire_time), 11 max queued (0: none),
+#       12 rounds field ("" when not queued), 13 its expected value ("" for none), 14 the new round,
+#       15 new bucket ("" for none), 16 its expected value ("" for none), 17... the events.
+# Returns {2, 0} stored; {0, existing id} repeated request id; {1, depth} queue full; {3, 0} the round or
+# bucket moved since it was read (retry); {4, pending} the owner is at max queued.
+CREATE = """
+if ARGV[6] == '1' then
+  local existing = redis.call('GET', KEYS[6])
+  if existing then return {0, existing} end
+end
+local owner, state = ARGV[4], ARGV[2]
+if ARGV[12] ~= '' and (redis.call('HGET', KEYS[8], ARGV[12]) or '') ~= ARGV[13] then return {3, 0} end
+if ARGV[15] ~= '' and (redis.call('HGET', KEYS[9], owner) or '') ~= ARGV[16] then return {3, 0} end
+if tonumber(ARGV[11]) > 0 then
+  local pending = 0
+  for _, s in ipairs({'QUEUED', 'SCHEDULED', 'WAITING'}) do
+    pending = pending + tonumber(redis.call('HGET', KEYS[7], s .. ':' .. owner) or '0')
+  end
+  if pending >= tonumber(ARGV[11]) then return {4, pending} end
+end
+if state == 'QUEUED' then
+  local depth = redis.call('ZCARD', KEYS[3])
+  if depth >= tonumber(ARGV[5]) then return {1, depth} end
+  redis.call('ZADD', KEYS[3], 0, ARGV[9])
+  redis.call('HSET', KEYS[8], ARGV[12], ARGV[14])
+elseif state == 'SCHEDULED' then
+  redis.call('ZADD', KEYS[10], ARGV[10], ARGV[3])
+elseif state == 'WAITING' then
+  redis.call('SADD', KEYS[11], ARGV[3])
+else
+  redis.call('ZADD', KEYS[12], ARGV[10], ARGV[3])
+end
+if ARGV[15] ~= '' then redis.call('HSET', KEYS[9], owner, ARGV[15]) end
+if state == 'QUEUED' or state == 'SCHEDULED' or state == 'WAITING' then
+  redis.call('HINCRBY', KEYS[7], state .. ':' .. owner, 1)
+end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('RPUSH', KEYS[2], unpack(ARGV, 17))
+redis.call('ZADD', KEYS[4], 0, ARGV[3])
+redis.call('SADD', KEYS[5], owner)
+if ARGV[6] == '1' then redis.call('SET', KEYS[6], ARGV[3]) end
+redis.call('PUBLISH', ARGV[7], ARGV[8])
+return {2, 0}
+"""
+
+# Takes up to ARGV[1] jobs from the head of the queue (scanning at most ARGV[3]), passing over owners at their
+# running cap, and parks their ids in the lease set until ARGV[2] so no other dispatcher takes them. The claimer
+# then starts each attempt under WATCH; if it dies first, the parked lease runs out and lease expiry puts the
+# still-QUEUED job back (see RedisJobStore._index). Also moves each priority's serving round on.
+# KEYS: queue, leases, usage, rounds. Returns the ids, head first.
+RESERVE = """
+local limit = tonumber(ARGV[1])
+local ids, extra = {}, {}
+for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[3]) - 1)) do
+  if #ids >= limit then break end
+  local rest = string.sub(m, 27)
+  local id, free = rest, true
+  local gap = string.find(rest, ' ', 1, true)
+  if gap then
+    id = string.sub(rest, 1, gap - 1)
+    local cap, owner = string.match(string.sub(rest, gap + 1), '^(%d+) (.*)$')
+    local running = tonumber(redis.call('HGET', KEYS[3], 'RUNNING:' .. owner) or '0') + (extra[owner] or 0)
+    free = running < tonumber(cap)
+    if free then extra[owner] = (extra[owner] or 0) + 1 end
+  end
+  if free then
+    redis.call('ZREM', KEYS[1], m)
+    redis.call('ZADD', KEYS[2], ARGV[2], id)
+    local serving = string.sub(m, 1, 2) .. ':'
+    local round = tonumber(string.sub(m, 3, 14))
+    if round > tonumber(redis.call('HGET', KEYS[4], serving) or '0') then
+      redis.call('HSET', KEYS[4], serving, string.format('%d', round))
+    end
+    ids[#ids + 1] = id
+  end
+end
+return ids
+"""
+
+# Queued jobs per priority, walking the two-digit priority prefixes of the queue: O(priorities * log n), no
+# counters to keep in step. KEYS: queue. Returns {priority, count, priority, count, ...}.
+QUEUED_BY_PRIORITY = """
+local out = {}
+local head = redis.call('ZRANGE', KEYS[1], 0, 0)
+while head[1] do
+  local prefix = string.sub(head[1], 1, 2)
+  out[#out + 1] = 99 - tonumber(prefix)
+  out[#out + 1] = redis.call('ZLEXCOUNT', KEYS[1], '[' .. prefix, '(' .. prefix .. '\\255')
+  head = redis.call('ZRANGE', KEYS[1], '(' .. prefix .. '\\255', '+', 'BYLEX', 'LIMIT', 0, 1)
+end
+return out
+"""
+
+# Drops an owner from the owner set once its index is empty, atomically with respect to a concurrent submit.
+# KEYS: owner index, owners; ARGV: owner.
+FORGET_OWNER = """
+if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[1]) end
+return 0
+"""
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Every key of one store, under its prefix. Per job there are two keys (body and events) and one entry
+    in the owner index; a queued job also has a queue entry, a running one a lease entry, a scheduled or
+    waiting one an entry in their sets, a finished one an expiry entry."""
+
+    prefix: str
+
+    def job(self, job_id: str) -> str:
+        return f"{self.prefix}j:{job_id}"
+
+    def events(self, job_id: str) -> str:
+        return f"{self.prefix}e:{job_id}"
+
+    def owner(self, owner: str) -> str:
+        return f"{self.prefix}o:{owner}"
+
+    def request(self, owner: str, request_id: str) -> str:
+        # The owner's length first, so no owner/request pair can collide with another.
+        return f"{self.prefix}r:{len(owner)}:{owner}:{request_id}"
+
+    def timing(self, key: str) -> str:
+        return f"{self.prefix}t:{key}"
+
+    @property
+    def queue(self) -> str:
+        return f"{self.prefix}queue"
+
+    @property
+    def leases(self) -> str:
+        return f"{self.prefix}leases"
+
+    @property
+    def expire(self) -> str:
+        return f"{self.prefix}expire"
+
+    @property
+    def ended(self) -> str:
+        return f"{self.prefix}ended"
+
+    @property
+    def owners(self) -> str:
+        return f"{self.prefix}owners"
+
+    @property
+    def finished(self) -> str:
+        return f"{self.prefix}finished"
+
+    @property
+    def usage(self) -> str:
+        """Per owner and live state, how many jobs: fields "<STATE>:<owner>"."""
+        return f"{self.prefix}usage"
+
+    @property
+    def rounds(self) -> str:
+        """Fair-order rounds: "<pp>:<owner>" the owner's last, "<pp>:" the one being served (pp as in
+        policy.order_key)."""
+        return f"{self.prefix}rounds"
+
+    @property
+    def buckets(self) -> str:
+        return f"{self.prefix}buckets"
+
+    @property
+    def scheduled(self) -> str:
+        return f"{self.prefix}scheduled"
+
+    @property
+    def waiting(self) -> str:
+        return f"{self.prefix}waiting"
+
+    @property
+    def seq(self) -> str:
+        return f"{self.prefix}seq"
+
+    @property
+    def timing_keys(self) -> str:
+        return f"{self.prefix}timings"
+
+    @property
+    def workers(self) -> str:
+        return f"{self.prefix}workers"
+
+    @property
+    def channel(self) -> str:
+        return f"{self.prefix}changes"
+
+
+# --- encoding --------------------------------------------------------------------------------------------
+
+
+def pack_record(job: JobRecord) -> bytes:
+    """The job as one compact string: codec's JSON, zlib-compressed when that is smaller."""
+    raw = codec.dumps(codec.record_to_dict(job)).encode()
+    if len(raw) > COMPRESS_OVER_BYTES:
+        packed = zlib.compress(raw)
+        if len(packed) < len(raw):
+            return packed
+    return raw
+
+
+def unpack_record(data: bytes) -> JobRecord:
+    # JSON starts with "{"; a zlib stream never does (its first byte is 0x78).
+    raw = data if data[:1] == b"{" else zlib.decompress(data)
+    return codec.record_from_dict(codec.loads(raw))
+
+
+def text(value: object) -> str:
+    """A Redis reply as str (the client returns bytes)."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def split_url(url: str) -> tuple[str, str | None]:
+    """The Redis URL without our own `prefix` query parameter, and that prefix (None when absent)."""
+    parts = urlsplit(url)
+    prefix: str | None = None
+    rest = []
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key == "prefix":
+            prefix = value
+        else:
+            rest.append((key, value))
+    return urlunsplit(parts._replace(query=urlencode(rest))), prefix
+
+
+# --- the writes of one change of one job, queued inside a MULTI -------------------------------------------
+
+
+def number(job: JobRecord, events: list[NewEvent], now: float) -> list[JobEvent]:
+    stored = []
+    for event in events:
+        job.last_sequence += 1
+        stored.append(JobEvent(job.id, job.last_sequence, now, event.kind, event.data))
+    return stored
+
+
+def member(job: JobRecord) -> str:
+    """The job's queue member: it sorts in dispatch order (see redis_scripts.ORDER_KEY_CHARS)."""
+    member = policy.order_key(job.priority, job.fair_round, job.queue_seq) + job.id
+    return f"{member} {job.max_running} {job.owner}" if job.max_running else member
+
+
+def index(pipe: Any, k: Keys, job: JobRecord, before: JobState, now: float) -> None:
+    """Puts the job in exactly the sorted sets its state calls for. Writing the index from the state, not
+    from the transition, also heals a job left parked in the lease set by a claimer that died."""
+    state, job_id = job.state, job.id
+    if state is JobState.QUEUED:
+        pipe.zadd(k.queue, {member(job): 0})
+    else:
+        pipe.zrem(k.queue, member(job))
+    if state is JobState.RUNNING:
+        pipe.zadd(k.leases, {job_id: job.lease_until if job.lease_until is not None else now})
+    else:
+        pipe.zrem(k.leases, job_id)
+    if state is JobState.SCHEDULED:
+        pipe.zadd(k.scheduled, {job_id: job.not_before if job.not_before is not None else now})
+    else:
+        pipe.zrem(k.scheduled, job_id)
+    if state is JobState.WAITING:
+        pipe.sadd(k.waiting, job_id)
+    else:
+        pipe.srem(k.waiting, job_id)
+    if state.terminal:
+        pipe.zadd(k.expire, {job_id: job.expire_time if job.expire_time is not None else now})
+        if not before.terminal:
+            pipe.hincrby(k.finished, state.value, 1)
+            pipe.zadd(k.ended, {job_id: job.end_time if job.end_time is not None else now})
+    if before is not state:
+        if not before.terminal:
+            pipe.hincrby(k.usage, f"{before.value}:{job.owner}", -1)
+        if not state.terminal:
+            pipe.hincrby(k.usage, f"{state.value}:{job.owner}", 1)
+
+
+def write(pipe: Any, k: Keys, job: JobRecord, stored: list[JobEvent], before: JobState, now: float) -> None:
+    """Queues, inside MULTI, everything one change of one job writes."""
+    pipe.set(k.job(job.id), pack_record(job))
+    if stored:
+        pipe.rpush(k.events(job.id), *(codec.dumps([e.time, e.kind.value, e.data]) for e in stored))
+    new = [NewEvent(e.kind, e.data) for e in stored]
+    for key, seconds in core.timings_from_events(job, new):
+        pipe.lpush(k.timing(key), repr(seconds))
+        pipe.ltrim(k.timing(key), 0, TIMING_SAMPLES - 1)
+        pipe.sadd(k.timing_keys, key)
+    index(pipe, k, job, before, now)
