@@ -14,10 +14,12 @@ from skillbridge.scheduler.v1 import job_pb2
 from skillbridge.scheduler.v1 import scheduler_service_pb2 as pb
 from skillbridge.scheduler.v1 import scheduler_service_pb2_grpc as pb_grpc
 
+from services.common import errors
 from services.common.settings import Settings
 from services.scheduler import core, jobs
 from services.scheduler.feed import ChangeFeed
 from services.scheduler.model import EventKind, JobState, JobType, NewEvent
+from services.scheduler.policy import Quota
 from services.scheduler.server import SchedulerServer, start
 from services.scheduler.store.redis import RedisJobStore
 from tests.scheduler.grpc_helpers import course_request, events_of, noop_request, watch_all
@@ -153,4 +155,33 @@ async def test_a_claim_cut_short_after_the_reservation_is_put_back_by_lease_expi
         assert [e.sequence for e in await store.events(job.id, 0)] == [1, 2]
     finally:
         await store.close()
+        await delete_prefix(url, prefix)
+
+
+async def test_rate_limit_and_queue_quota_are_shared_by_replicas() -> None:
+    """Two stores (two replicas) on one prefix draw from the same token bucket and count the same queue;
+    time is injected through the jobs' submit times, so no sleeping."""
+    url, prefix = await require_redis(), unique_prefix()
+    a, b = RedisJobStore(url, ChangeFeed(), prefix=prefix), RedisJobStore(url, ChangeFeed(), prefix=prefix)
+    quota = Quota("standard", 4, 3, 0, 1.0, 2)
+
+    async def submit(store: RedisJobStore, at: float) -> None:
+        job, _ = core.new_job(core.Submission(JobType.NOOP, core.noop_input(b"")), "shared", at)
+        await store.create(job, lambda p: NewEvent(EventKind.QUEUED, {"position": p}), max_queue_depth=100, quota=quota)
+
+    try:
+        await submit(a, NOW)
+        await submit(b, NOW)
+        with pytest.raises(errors.ResourceExhausted) as caught:
+            await submit(a, NOW + 0.5)
+        assert caught.value.retry_after == pytest.approx(0.5)
+        await submit(b, NOW + 1.0)
+        with pytest.raises(errors.ResourceExhausted) as caught:  # now the queued-jobs quota (3) is full
+            await submit(a, NOW + 10.0)
+        assert "queued jobs" in caught.value.message
+        usage = await b.owner_usage("shared")
+        assert usage.pending == 3
+    finally:
+        await a.close()
+        await b.close()
         await delete_prefix(url, prefix)
