@@ -8,7 +8,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TRANSFORMERS_VERBOSITY := error
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 
-.PHONY: all install gen gen-check lint typecheck test bench eval run up check clean
+.PHONY: all install install-browser gen gen-check lint typecheck test bench eval run up check clean
 
 all: check
 
@@ -21,6 +21,10 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]' --config-settings editable_mode=compat
 	$(PY) scripts/link_source_roots.py
 	touch $@
+
+# Chromium for the browser tests of the web page (Debian's package; skipped when already there).
+install-browser:
+	scripts/install_browser.sh
 
 gen: install
 	PY=$(PY) scripts/gen_protos.sh
@@ -39,7 +43,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-test: install
+test: install install-browser
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 bench: install
