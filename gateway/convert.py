@@ -26,7 +26,11 @@ SEED_STATUS = {
     job_pb2.JOB_STATE_FAILED: "failed",
     job_pb2.JOB_STATE_CANCELLED: "cancelled",
 }
-SEED_STATUS_BY_STATE_NAME = {job_pb2.JobState.Name(state): name for state, name in SEED_STATUS.items()}
+# The seed contract knows no delayed or waiting jobs: to its clients they are queued (the v1 routes tell them apart).
+SEED_STATUS_EXTRA = {job_pb2.JOB_STATE_SCHEDULED: "queued", job_pb2.JOB_STATE_WAITING: "queued"}
+SEED_STATUS_BY_STATE_NAME = {
+    job_pb2.JobState.Name(state): name for state, name in {**SEED_STATUS, **SEED_STATUS_EXTRA}.items()
+}
 
 
 def to_json(message: Message) -> dict[str, Any]:

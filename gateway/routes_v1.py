@@ -21,9 +21,11 @@ from gateway.deps import Client
 log = logging.getLogger(__name__)
 
 STATE_BY_NAME: dict[str, job_pb2.JobState.ValueType] = {
-    **{job_pb2.JobState.Name(s): s for s in SEED_STATUS},
+    **{job_pb2.JobState.Name(s): s for s in job_pb2.JobState.values() if s},
     **{name: s for s, name in SEED_STATUS.items()},
     "succeeded": job_pb2.JOB_STATE_SUCCEEDED,
+    "scheduled": job_pb2.JOB_STATE_SCHEDULED,
+    "waiting": job_pb2.JOB_STATE_WAITING,
 }
 
 
@@ -51,6 +53,8 @@ class SubmitBody(BaseModel):
     noop: NoopBody | None = None
     priority: int = Field(default=0, ge=0)
     request_id: str | None = None
+    delay_seconds: float | None = Field(default=None, ge=0, description="start no sooner than this after submit")
+    depends_on: list[str] = Field(default_factory=list, description="ids of your jobs that must succeed first")
 
 
 class CancelBody(BaseModel):
@@ -80,7 +84,13 @@ def build_v1_router() -> APIRouter:
                 payload = base64.b64decode((body.noop or NoopBody()).payload, validate=True)
             except binascii.Error as exc:
                 raise HTTPException(400, detail=f"noop.payload is not base64: {exc}") from None
-            job = await client.submit_noop(payload, priority=body.priority, request_id=body.request_id)
+            job = await client.submit_noop(
+                payload,
+                priority=body.priority,
+                request_id=body.request_id,
+                delay=body.delay_seconds,
+                depends_on=body.depends_on,
+            )
             return to_json(job)
         if body.course_recommendation is None:
             raise HTTPException(400, detail="course_recommendation is required for a course-recommendation job")
@@ -91,6 +101,8 @@ def build_v1_router() -> APIRouter:
             threshold=given.threshold,
             priority=body.priority,
             request_id=body.request_id,
+            delay=body.delay_seconds,
+            depends_on=body.depends_on,
         )
         return to_json(job)
 

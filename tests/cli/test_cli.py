@@ -83,3 +83,19 @@ async def test_api_key_is_sent(settings: Settings, capsys: pytest.CaptureFixture
         assert await run_cli("--address", stack.address, "queue") == 1
         assert "UNAUTHENTICATED" in capsys.readouterr().err
         assert await run_cli("--address", stack.address, "--api-key", "sekrit", "queue") == 0
+
+
+async def test_analyze_after_another_job_and_with_a_delay_shows_both(
+    settings: Settings, inputs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with running_stack(settings) as stack:
+        async with AsyncSchedulerClient(stack.address) as client:
+            first = await client.submit_noop(b"first")
+        argv = ["--address", stack.address, "analyze", "--resume", str(inputs[0]), "--job", str(inputs[1])]
+        code = await run_cli(*argv, "--delay", "0.3", "--after", first.id)
+        queue = await run_cli("--address", stack.address, "queue")
+    out, err = capsys.readouterr()
+    assert code == 0 and queue == 0
+    assert "scheduled: starts at" in err
+    assert "released (" in err
+    assert "you: dev (admin" in out

@@ -38,9 +38,15 @@ def metadata(api_key: str | None) -> Metadata:
 
 
 def analysis_request(
-    resume_text: str, job_description_text: str, threshold: float, priority: int, request_id: str | None
+    resume_text: str,
+    job_description_text: str,
+    threshold: float,
+    priority: int,
+    request_id: str | None,
+    delay: float | None = None,
+    depends_on: Sequence[str] = (),
 ) -> pb.SubmitJobRequest:
-    return pb.SubmitJobRequest(
+    request = pb.SubmitJobRequest(
         type=job_pb2.JOB_TYPE_COURSE_RECOMMENDATION,
         course_recommendation=job_pb2.CourseRecommendationInput(
             resume_text=resume_text, job_description_text=job_description_text, threshold=threshold
@@ -48,15 +54,31 @@ def analysis_request(
         priority=priority,
         request_id=request_id or "",
     )
+    return scheduled(request, delay, depends_on)
 
 
-def noop_request(payload: bytes, priority: int, request_id: str | None) -> pb.SubmitJobRequest:
-    return pb.SubmitJobRequest(
+def noop_request(
+    payload: bytes,
+    priority: int,
+    request_id: str | None,
+    delay: float | None = None,
+    depends_on: Sequence[str] = (),
+) -> pb.SubmitJobRequest:
+    request = pb.SubmitJobRequest(
         type=job_pb2.JOB_TYPE_NOOP,
         noop=job_pb2.NoopInput(payload=payload),
         priority=priority,
         request_id=request_id or "",
     )
+    return scheduled(request, delay, depends_on)
+
+
+def scheduled(request: pb.SubmitJobRequest, delay: float | None, depends_on: Sequence[str]) -> pb.SubmitJobRequest:
+    """Adds a start delay (seconds) and the jobs that must succeed first."""
+    if delay is not None:
+        request.delay.FromNanoseconds(int(delay * 1e9))
+    request.depends_on.extend(depends_on)
+    return request
 
 
 def list_request(states: Sequence[job_pb2.JobState.ValueType], page_size: int, page_token: str) -> pb.ListJobsRequest:

@@ -45,7 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--resume", required=True, type=Path, help="resume text file")
     analyze.add_argument("--job", required=True, type=Path, help="job description text file")
     analyze.add_argument("--threshold", type=float, default=0.5, help="skill match threshold in [0, 1]")
-    analyze.add_argument("--priority", type=int, default=0)
+    analyze.add_argument("--priority", type=int, default=0, help="0-9, capped by your key's tier")
+    analyze.add_argument("--delay", type=float, help="start no sooner than this many seconds from now")
+    analyze.add_argument("--after", action="append", metavar="JOB_ID", help="run only once this job succeeded")
     analyze.add_argument("--json", action="store_true", help="print the finished job as JSON")
 
     for name, text in (("status", "show a job"), ("watch", "follow a job live"), ("cancel", "cancel a job")):
@@ -75,6 +77,8 @@ def analyze(client: SchedulerClient, args: argparse.Namespace) -> int:
         args.job.read_text(encoding="utf-8"),
         threshold=args.threshold,
         priority=args.priority,
+        delay=args.delay,
+        depends_on=args.after or (),
     )
     print(f"submitted job {job.id}", file=sys.stderr)
     finished = follow(client, job.id)

@@ -62,6 +62,14 @@ class ProgressPrinter:
             state = label(job_pb2.StageState.Name(f.state))
             name = label(job_pb2.Stage.Name(f.stage))
             self._line(f"{name} ... {state} in {_seconds(f.duration):.2f} s  {f.summary}".rstrip())
+        elif kind == "scheduled":
+            start = time.strftime("%H:%M:%S", time.localtime(update.scheduled.not_before.seconds))
+            self._line(f"scheduled: starts at {start}")
+        elif kind == "waiting":
+            self._line(f"waiting for {', '.join(update.waiting.depends_on)} to succeed")
+        elif kind == "released":
+            r = update.released
+            self._line(f"released ({r.reason}): queued at position {r.position_in_queue}")
         elif kind == "retried":
             self._line(f"attempt {update.retried.attempt} abandoned ({update.retried.reason}); queued again")
         elif kind == "succeeded":
@@ -122,6 +130,11 @@ def status_text(job: job_pb2.Job) -> str:
     ]
     if job.state == job_pb2.JOB_STATE_QUEUED:
         lines.append(f"position {job.position_in_queue}, about {_seconds(job.estimated_wait):.0f} s wait")
+    if job.state == job_pb2.JOB_STATE_SCHEDULED:
+        start = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(job.not_before.seconds))
+        lines.append(f"scheduled for {start}, about {_seconds(job.estimated_wait):.0f} s from now")
+    if job.state == job_pb2.JOB_STATE_WAITING:
+        lines.append(f"waiting for {', '.join(job.depends_on)}")
     for stage in job.stages:
         duration = f"{_seconds(stage.duration):.2f} s" if stage.HasField("duration") else ""
         name = label(job_pb2.Stage.Name(stage.stage))
@@ -141,6 +154,20 @@ def queue_text(status: pb.GetQueueStatusResponse) -> str:
         lines.append(f"  priority {depth.priority}: {depth.queued} queued")
     for state, count in sorted(status.jobs_by_state.items()):
         lines.append(f"  {label(state):<10} {count}")
+    quota = status.caller_quota
+    if quota.owner:
+        limits = ", ".join(
+            f"{name} {value:g}" if value else f"{name} unlimited"
+            for name, value in (
+                ("queued", quota.max_queued),
+                ("running", quota.max_running),
+                ("submits/s", quota.submit_rate),
+            )
+        )
+        lines.append(
+            f"  you: {quota.owner} ({quota.tier}, priority up to {quota.max_priority}): "
+            f"{quota.queued} waiting, {quota.running} running; limits: {limits}"
+        )
     for timing in status.stage_timings:
         name = label(job_pb2.Stage.Name(timing.stage))
         lines.append(

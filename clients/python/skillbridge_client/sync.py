@@ -63,14 +63,30 @@ class SchedulerClient:
         threshold: float = 0.5,
         priority: int = 0,
         request_id: str | None = None,
+        *,
+        delay: float | None = None,
+        depends_on: Sequence[str] = (),
     ) -> job_pb2.Job:
-        """Queues a course-recommendation job and returns it (QUEUED, with position and wait estimate)."""
-        request = _wire.analysis_request(resume_text, job_description_text, threshold, priority, request_id)
+        """Queues a course-recommendation job and returns it: QUEUED with its position and wait estimate,
+        SCHEDULED when `delay` (seconds) is given, WAITING while jobs in `depends_on` are unfinished."""
+        request = _wire.analysis_request(
+            resume_text, job_description_text, threshold, priority, request_id, delay, depends_on
+        )
         return self._call(self._stub.SubmitJob, request).job
 
-    def submit_noop(self, payload: bytes = b"", priority: int = 0, request_id: str | None = None) -> job_pb2.Job:
+    def submit_noop(
+        self,
+        payload: bytes = b"",
+        priority: int = 0,
+        request_id: str | None = None,
+        *,
+        delay: float | None = None,
+        depends_on: Sequence[str] = (),
+    ) -> job_pb2.Job:
         """Queues a job with no stages (its result is `payload`)."""
-        return self._call(self._stub.SubmitJob, _wire.noop_request(payload, priority, request_id)).job
+        return self._call(
+            self._stub.SubmitJob, _wire.noop_request(payload, priority, request_id, delay, depends_on)
+        ).job
 
     def get(self, job_id: str) -> job_pb2.Job:
         """A snapshot of the job."""
