@@ -8,7 +8,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TRANSFORMERS_VERBOSITY := error
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 
-.PHONY: all install install-browser gen gen-check lint typecheck test bench eval run up check clean
+.PHONY: all install install-browser gen gen-check lint typecheck test bench bench-full eval run up check clean
 
 all: check
 
@@ -46,8 +46,14 @@ typecheck: install
 test: install install-browser
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
+# Side by side in one run: SkillBridge (SQLite, Redis x1, x2) against Celery, RQ, arq, Dramatiq and saq
+# (installed into .bench-venv, never into the project), raw ceilings, the ML pipeline and status fan-out.
+# Prints a table, writes bench-results.json and rewrites docs/benchmarks.md. About 6 minutes.
 bench: install
-	$(PY) -m tests.bench.queue_bench
+	$(PY) -m tests.bench.run --out bench-results.json
+
+bench-full: install
+	$(PY) -m tests.bench.run --out bench-results.json --repeat 3
 
 eval: install
 	$(PY) -m tests.eval.skill_eval

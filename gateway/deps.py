@@ -7,6 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from skillbridge_client import AsyncSchedulerClient
 
+from services.common.tracing import outgoing_metadata
+
 
 def api_key(request: Request) -> str | None:
     """The key from `Authorization: Bearer <key>`. EventSource cannot set headers, so `?access_token=` is
@@ -27,7 +29,10 @@ async def scheduler_client(request: Request, key: Annotated[str | None, Depends(
         state.client = AsyncSchedulerClient(state.settings.scheduler_address, timeout=state.call_timeout)
         state.owns_client = True
     client: AsyncSchedulerClient = state.client
-    return client.with_api_key(key)
+    # Each request continues the caller's trace (or starts one): the scheduler and the stage services log and
+    # export their spans under the same trace id.
+    ((_, traceparent),) = outgoing_metadata(request.headers.get("traceparent"))
+    return client.with_api_key(key, traceparent=traceparent)
 
 
 Client = Annotated[AsyncSchedulerClient, Depends(scheduler_client)]

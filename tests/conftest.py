@@ -11,6 +11,9 @@ from services.common.settings import Settings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Metrics ports are off in tests (two scheduler subprocesses would both want 9151); a test that scrapes sets one.
+for _service in ("SCHEDULER", "NER", "SIMILARITY", "RETRIEVAL", "RECOMMENDATION"):
+    os.environ.setdefault(f"SKILLBRIDGE_{_service}_METRICS_PORT", "0")
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Server interceptors shared by every service: error mapping and structured access logs.
+"""Server interceptors shared by every service: error mapping, structured access logs, and the observing one
+(server spans under the caller's traceparent, RPC counts and latencies).
 
 grpc.aio interceptors see a handler, not the call, so we wrap the handler's behaviour: domain errors become
 a google.rpc.Status with details, unknown exceptions are logged once and become INTERNAL with no traceback
@@ -7,6 +8,7 @@ sent to the caller.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -16,7 +18,9 @@ import grpc
 
 from services.common import errors
 from services.common.grpc_errors import abort_with, internal_status, to_status_proto
-from services.common.logs import job_id_var, trace_id_var
+from services.common.logs import job_id_var, reset_var, trace_id_var
+from services.common.metrics import RpcMetrics
+from services.common.tracing import OpenSpan, Spans, enter_trace, traceparent_of
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +56,7 @@ async def _handle_exception(exc: BaseException, context: Context, method: str) -
 def _wrap_unary(method: str, behavior: Callable[[Any, Context], Awaitable[Any]] | Any) -> Any:
     async def wrapped(request: Any, context: Context) -> Any:
         job_token = job_id_var.set(_job_id_of(request))
-        trace_token = trace_id_var.set(_trace_id_of(context))
+        trace_token = trace_id_var.set(trace_id_var.get() or _trace_id_of(context))
         started = time.perf_counter()
         try:
             return await behavior(request, context)
@@ -62,8 +66,8 @@ def _wrap_unary(method: str, behavior: Callable[[Any, Context], Awaitable[Any]] 
             await _handle_exception(exc, context, method)
         finally:
             log.debug("rpc %s took %.2f ms", method, (time.perf_counter() - started) * 1000)
-            job_id_var.reset(job_token)
-            trace_id_var.reset(trace_token)
+            reset_var(job_id_var, job_token)
+            reset_var(trace_id_var, trace_token)
 
     return wrapped
 
@@ -71,7 +75,7 @@ def _wrap_unary(method: str, behavior: Callable[[Any, Context], Awaitable[Any]] 
 def _wrap_stream(method: str, behavior: Callable[[Any, Context], AsyncIterator[Any]] | Any) -> Any:
     async def wrapped(request: Any, context: Context) -> AsyncIterator[Any]:
         job_token = job_id_var.set(_job_id_of(request))
-        trace_token = trace_id_var.set(_trace_id_of(context))
+        trace_token = trace_id_var.set(trace_id_var.get() or _trace_id_of(context))
         try:
             async for item in behavior(request, context):
                 yield item
@@ -80,8 +84,8 @@ def _wrap_stream(method: str, behavior: Callable[[Any, Context], AsyncIterator[A
         except Exception as exc:
             await _handle_exception(exc, context, method)
         finally:
-            job_id_var.reset(job_token)
-            trace_id_var.reset(trace_token)
+            reset_var(job_id_var, job_token)
+            reset_var(trace_id_var, trace_token)
 
     return wrapped
 
@@ -107,6 +111,99 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
                 _wrap_stream(method, handler.unary_stream),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler
+
+
+# Probes and discovery: counted, but no span (a health check every few seconds would flood a trace store).
+UNTRACED_PREFIXES = ("/grpc.health.", "/grpc.reflection.")
+
+
+def _code_of(context: Context, exc: BaseException | None) -> str:
+    if isinstance(exc, asyncio.CancelledError):
+        return grpc.StatusCode.CANCELLED.name
+    code: object = context.code()  # a StatusCode, or its number, depending on how the handler ended
+    if code is None or code == 0:
+        return grpc.StatusCode.OK.name if exc is None else grpc.StatusCode.UNKNOWN.name
+    if isinstance(code, grpc.StatusCode):
+        return code.name
+    return next((c.name for c in grpc.StatusCode if c.value[0] == code), str(code))
+
+
+class _Observation:
+    """One RPC seen by ObservingInterceptor: its server span, the trace context set for it, and its timing."""
+
+    def __init__(self, interceptor: ObservingInterceptor, method: str, context: Context) -> None:
+        self._interceptor, self._method, self._context = interceptor, method, context
+        incoming = traceparent_of(context.invocation_metadata())
+        if method.startswith(UNTRACED_PREFIXES):
+            self._span: OpenSpan | None = None
+            self._leave = enter_trace(incoming)
+        else:
+            self._span = interceptor.spans.start(method.lstrip("/"), incoming, server=True)
+            self._leave = enter_trace(self._span.context.traceparent)
+        self._started = time.perf_counter()
+
+    def finish(self, exc: BaseException | None) -> None:
+        code = _code_of(self._context, exc)
+        if self._interceptor.metrics is not None:
+            self._interceptor.metrics.observe(self._method, code, time.perf_counter() - self._started)
+        if self._span is not None:
+            self._span.end(None if code == "OK" else code)
+        self._leave()
+
+
+class ObservingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+    """Outermost interceptor: opens a server span under the caller's `traceparent` (so the handler's own calls
+    and log lines carry the trace), and counts and times each RPC by its final status code."""
+
+    def __init__(self, spans: Spans, metrics: RpcMetrics | None = None) -> None:
+        self.spans, self.metrics = spans, metrics
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Any:
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return handler
+        method = handler_call_details.method
+        if handler.unary_unary is not None:
+            inner = handler.unary_unary
+
+            async def unary(request: Any, context: Context) -> Any:
+                seen = _Observation(self, method, context)
+                try:
+                    response = await inner(request, context)
+                except BaseException as exc:
+                    seen.finish(exc)
+                    raise
+                seen.finish(None)
+                return response
+
+            return grpc.unary_unary_rpc_method_handler(
+                unary,
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream is not None:
+            inner_stream = handler.unary_stream
+
+            async def stream(request: Any, context: Context) -> AsyncIterator[Any]:
+                seen = _Observation(self, method, context)
+                try:
+                    async for item in inner_stream(request, context):
+                        yield item
+                except BaseException as exc:
+                    seen.finish(exc)
+                    raise
+                seen.finish(None)
+
+            return grpc.unary_stream_rpc_method_handler(
+                stream,
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import json
 import logging
@@ -43,3 +44,11 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = True, service: 
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+
+
+def reset_var(var: contextvars.ContextVar[str], token: contextvars.Token[str]) -> None:
+    """Restores a context variable, tolerating a token from another Context: a streaming handler's async
+    generator may be closed from a different task, whose context never held the value (and the context that did
+    ends with the stream)."""
+    with contextlib.suppress(ValueError):
+        var.reset(token)

@@ -15,8 +15,10 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
-from services.common.interceptors import ErrorMappingInterceptor
+from services.common.interceptors import ErrorMappingInterceptor, ObservingInterceptor
+from services.common.observability import Observability
 from services.common.settings import Settings
+from services.common.tracing import Spans
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +55,18 @@ async def create_server(
     port: int,
     host: str | None = None,
     interceptors: Sequence[grpc.aio.ServerInterceptor] = (),  # type: ignore[type-arg]
+    observability: Observability | None = None,
 ) -> RunningServer:
-    """Builds and starts a server. Port 0 binds a free port (tests); the bound port is returned."""
+    """Builds and starts a server. Port 0 binds a free port (tests); the bound port is returned.
+    With `observability`, RPCs are counted and timed in its registry and its spans are exported; without,
+    trace context is still propagated and logged."""
     names = list(service_names)
+    observing = (
+        ObservingInterceptor(observability.spans, observability.rpc) if observability else ObservingInterceptor(Spans())
+    )
     server = grpc.aio.server(
-        interceptors=[ErrorMappingInterceptor(), *interceptors],
+        # The observing interceptor is outermost, so it sees the status code the error mapping settled on.
+        interceptors=[observing, ErrorMappingInterceptor(), *interceptors],
         options=[
             ("grpc.max_receive_message_length", settings.max_message_bytes),
             ("grpc.max_send_message_length", settings.max_message_bytes),

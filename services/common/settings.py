@@ -102,6 +102,15 @@ class Settings:
     vip_submit_rate: float = 200.0
     vip_submit_burst: int = 1000
 
+    # Observability: a Prometheus metrics port per process (0 = off), and spans exported over OTLP/gRPC to
+    # this endpoint (e.g. http://otel-collector:4317) when set; unset, nothing is exported.
+    scheduler_metrics_port: int = 9151
+    ner_metrics_port: int = 9152
+    similarity_metrics_port: int = 9153
+    retrieval_metrics_port: int = 9154
+    recommendation_metrics_port: int = 9155
+    otlp_endpoint: str = ""
+
     log_level: str = "INFO"
     log_json: bool = True
     extra: dict[str, str] = field(default_factory=dict)

@@ -7,6 +7,7 @@ import logging
 
 from skillbridge.ner.v1 import ner_service_pb2, ner_service_pb2_grpc
 
+from services.common.observability import Observability
 from services.common.server import RunningServer, create_server, serve_until_signal
 from services.common.settings import Settings
 from services.ner.backends import SkillMatcher, SpacyNer
@@ -25,6 +26,7 @@ async def start(
     port: int | None = None,
     skills: SkillFinder | None = None,
     entities: EntityRecognizer | None = None,
+    observability: Observability | None = None,
 ) -> RunningServer:
     """Starts the NER server on `port` (default settings.ner_port; 0 picks a free one).
 
@@ -43,10 +45,15 @@ async def start(
         register=lambda server: ner_service_pb2_grpc.add_NerServiceServicer_to_server(servicer, server),
         service_names=[SERVICE_NAME],
         port=settings.ner_port if port is None else port,
+        observability=observability,
     )
 
 
 async def serve(settings: Settings) -> None:
     """Runs the NER service on settings.ner_port until SIGTERM or SIGINT, then drains."""
-    running = await start(settings)
-    await serve_until_signal(running, settings.shutdown_grace_seconds)
+    observability = Observability.for_process(settings, "ner", settings.ner_metrics_port)
+    try:
+        running = await start(settings, observability=observability)
+        await serve_until_signal(running, settings.shutdown_grace_seconds)
+    finally:
+        observability.close()

@@ -7,6 +7,7 @@ import logging
 from skillbridge.recommendation.v1 import recommendation_service_pb2 as pb
 from skillbridge.recommendation.v1 import recommendation_service_pb2_grpc as pb_grpc
 
+from services.common.observability import Observability
 from services.common.server import RunningServer, create_server, serve_until_signal
 from services.common.settings import Settings
 from services.recommendation.backends import Ranker, build_ranker
@@ -17,7 +18,13 @@ log = logging.getLogger(__name__)
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RecommendationService"].full_name
 
 
-async def start(settings: Settings, *, port: int | None = None, ranker: Ranker | None = None) -> RunningServer:
+async def start(
+    settings: Settings,
+    *,
+    port: int | None = None,
+    ranker: Ranker | None = None,
+    observability: Observability | None = None,
+) -> RunningServer:
     """Starts the service on `port` (settings.recommendation_port when None; 0 picks a free one).
 
     The ranker is built from settings (Cohere when a key is set) unless one is given; it is closed when the
@@ -30,6 +37,7 @@ async def start(settings: Settings, *, port: int | None = None, ranker: Ranker |
         register=lambda server: pb_grpc.add_RecommendationServiceServicer_to_server(servicer, server),
         service_names=[SERVICE_NAME],
         port=settings.recommendation_port if port is None else port,
+        observability=observability,
     )
     running.on_drain.append(chosen.close)
     return running
@@ -37,5 +45,9 @@ async def start(settings: Settings, *, port: int | None = None, ranker: Ranker |
 
 async def serve(settings: Settings) -> None:
     """Runs the service until SIGTERM or SIGINT, then drains."""
-    running = await start(settings)
-    await serve_until_signal(running, settings.shutdown_grace_seconds)
+    observability = Observability.for_process(settings, "recommendation", settings.recommendation_metrics_port)
+    try:
+        running = await start(settings, observability=observability)
+        await serve_until_signal(running, settings.shutdown_grace_seconds)
+    finally:
+        observability.close()

@@ -9,6 +9,7 @@ from skillbridge.retrieval.v1 import retrieval_service_pb2 as pb
 from skillbridge.retrieval.v1 import retrieval_service_pb2_grpc as pb_grpc
 
 from services.common.embedding import CachedEmbedder, Embedder, MicroBatcher, MiniLmEmbedder
+from services.common.observability import Observability
 from services.common.server import RunningServer, create_server, serve_until_signal
 from services.common.settings import Settings
 from services.retrieval import backends
@@ -41,6 +42,7 @@ async def start(
     port: int | None = None,
     embedder: Embedder | None = None,
     index: Index | None = None,
+    observability: Observability | None = None,
 ) -> RunningServer:
     """Starts the service on `port` (default settings.retrieval_port; 0 picks a free one).
 
@@ -65,10 +67,15 @@ async def start(
         register=lambda server: pb_grpc.add_RetrievalServiceServicer_to_server(servicer, server),
         service_names=[SERVICE_NAME],
         port=settings.retrieval_port if port is None else port,
+        observability=observability,
     )
 
 
 async def serve(settings: Settings) -> None:
     """Runs the service until SIGTERM/SIGINT, then drains."""
-    running = await start(settings)
-    await serve_until_signal(running, settings.shutdown_grace_seconds)
+    observability = Observability.for_process(settings, "retrieval", settings.retrieval_metrics_port)
+    try:
+        running = await start(settings, observability=observability)
+        await serve_until_signal(running, settings.shutdown_grace_seconds)
+    finally:
+        observability.close()

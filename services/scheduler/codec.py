@@ -55,6 +55,7 @@ def record_to_dict(job: JobRecord) -> dict[str, Any]:
         "not_before": job.not_before,
         "depends_on": job.depends_on,
         "max_running": job.max_running,
+        "traceparent": job.traceparent,
     }
 
 
@@ -106,6 +107,7 @@ def record_from_dict(data: dict[str, Any]) -> JobRecord:
         not_before=data.get("not_before"),
         depends_on=list(data.get("depends_on", [])),
         max_running=data.get("max_running", 0),
+        traceparent=data.get("traceparent", ""),
     )
 
 

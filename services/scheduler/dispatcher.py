@@ -16,10 +16,12 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from services.common import tracing
 from services.common.logs import job_id_var
 from services.common.settings import Settings
 from services.scheduler import core
 from services.scheduler.feed import ChangeFeed
+from services.scheduler.metrics import SchedulerMetrics
 from services.scheduler.model import JobError, JobRecord, JobState, JobType, Stage
 from services.scheduler.store.base import JobStore
 
@@ -45,8 +47,10 @@ class StageReport:
 class JobContext:
     """Handed to a handler: records stage starts, progress and ends under the attempt's fencing token."""
 
-    def __init__(self, store: JobStore, job: JobRecord, clock: Callable[[], float]) -> None:
-        self._store, self.job, self._clock = store, job, clock
+    def __init__(
+        self, store: JobStore, job: JobRecord, clock: Callable[[], float], metrics: SchedulerMetrics | None = None
+    ) -> None:
+        self._store, self.job, self._clock, self._metrics = store, job, clock, metrics
         self.fence = job.fence
 
     @contextlib.asynccontextmanager
@@ -59,6 +63,8 @@ class JobContext:
         await self._store.transition(
             self.job.id, self.fence, lambda j: core.finish_stage(j, stage, end, report.summary, report.metrics), end
         )
+        if self._metrics is not None:
+            self._metrics.stage_seconds.labels(stage.value).observe(max(end - now, 0.0))
 
     async def dependencies(self) -> list[JobRecord]:
         """The jobs this one depended on (all SUCCEEDED, or it would not run), in depends_on order."""
@@ -122,9 +128,11 @@ class Dispatcher:
         *,
         clock: Callable[[], float] = time.time,
         worker_id: str | None = None,
+        metrics: SchedulerMetrics | None = None,
     ) -> None:
         self._store, self._feed, self._handlers, self._settings = store, feed, handlers, settings
         self._clock = clock
+        self._metrics = metrics
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
         self._active: dict[str, tuple[asyncio.Task[None], int]] = {}
         self._slot_free = asyncio.Event()
@@ -223,7 +231,8 @@ class Dispatcher:
 
     async def _run(self, job: JobRecord) -> None:
         token = job_id_var.set(job.id)
-        ctx = JobContext(self._store, job, self._clock)
+        leave_trace = tracing.enter_trace(job.traceparent)  # stage calls continue the submitter's trace
+        ctx = JobContext(self._store, job, self._clock, self._metrics)
         attempt = asyncio.current_task()
         assert attempt is not None
         # The loop condition ends the guard too: on 3.11 a cancel that races a wake-up can be swallowed.
@@ -236,6 +245,8 @@ class Dispatcher:
             now = self._clock()
             ttl = self._settings.result_ttl_seconds
             await self._store.transition(job.id, job.fence, lambda j: core.succeed(j, result, now, ttl), now)
+            if self._metrics is not None:
+                self._metrics.job_finished(job, JobState.SUCCEEDED)
         except asyncio.CancelledError:
             await self._hand_back(job, "cancelled")
         except core.StaleAttempt:
@@ -250,6 +261,7 @@ class Dispatcher:
             guard.cancel()
             self._active.pop(job.id, None)
             self._slot_free.set()
+            leave_trace()
             job_id_var.reset(token)
 
     async def _fail(self, job: JobRecord, error: JobError) -> None:
@@ -257,6 +269,8 @@ class Dispatcher:
         ttl = self._settings.result_ttl_seconds
         with contextlib.suppress(core.StaleAttempt, core.JobAlreadyFinished):
             await self._store.transition(job.id, job.fence, lambda j: core.fail(j, error, now, ttl), now)
+            if self._metrics is not None:
+                self._metrics.job_finished(job, JobState.FAILED)
 
     async def _hand_back(self, job: JobRecord, why: str) -> None:
         """A cancelled task: either the job was cancelled (its fence moved, nothing to write) or we are
@@ -301,7 +315,9 @@ class Dispatcher:
         for job_id in await self._store.expired_leases(now):
             if job_id in self._active:
                 continue
-            await self._store.transition(job_id, None, self._expire(now), now)
+            requeued = await self._store.transition(job_id, None, self._expire(now), now)
+            if requeued and self._metrics is not None:
+                self._metrics.lease_expiries.inc()
 
     def _expire(self, now: float) -> Callable[[JobRecord], list[Any]]:
         def change(job: JobRecord) -> list[Any]:

@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Collection
 
+from services.common import tracing
 from services.common.settings import Settings
 from services.scheduler import core, policy
 from services.scheduler.feed import ChangeFeed
@@ -45,6 +46,7 @@ class JobService:
         *,
         local_workers: Callable[[], int] = lambda: 0,
         on_cancel: Callable[[str], object] = lambda job_id: None,
+        on_submit: Callable[[JobRecord], object] = lambda job: None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
@@ -52,6 +54,7 @@ class JobService:
         self._settings = settings
         self._local_workers = local_workers
         self._on_cancel = on_cancel
+        self._on_submit = on_submit
         self._clock = clock
         self._limits = core.Limits(max_text_bytes=settings.max_text_bytes, max_priority=settings.max_priority)
         self._stats_at = -1e9
@@ -104,6 +107,8 @@ class JobService:
         now = self._clock()
         job, _ = core.new_job(sub, principal.owner, now)
         job.max_running = quota.max_running
+        # The SubmitJob span (services.common.interceptors) is the parent of every stage call of the job.
+        job.traceparent = tracing.current_traceparent() or tracing.TraceContext.new_root().traceparent
 
         placed: list[JobView] = []
 
@@ -115,6 +120,8 @@ class JobService:
         stored, created = await self._store.create(
             job, queued_event, max_queue_depth=self._settings.max_queue_depth, quota=quota if quota.limited else None
         )
+        if created:
+            self._on_submit(stored)
         if not created or not placed:
             return await self.view(stored), created
         log.debug("job %s submitted by %s (%s, priority %d)", job.id, job.owner, job.type.value, job.priority)

@@ -142,6 +142,8 @@ class JobRecord:
     not_before: float | None = None
     depends_on: list[str] = field(default_factory=list)
     max_running: int = 0
+    # W3C traceparent of the request that submitted the job: its stage calls continue that trace.
+    traceparent: str = ""
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -10,12 +12,14 @@ import grpc
 from google.longrunning import operations_pb2_grpc
 from skillbridge.scheduler.v1 import scheduler_service_pb2, scheduler_service_pb2_grpc
 
+from services.common.observability import Observability
 from services.common.server import RunningServer, create_server, serve_until_signal
 from services.common.settings import Settings
 from services.scheduler.auth import KeyRing
 from services.scheduler.dispatcher import Dispatcher, JobHandler, NoopHandler, RankAnalysesHandler
 from services.scheduler.feed import ChangeFeed
 from services.scheduler.jobs import JobService
+from services.scheduler.metrics import SchedulerMetrics
 from services.scheduler.model import JobType
 from services.scheduler.operations import OperationsServicer
 from services.scheduler.pipeline import CourseRecommendationHandler
@@ -39,6 +43,8 @@ class SchedulerServer:
     store: JobStore
     dispatcher: Dispatcher | None
     clients: StageClients | None
+    observability: Observability
+    metrics: SchedulerMetrics
 
     @property
     def port(self) -> int:
@@ -66,26 +72,32 @@ async def start(
     store: JobStore | None = None,
     feed: ChangeFeed | None = None,
     handlers: dict[JobType, JobHandler] | None = None,
+    observability: Observability | None = None,
 ) -> SchedulerServer:
     """Starts the scheduler (and its dispatcher unless settings.run_dispatcher is false). Port 0 binds a free
-    port; by default handlers call the stage services at the addresses in settings."""
+    port; by default handlers call the stage services at the addresses in settings. Metrics go to the registry
+    of `observability` (a private one when none is given; serve() passes the process's, served on its port)."""
+    observability = observability or Observability()
+    metrics = SchedulerMetrics(observability.registry)
     feed = feed or ChangeFeed()
     store = store or open_store(settings, feed)
+    metrics.watch_store(store, asyncio.get_running_loop(), time.time)
     clients: StageClients | None = None
     if handlers is None:
-        clients = StageClients.from_settings(settings)
+        clients = StageClients.from_settings(settings, spans=observability.spans, metrics=metrics)
         handlers = {
             JobType.NOOP: NoopHandler(),
             JobType.COURSE_RECOMMENDATION: CourseRecommendationHandler(clients),
             JobType.RANK_ANALYSES: RankAnalysesHandler(),
         }
-    dispatcher = Dispatcher(store, feed, handlers, settings) if settings.run_dispatcher else None
+    dispatcher = Dispatcher(store, feed, handlers, settings, metrics=metrics) if settings.run_dispatcher else None
     jobs = JobService(
         store,
         feed,
         settings,
         local_workers=(lambda: dispatcher.slots) if dispatcher else (lambda: 0),
         on_cancel=dispatcher.abort if dispatcher else (lambda job_id: None),
+        on_submit=metrics.job_submitted,
     )
     keys = KeyRing.from_settings(settings)
 
@@ -98,21 +110,35 @@ async def start(
         register=register,
         service_names=[SERVICE_NAME, OPERATIONS_NAME],
         port=settings.scheduler_port if port is None else port,
+        observability=observability,
     )
     if dispatcher is not None:
         await dispatcher.start()
-    return SchedulerServer(running=running, jobs=jobs, store=store, dispatcher=dispatcher, clients=clients)
+    return SchedulerServer(
+        running=running,
+        jobs=jobs,
+        store=store,
+        dispatcher=dispatcher,
+        clients=clients,
+        observability=observability,
+        metrics=metrics,
+    )
 
 
 async def serve(settings: Settings) -> None:
-    """Runs the scheduler on settings.scheduler_port until SIGTERM/SIGINT, then drains."""
-    server = await start(settings)
-    log.info("scheduler ready on %s (store %s)", server.address, settings.store)
-    server.running.on_drain.append(_drain_dispatcher(server, settings.shutdown_grace_seconds))
-    await serve_until_signal(server.running, settings.shutdown_grace_seconds)
-    if server.clients is not None:
-        await server.clients.close()
-    await server.store.close()
+    """Runs the scheduler on settings.scheduler_port until SIGTERM/SIGINT, then drains. Metrics are served on
+    settings.scheduler_metrics_port (0 = off)."""
+    observability = Observability.for_process(settings, "scheduler", settings.scheduler_metrics_port)
+    try:
+        server = await start(settings, observability=observability)
+        log.info("scheduler ready on %s (store %s)", server.address, settings.store)
+        server.running.on_drain.append(_drain_dispatcher(server, settings.shutdown_grace_seconds))
+        await serve_until_signal(server.running, settings.shutdown_grace_seconds)
+        if server.clients is not None:
+            await server.clients.close()
+        await server.store.close()
+    finally:
+        observability.close()
 
 
 def _drain_dispatcher(server: SchedulerServer, grace: float) -> Callable[[], Awaitable[None]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
@@ -15,8 +15,10 @@ from skillbridge.recommendation.v1 import recommendation_service_pb2_grpc
 from skillbridge.retrieval.v1 import retrieval_service_pb2_grpc
 from skillbridge.similarity.v1 import similarity_service_pb2_grpc
 
+from services.common import tracing
 from services.common.settings import Settings
 from services.scheduler.dispatcher import StageFailed
+from services.scheduler.metrics import SchedulerMetrics
 from services.scheduler.model import Stage
 
 log = logging.getLogger(__name__)
@@ -49,9 +51,13 @@ class StageClients:
     timeout: float
     retries: int
     channels: tuple[grpc.aio.Channel, ...] = ()
+    spans: tracing.Spans = field(default_factory=tracing.Spans)
+    metrics: SchedulerMetrics | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> StageClients:
+    def from_settings(
+        cls, settings: Settings, *, spans: tracing.Spans | None = None, metrics: SchedulerMetrics | None = None
+    ) -> StageClients:
         size = settings.max_message_bytes
         ner = channel_for(settings.ner_address, size)
         sim = channel_for(settings.similarity_address, size)
@@ -65,23 +71,42 @@ class StageClients:
             timeout=settings.stage_timeout_seconds,
             retries=settings.stage_retries,
             channels=(ner, sim, ret, rec),
+            spans=spans or tracing.Spans(),
+            metrics=metrics,
         )
 
     async def call(self, stage: Stage, rpc: Callable[..., Any], request: Any) -> Any:
         """Calls `rpc` with a deadline; retries UNAVAILABLE with exponential backoff; any other failure (and
-        UNAVAILABLE after the last retry) raises StageFailed naming the stage."""
+        UNAVAILABLE after the last retry) raises StageFailed naming the stage.
+
+        Each call is a client span, a child of the job's trace (the traceparent in hand), whose own traceparent
+        goes to the stage service in the call's metadata."""
+        parent = tracing.current_traceparent()
         for attempt in range(self.retries + 1):
+            span = self.spans.start(f"stage {stage.value}", parent, server=False)
             try:
-                return await rpc(request, timeout=self.timeout)
+                response = await rpc(
+                    request, timeout=self.timeout, metadata=((tracing.TRACEPARENT, span.context.traceparent),)
+                )
             except grpc.aio.AioRpcError as exc:
                 code = exc.code()
+                span.end(code.name)
                 if code is grpc.StatusCode.UNAVAILABLE and attempt < self.retries:
+                    if self.metrics is not None:
+                        self.metrics.stage_retries.labels(stage.value).inc()
                     delay = RETRY_BACKOFF_SECONDS * 2**attempt
                     log.info("%s: stage service unavailable, retry %d in %.1f s", stage.value, attempt + 1, delay)
                     await asyncio.sleep(delay)
                     continue
+                if self.metrics is not None:
+                    self.metrics.stage_errors.labels(stage.value, code.name).inc()
                 message = f"{stage.value} failed: {code.name}: {exc.details() or ''}".rstrip(": ")
                 raise StageFailed(stage, code.value[0], message) from exc
+            except BaseException as exc:  # cancelled with its job, say: the span still ends
+                span.end(type(exc).__name__)
+                raise
+            span.end()
+            return response
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def close(self) -> None:

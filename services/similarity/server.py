@@ -9,6 +9,7 @@ from skillbridge.similarity.v1 import similarity_service_pb2 as pb
 from skillbridge.similarity.v1 import similarity_service_pb2_grpc as pb_grpc
 
 from services.common.embedding import CachedEmbedder, Embedder, MicroBatcher
+from services.common.observability import Observability
 from services.common.server import RunningServer, create_server, serve_until_signal
 from services.common.settings import Settings
 from services.common.taxonomy import Taxonomy
@@ -26,6 +27,7 @@ async def start(
     port: int | None = None,
     embedder: Embedder | None = None,
     taxonomy: Taxonomy | None = None,
+    observability: Observability | None = None,
 ) -> RunningServer:
     """Starts the service on `port` (default settings.similarity_port; 0 picks a free one).
 
@@ -46,6 +48,7 @@ async def start(
         register=lambda server: pb_grpc.add_SimilarityServiceServicer_to_server(servicer, server),
         service_names=[SERVICE_NAME],
         port=settings.similarity_port if port is None else port,
+        observability=observability,
     )
     # No drain hook for the batcher: its worker ends by itself once the in-flight calls have their rows.
     return running
@@ -53,5 +56,9 @@ async def start(
 
 async def serve(settings: Settings) -> None:
     """Runs the service until SIGTERM/SIGINT, then drains."""
-    running = await start(settings)
-    await serve_until_signal(running, settings.shutdown_grace_seconds)
+    observability = Observability.for_process(settings, "similarity", settings.similarity_metrics_port)
+    try:
+        running = await start(settings, observability=observability)
+        await serve_until_signal(running, settings.shutdown_grace_seconds)
+    finally:
+        observability.close()

@@ -185,3 +185,30 @@ async def test_rate_limit_and_queue_quota_are_shared_by_replicas() -> None:
         await a.close()
         await b.close()
         await delete_prefix(url, prefix)
+
+
+async def test_many_concurrent_submits_of_one_owner_on_two_replicas_all_land() -> None:
+    """200 concurrent submits of one owner on each of two stores: inside a process they queue per owner, across
+    processes the compare-and-set of the owner's round and bucket retries with backoff; none may fail."""
+    url, prefix = await require_redis(), unique_prefix()
+    a, b = RedisJobStore(url, ChangeFeed(), prefix=prefix), RedisJobStore(url, ChangeFeed(), prefix=prefix)
+    quota = Quota("standard", 4, 0, 0, 1000.0, 1000)  # generous: this is about contention, not limits
+
+    async def submit(store: RedisJobStore) -> str:
+        job, _ = core.new_job(core.Submission(JobType.NOOP, core.noop_input(b"")), "busy", NOW)
+        stored, created = await store.create(
+            job, lambda p: NewEvent(EventKind.QUEUED, {"position": p}), max_queue_depth=1000, quota=quota
+        )
+        assert created
+        return stored.id
+
+    try:
+        ids = await asyncio.gather(*(submit(store) for store in [a, b] * 200))
+        assert len(set(ids)) == 400
+        jobs = [await a.get(i) for i in ids]
+        positions = [await a.position(j) for j in jobs if j]
+        assert sorted(positions) == list(range(1, 401))
+    finally:
+        await a.close()
+        await b.close()
+        await delete_prefix(url, prefix)

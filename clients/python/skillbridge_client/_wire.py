@@ -33,8 +33,14 @@ def is_terminal(job: job_pb2.Job) -> bool:
     return job.state in TERMINAL_STATES
 
 
-def metadata(api_key: str | None) -> Metadata:
-    return (("authorization", f"Bearer {api_key}"),) if api_key else ()
+def metadata(api_key: str | None, traceparent: str | None = None) -> Metadata:
+    """Call metadata: the caller's key, and the W3C trace context the call belongs to."""
+    pairs: list[tuple[str, str]] = []
+    if api_key:
+        pairs.append(("authorization", f"Bearer {api_key}"))
+    if traceparent:
+        pairs.append(("traceparent", traceparent))
+    return tuple(pairs)
 
 
 def analysis_request(

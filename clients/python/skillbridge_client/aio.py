@@ -44,11 +44,11 @@ class AsyncSchedulerClient:
         self._stub = scheduler_service_pb2_grpc.JobSchedulerServiceStub(self._channel)
         self._owns_channel = True
 
-    def with_api_key(self, api_key: str | None) -> AsyncSchedulerClient:
-        """A client on the same channel that calls as `api_key` (the gateway passes each caller's key through).
-        Closing it leaves the shared channel open."""
+    def with_api_key(self, api_key: str | None, *, traceparent: str | None = None) -> AsyncSchedulerClient:
+        """A client on the same channel that calls as `api_key` (the gateway passes each caller's key through),
+        optionally inside the W3C trace `traceparent`. Closing it leaves the shared channel open."""
         clone = copy.copy(self)
-        clone._metadata = _wire.metadata(api_key)
+        clone._metadata = _wire.metadata(api_key, traceparent)
         clone._owns_channel = False
         return clone
 

@@ -13,7 +13,9 @@ processes' messages into ChangeFeed notices, so watchers and idle dispatchers on
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 from collections.abc import Callable, Collection
 
 import redis.asyncio as aioredis
@@ -60,6 +62,9 @@ class RedisJobStore:
         self._upkeep = Upkeep(self._redis, self.keys)
         self._relay = ChangeRelay(self._redis, self.keys.channel, feed or ChangeFeed(), subscribe=feed is not None)
         self._ready = self._relay.ready
+        # Submits of one owner read and compare-and-set the owner's round and token bucket; queueing them per
+        # owner inside this process keeps concurrent clients from conflicting with each other at all.
+        self._owner_locks: dict[str, asyncio.Lock] = {}
 
     async def _enqueue(self, job: JobRecord) -> tuple[int, str, str]:
         """Gives a job entering the queue its submit order and fair round. Returns its position, and the rounds
@@ -84,7 +89,20 @@ class RedisJobStore:
         await self._ready()
         k = self.keys
         request_key = k.request(job.owner, job.request_id or "-")
-        for _ in range(MAX_CONFLICTS):
+        lock = self._owner_locks.setdefault(job.owner, asyncio.Lock())
+        async with lock:
+            return await self._create_locked(job, queued_event, max_queue_depth, quota, request_key)
+
+    async def _create_locked(
+        self,
+        job: JobRecord,
+        queued_event: Callable[[int], NewEvent],
+        max_queue_depth: int,
+        quota: Quota | None,
+        request_key: str,
+    ) -> tuple[JobRecord, bool]:
+        k = self.keys
+        for attempt in range(MAX_CONFLICTS):
             if job.request_id and (existing := await self._existing(request_key)) is not None:
                 return existing, False
             deps = {dep_id: await self.get(dep_id) for dep_id in job.depends_on}
@@ -136,7 +154,10 @@ class RedisJobStore:
                 ],
             )
             if outcome == 3:
-                continue  # another submit of this owner moved their round or bucket first
+                # Another process's submit for this owner moved their round or bucket first: back off a little,
+                # with jitter, so the two stop colliding.
+                await asyncio.sleep(random.uniform(0, 0.001 * min(attempt + 1, 20)))
+                continue
             if outcome == 0:
                 earlier = await self.get(text(detail))
                 if earlier is None:

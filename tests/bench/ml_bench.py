@@ -1,0 +1,188 @@
+"""The course-recommendation job on the embedded default: four stage services and a scheduler, each its own process.
+
+- one full job, warm, p50/p95 over `jobs` sequential jobs (submit until the terminal event);
+- per-stage time, from each job's own stage durations (p50 over the same jobs);
+- jobs/s sustained with 1, 4 and 16 concurrent submitters, each level bounded in time and in jobs;
+- resident memory (VmRSS) of every process after the run.
+
+Each job's resume gets a unique last line, so no cache answers for the whole job.
+
+    python -m tests.bench.ml_bench [--jobs 20] [--seconds 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+from skillbridge.scheduler.v1 import job_pb2
+from skillbridge.scheduler.v1 import scheduler_service_pb2 as pb
+from skillbridge.scheduler.v1 import scheduler_service_pb2_grpc as pb_grpc
+
+from services.common.settings import REPO_ROOT
+from tests.bench.common import (
+    base_env,
+    free_port,
+    median,
+    percentile,
+    processes,
+    rss_mib,
+    scheduler_env,
+    wait_port,
+    wait_schedulers,
+)
+
+STAGE_SERVICES = ("ner", "similarity", "retrieval", "recommendation")
+EXAMPLES = REPO_ROOT / "data" / "examples"
+WARM_UP = 3
+TERMINAL = ("succeeded", "failed", "cancelled")
+_unique = itertools.count()
+
+
+@dataclass(frozen=True)
+class Stack:
+    scheduler: str
+    pids: dict[str, int]
+    concurrency: int
+
+
+@contextmanager
+def ml_stack(concurrency: int) -> Iterator[Stack]:
+    """The four stage services (real models) and one scheduler with its dispatcher on a fresh SQLite file."""
+    ports = {name: free_port() for name in STAGE_SERVICES}
+    addresses = {name: f"127.0.0.1:{port}" for name, port in ports.items()}
+    services = [
+        (
+            [sys.executable, "-m", f"services.{name}"],
+            base_env(
+                **{
+                    f"SKILLBRIDGE_{name.upper()}_PORT": str(port),
+                    f"SKILLBRIDGE_{name.upper()}_METRICS_PORT": str(free_port()),
+                    "SKILLBRIDGE_LOG_LEVEL": "WARNING",
+                }
+            ),
+        )
+        for name, port in ports.items()
+    ]
+    with tempfile.TemporaryDirectory() as tmp, processes(services) as procs:
+        for proc, port in zip(procs, ports.values(), strict=True):
+            wait_port(port, proc)
+        port = free_port()
+        env = scheduler_env(
+            f"sqlite:///{Path(tmp) / 'ml.db'}",
+            port,
+            dispatcher=True,
+            concurrency=concurrency,
+            stage_addresses=addresses,
+        )
+        with processes([([sys.executable, "-m", "services.scheduler"], env)]) as (scheduler,):
+            address = f"127.0.0.1:{port}"
+            asyncio.run(wait_schedulers([address], [scheduler]))
+            pids = {name: p.pid for name, p in zip(STAGE_SERVICES, procs, strict=True)}
+            yield Stack(scheduler=address, pids={**pids, "scheduler": scheduler.pid}, concurrency=concurrency)
+
+
+def course_job() -> pb.SubmitJobRequest:
+    resume = (EXAMPLES / "resume.txt").read_text()
+    return pb.SubmitJobRequest(
+        type=job_pb2.JOB_TYPE_COURSE_RECOMMENDATION,
+        course_recommendation=job_pb2.CourseRecommendationInput(
+            resume_text=f"{resume}\nReference {next(_unique)}.",
+            job_description_text=(EXAMPLES / "job_description.txt").read_text(),
+            threshold=0.5,
+        ),
+    )
+
+
+async def run_one(stub: pb_grpc.JobSchedulerServiceStub) -> tuple[float, job_pb2.Job]:
+    """Submits one job and follows it to its end; returns seconds taken and the finished job."""
+    start = time.perf_counter()
+    job = (await stub.SubmitJob(course_job(), timeout=10)).job
+    kind = ""
+    async for update in stub.WatchJob(pb.WatchJobRequest(job_id=job.id, after_sequence=job.last_sequence), timeout=60):
+        if update.HasField("event") and (kind := update.event.WhichOneof("kind") or "") in TERMINAL:
+            break
+    elapsed = time.perf_counter() - start
+    if kind != "succeeded":
+        raise RuntimeError(f"job {job.id} ended {kind or 'without a terminal event'}")
+    return elapsed, (await stub.GetJob(pb.GetJobRequest(job_id=job.id), timeout=10)).job
+
+
+async def latency(stub: pb_grpc.JobSchedulerServiceStub, jobs: int, cap: float) -> dict[str, Any]:
+    for _ in range(WARM_UP):
+        await run_one(stub)
+    samples: list[float] = []
+    stages: dict[str, list[float]] = {}
+    deadline = time.monotonic() + cap
+    for _ in range(jobs):
+        seconds, job = await run_one(stub)
+        samples.append(seconds * 1000)
+        for stage in job.stages:
+            name = job_pb2.Stage.Name(stage.stage).removeprefix("STAGE_").lower()
+            stages.setdefault(name, []).append(stage.duration.ToTimedelta().total_seconds() * 1000)
+        if time.monotonic() > deadline:
+            break
+    return {
+        "ml_job_p50_ms": median(samples),
+        "ml_job_p95_ms": percentile(samples, 0.95),
+        "samples_ml_job_ms": samples,
+        **{f"stage_{name}_p50_ms": median(values) for name, values in stages.items()},
+        "samples_stage_ms": stages,
+    }
+
+
+async def sustained(stub: pb_grpc.JobSchedulerServiceStub, submitters: int, seconds: float, max_jobs: int) -> float:
+    """Jobs finished per second while `submitters` clients each run jobs back to back."""
+    done = 0
+    deadline = time.monotonic() + seconds
+
+    async def submitter() -> None:
+        nonlocal done
+        while time.monotonic() < deadline and done < max_jobs:
+            await run_one(stub)
+            done += 1
+
+    start = time.perf_counter()
+    await asyncio.gather(*(submitter() for _ in range(submitters)))
+    return done / (time.perf_counter() - start)
+
+
+async def measure(stack: Stack, jobs: int, seconds: float, levels: tuple[int, ...]) -> dict[str, Any]:
+    async with grpc.aio.insecure_channel(stack.scheduler) as channel:
+        stub = pb_grpc.JobSchedulerServiceStub(channel)
+        figures = await latency(stub, jobs, cap=seconds * 4)
+        for submitters in levels:
+            rate = await sustained(stub, submitters, seconds, max_jobs=max(jobs, int(seconds * 40)))
+            figures[f"ml_jobs_per_s_{submitters}_submitters"] = rate
+    figures.update({f"rss_mib_{name}": rss_mib(pid) for name, pid in stack.pids.items()})
+    return figures
+
+
+def run(jobs: int, seconds: float, levels: tuple[int, ...] = (1, 4, 16), concurrency: int = 16) -> dict[str, Any]:
+    with ml_stack(concurrency) as stack:
+        figures = asyncio.run(measure(stack, jobs, seconds, levels))
+    return {"system": "skillbridge-ml", "dispatcher_concurrency": concurrency, **figures}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--jobs", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    args = parser.parse_args(argv)
+    figures = run(args.jobs, args.seconds)
+    print(json.dumps({k: v for k, v in figures.items() if not k.startswith("samples")}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""Smoke test of `make bench`'s SkillBridge parts at a tiny size: the figures come out, parse and are positive.
+
+It never asserts speed (the machine is shared); the anchors' virtualenv is not installed here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from tests.bench import ceilings, queue_bench, report
+from tests.bench.run import Collector
+
+
+def positive(figures: dict[str, Any], *keys: str) -> None:
+    for key in keys:
+        assert isinstance(figures[key], float | int), key
+        assert math.isfinite(figures[key]) and figures[key] > 0, (key, figures[key])
+
+
+def test_noop_queue_figures_on_sqlite() -> None:
+    figures = queue_bench.run("sqlite", size=30, roundtrips=5, concurrency=4)
+    positive(figures, "enqueue_jobs_per_s", "drain_jobs_per_s", "roundtrip_p50_ms", "roundtrip_p99_ms")
+    positive(figures, "bytes_per_job")
+    assert figures["drained"] == figures["expected"] == 31
+    assert len(figures["samples_roundtrip_ms"]) == 5
+    assert figures["roundtrip_p99_ms"] >= figures["roundtrip_p50_ms"]
+
+
+def test_ceilings_and_report_round_trip(tmp_path: Any) -> None:
+    figures = {**ceilings.grpc_ceilings(50), **ceilings.sqlite_ceilings(50)}
+    positive(
+        figures,
+        "grpc_unary_sequential_calls_per_s",
+        "grpc_unary_64_in_flight_calls_per_s",
+        "grpc_server_streaming_msgs_per_s",
+        "sqlite_commits_per_s_normal",
+        "sqlite_commits_per_s_full",
+    )
+    collector = Collector()
+    collector.attempt("ceiling", "ceilings", "raw ceilings", lambda: figures)
+    collector.attempt("queue", "broken", "a failing system", lambda: {"available": False, "why": "on purpose"})
+    records = collector.records()
+    assert {r["figure"] for r in records} >= {"grpc_unary_p50_ms", "sqlite_commits_per_s_full"}
+    assert "a failing system" in collector.unavailable
+    out = tmp_path / "results.json"
+    out.write_text(json.dumps({"records": records}))
+    parsed = json.loads(out.read_text())["records"]
+    assert all(r["value"] > 0 for r in parsed if r["figure"].endswith("_per_s"))
+    table = report.stdout_table(records, ["a failing system: on purpose"])
+    assert "sqlite_commits_per_s_normal" in table and "not measured" in table
