@@ -185,4 +185,3 @@ async def test_stopping_hands_running_jobs_back_to_the_queue(
         assert events[-1].kind.value == "retried"
     finally:
         await again.stop(0.1)
-
