@@ -19,17 +19,28 @@ class Subscription:
     def __init__(self, *, elsewhere_only: bool = False) -> None:
         self._event = asyncio.Event()
         self.elsewhere_only = elsewhere_only
+        self._job = self._queue = False  # notices since the last wait returned
+        # What woke the last wait: the job changed, and/or the queue moved.
+        self.job_moved = False
+        self.queue_moved = False
 
-    def notify(self) -> None:
+    def notify(self, *, queue: bool = False) -> None:
+        if queue:
+            self._queue = True
+        else:
+            self._job = True
         self._event.set()
 
     async def wait(self, within: float) -> bool:
-        """Waits until notified or `within` seconds pass; True when notified. Clears the flag."""
+        """Waits until notified or `within` seconds pass; True when notified. A notice that came while the
+        subscriber was busy counts: the wait returns at once. job_moved and queue_moved then say why."""
         if not self._event.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._event.wait(), within)
         notified = self._event.is_set()
         self._event.clear()
+        self.job_moved, self.queue_moved = self._job, self._queue
+        self._job = self._queue = False
         return notified
 
 
@@ -48,7 +59,14 @@ class ChangeFeed:
 
     def queue_changed(self) -> None:
         for sub in self._queue:
-            sub.notify()
+            sub.notify(queue=True)
+
+    def follow_queue(self, sub: Subscription, follow: bool) -> None:
+        """Starts or stops waking `sub` when the queue moves (a watcher needs that only while its job is queued)."""
+        if follow:
+            self._queue.add(sub)
+        else:
+            self._queue.discard(sub)
 
     def everything_changed(self) -> None:
         """Wakes every subscriber, for when notices may have been missed (a shared store's notification
@@ -78,5 +96,4 @@ class ChangeFeed:
                     subs.discard(sub)
                     if not subs:
                         del self._by_job[job_id]
-            if queue:
-                self._queue.discard(sub)
+            self._queue.discard(sub)

@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 
 # How often a watcher re-reads the store when no in-process notice came (another process may have written).
 WATCH_POLL_SECONDS = 1.0
+# A queued job's watcher re-counts its position at most this often, however fast the queue moves.
+POSITION_INTERVAL_SECONDS = 0.1
+# Events after which a job has a new place in the queue.
+REQUEUED_EVENTS = frozenset({EventKind.QUEUED, EventKind.RELEASED, EventKind.RETRIED})
 # How fresh the cached queue counts and timings used for wait estimates must be.
 STATS_MAX_AGE_SECONDS = 1.0
 DEFAULT_JOB_SECONDS = {JobType.NOOP: 0.001}
@@ -173,25 +177,44 @@ class JobService:
         yield snapshot
         last = max(after_sequence, 0)
         position = snapshot.position
-        with self._feed.subscribe(job_id, queue=True) as sub:
+        current: JobRecord | None = job  # the record, while it is queued (its place comes from it)
+        checked_at = time.monotonic()
+        position_due = False  # the queue moved since the position was last counted
+        with self._feed.subscribe(job_id) as sub:
+            reread = True
             while True:
-                events = await self._store.events(job_id, last)
-                for event in events:
-                    yield event
-                    last = event.sequence
-                    if event.kind.terminal:
-                        return
-                current = await self._store.get(job_id)
-                if current is None:
-                    return  # swept away after its TTL
-                if current.state.terminal and last >= current.last_sequence:
-                    return
-                if not events and current.state is JobState.QUEUED:
+                if reread:
+                    events = await self._store.events(job_id, last)
+                    for event in events:
+                        yield event
+                        last = event.sequence
+                        if event.kind.terminal:
+                            return
+                    if not events or any(e.kind in REQUEUED_EVENTS for e in events):
+                        # Nothing new (a poll, or a notice about a write already seen), or the job (re)entered the
+                        # queue with a new place: read the record itself.
+                        current = await self._store.get(job_id)
+                        if current is None:
+                            return  # swept away after its TTL
+                        if current.state.terminal and last >= current.last_sequence:
+                            return
+                    else:
+                        current = None  # started, scheduled or waiting: not in the queue
+                queued = current is not None and current.state is JobState.QUEUED
+                position_due = queued and (position_due or sub.queue_moved)
+                left = POSITION_INTERVAL_SECONDS - (time.monotonic() - checked_at)
+                if position_due and left <= 0:
+                    assert current is not None
+                    position_due, checked_at = False, time.monotonic()
                     fresh = await self.view(current)
                     if fresh.position != position:
                         position = fresh.position
                         yield fresh
-                await sub.wait(WATCH_POLL_SECONDS)
+                # Only a queued job's watcher cares that the queue moves; a running job's wakes for its own events.
+                self._feed.follow_queue(sub, queued)
+                timer = position_due and left > 0
+                notified = await sub.wait(left if timer else WATCH_POLL_SECONDS)
+                reread = sub.job_moved or (not notified and not timer)
 
     async def queue_status(self, principal: Principal) -> QueueStatus:
         self._stats_at = -1e9
