@@ -235,8 +235,9 @@ class Dispatcher:
         ctx = JobContext(self._store, job, self._clock, self._metrics)
         attempt = asyncio.current_task()
         assert attempt is not None
-        # The loop condition ends the guard too: on 3.11 a cancel that races a wake-up can be swallowed.
-        guard = asyncio.create_task(self._guard(job, attempt), name=f"guard-{job.id}")
+        # Only a store that other processes write to can move the fence behind our back; the loop condition
+        # ends the guard too (on 3.11 a cancel that races a wake-up can be swallowed).
+        guard = asyncio.create_task(self._guard(job, attempt), name=f"guard-{job.id}") if self._store.shared else None
         try:
             handler = self._handlers.get(job.type)
             if handler is None:
@@ -258,7 +259,8 @@ class Dispatcher:
             log.exception("job %s failed with an unexpected error", job.id)
             await self._fail(job, JobError(code=core.CODE_INTERNAL, message=f"internal error: {type(exc).__name__}"))
         finally:
-            guard.cancel()
+            if guard is not None:
+                guard.cancel()
             self._active.pop(job.id, None)
             self._slot_free.set()
             leave_trace()

@@ -27,6 +27,9 @@ class JobStore(Protocol):
     core.StaleAttempt and changes nothing.
     """
 
+    # True when other processes may write the same jobs (and their changes are relayed to this one's feed).
+    shared: bool
+
     async def create(
         self,
         job: JobRecord,

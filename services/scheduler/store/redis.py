@@ -52,6 +52,8 @@ class RedisJobStore:
     """JobStore on Redis. `url` is redis://host:port/db, optionally with ?prefix=... for the key prefix (the
     `prefix` argument wins). With a ChangeFeed, other processes' commits are relayed to it."""
 
+    shared = True
+
     def __init__(self, url: str, feed: ChangeFeed | None = None, *, prefix: str | None = None) -> None:
         clean, url_prefix = split_url(url)
         self.prefix = prefix if prefix is not None else (url_prefix if url_prefix is not None else DEFAULT_PREFIX)

@@ -35,6 +35,8 @@ WORKER_TTL_SECONDS = 30.0
 class SqliteJobStore:
     """JobStore on one SQLite file."""
 
+    shared = False  # one scheduler process owns the file
+
     def __init__(self, path: Path, feed: ChangeFeed) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
