@@ -8,18 +8,17 @@ Three layers, each usable alone:
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
+
+from services.common.batching import BatchRunner
 
 log = logging.getLogger(__name__)
 
@@ -171,36 +170,14 @@ class CachedEmbedder:
         return np.stack([r for r in rows if r is not None]).astype(np.float32, copy=False)
 
 
-@dataclass
-class _Request:
-    texts: list[str]
-    future: asyncio.Future[Vectors]
-    arrived: float = field(default_factory=time.monotonic)
-
-
 class MicroBatcher:
-    """Merges concurrent `embed` calls into one model call.
-
-    A batch closes `window_ms` after its oldest request arrived, or as soon as it holds `max_batch` texts.
-    Requests are never split, so one larger than `max_batch` goes alone. Model calls run one at a time in a
-    worker thread (two concurrent calls would only fight over the same cores); what arrives meanwhile
-    waits for the next batch. When every text of a request is already in the cache, the request is
-    answered at once without waiting for a window.
-    """
+    """Merges concurrent `embed` calls into one model call (see services.common.batching.BatchRunner for the
+    rules). When every text of a request is already in the cache, the request is answered at once without
+    waiting for a window."""
 
     def __init__(self, embedder: Embedder, *, window_ms: float, max_batch: int) -> None:
-        if window_ms < 0:
-            raise ValueError("window_ms must not be negative")
-        if max_batch < 1:
-            raise ValueError("max_batch must be at least 1")
         self._embedder = embedder
-        self._window = window_ms / 1000.0
-        self._max_batch = max_batch
-        self._pending: list[_Request] = []
-        self._pending_texts = 0
-        self._full = asyncio.Event()
-        self._worker: asyncio.Task[None] | None = None
-        self.model_calls = 0
+        self._runner: BatchRunner[str, Vectors] = BatchRunner(self._rows, window_ms=window_ms, max_batch=max_batch)
 
     @property
     def model_name(self) -> str:
@@ -210,6 +187,13 @@ class MicroBatcher:
     def dimensions(self) -> int:
         return self._embedder.dimensions
 
+    @property
+    def model_calls(self) -> int:
+        return self._runner.model_calls
+
+    def _rows(self, texts: list[str]) -> list[Vectors]:
+        return list(self._embedder.embed(texts))
+
     async def embed(self, texts: Sequence[str]) -> Vectors:
         """Embeds `texts`, sharing a model call with whatever else arrives within the window."""
         if not texts:
@@ -218,70 +202,8 @@ class MicroBatcher:
             cached = self._embedder.lookup(texts)
             if cached is not None:
                 return cached
-        future: asyncio.Future[Vectors] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Request(list(texts), future))
-        self._pending_texts += len(texts)
-        if self._pending_texts >= self._max_batch:
-            self._full.set()
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.create_task(self._run(), name="embed-micro-batcher")
-        return await future
+        return np.stack(await self._runner.run(texts))
 
     async def aclose(self) -> None:
         """Stops the worker; callers still waiting get CancelledError."""
-        if self._worker is not None:
-            self._worker.cancel()
-            await asyncio.gather(self._worker, return_exceptions=True)
-        for request in self._pending:
-            request.future.cancel()
-        self._pending.clear()
-        self._pending_texts = 0
-
-    async def _run(self) -> None:
-        while self._pending:
-            if self._pending_texts < self._max_batch:
-                remaining = self._pending[0].arrived + self._window - time.monotonic()
-                if remaining > 0:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._full.wait(), remaining)
-            batch = self._take_batch()
-            if batch:
-                await self._embed_batch(batch)
-
-    def _take_batch(self) -> list[_Request]:
-        batch: list[_Request] = []
-        count = 0
-        while self._pending and (not batch or count + len(self._pending[0].texts) <= self._max_batch):
-            request = self._pending.pop(0)
-            self._pending_texts -= len(request.texts)
-            if request.future.done():  # the caller gave up (cancelled, deadline): skip its texts
-                continue
-            batch.append(request)
-            count += len(request.texts)
-        if self._pending_texts < self._max_batch:
-            self._full.clear()
-        return batch
-
-    async def _embed_batch(self, batch: list[_Request]) -> None:
-        texts = [t for request in batch for t in request.texts]
-        self.model_calls += 1
-        try:
-            vectors = await asyncio.to_thread(self._embedder.embed, texts)
-            if vectors.shape[0] != len(texts):
-                raise RuntimeError(f"embedder returned {vectors.shape[0]} rows for {len(texts)} texts")
-        except asyncio.CancelledError:
-            for request in batch:
-                request.future.cancel()
-            raise
-        except Exception as exc:  # every caller of the batch gets the model's error
-            log.warning("embedding a batch of %d texts failed: %r", len(texts), exc)
-            for request in batch:
-                if not request.future.done():
-                    request.future.set_exception(exc)
-            return
-        start = 0
-        for request in batch:
-            end = start + len(request.texts)
-            if not request.future.done():
-                request.future.set_result(vectors[start:end])
-            start = end
+        await self._runner.aclose()
