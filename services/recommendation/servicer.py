@@ -6,45 +6,16 @@ import logging
 from typing import Any
 
 import grpc
-from skillbridge.common.v1 import course_pb2
 from skillbridge.recommendation.v1 import recommendation_service_pb2 as pb
 from skillbridge.recommendation.v1 import recommendation_service_pb2_grpc as pb_grpc
 
-from services.common.catalog import Course
+from services.common.course_proto import course_from_proto, course_to_proto
 from services.recommendation import core
 from services.recommendation.backends import Ranker
 
 log = logging.getLogger(__name__)
 
 Context = grpc.aio.ServicerContext[Any, Any]
-
-
-def course_from_proto(message: course_pb2.Course) -> Course:
-    """A domain Course from its proto form (level lower-cased, as the catalog stores it)."""
-    return Course(
-        id=message.id,
-        title=message.title,
-        provider=message.provider,
-        description=message.description,
-        skills=tuple(message.skills),
-        level=message.level.strip().lower(),
-        duration_hours=message.duration_hours,
-        url=message.url,
-    )
-
-
-def course_to_proto(course: Course) -> course_pb2.Course:
-    """The proto form of a domain Course."""
-    return course_pb2.Course(
-        id=course.id,
-        title=course.title,
-        provider=course.provider,
-        description=course.description,
-        skills=list(course.skills),
-        level=course.level,
-        duration_hours=course.duration_hours,
-        url=course.url,
-    )
 
 
 class RecommendationServicer(pb_grpc.RecommendationServiceServicer):

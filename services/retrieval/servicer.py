@@ -5,29 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
-from skillbridge.common.v1 import course_pb2
 from skillbridge.retrieval.v1 import retrieval_service_pb2 as pb
 from skillbridge.retrieval.v1 import retrieval_service_pb2_grpc as pb_grpc
 
-from services.common.catalog import Course
+from services.common.course_proto import course_to_proto
 from services.retrieval import core
 from services.retrieval.backends import Index
 
 Context = grpc.aio.ServicerContext[Any, Any]
-
-
-def course_to_proto(course: Course) -> course_pb2.Course:
-    """The proto form of a catalog course."""
-    return course_pb2.Course(
-        id=course.id,
-        title=course.title,
-        provider=course.provider,
-        description=course.description,
-        skills=list(course.skills),
-        level=course.level,
-        duration_hours=course.duration_hours,
-        url=course.url,
-    )
 
 
 class RetrievalServicer(pb_grpc.RetrievalServiceServicer):

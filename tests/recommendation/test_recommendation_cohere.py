@@ -16,11 +16,11 @@ from skillbridge.recommendation.v1 import recommendation_service_pb2 as pb
 from skillbridge.recommendation.v1 import recommendation_service_pb2_grpc as pb_grpc
 
 from services.common.catalog import Course
+from services.common.course_proto import course_to_proto
 from services.common.settings import Settings
 from services.recommendation import core
 from services.recommendation.backends import CohereAssistant, CohereRanker, LocalRanker, build_ranker
 from services.recommendation.server import start
-from services.recommendation.servicer import course_to_proto
 
 MISSING = ["Apache Kafka", "Kubernetes", "Terraform"]
 

@@ -12,9 +12,9 @@ from skillbridge.recommendation.v1 import recommendation_service_pb2 as pb
 from skillbridge.recommendation.v1 import recommendation_service_pb2_grpc as pb_grpc
 
 from services.common.catalog import Course, load_catalog
+from services.common.course_proto import course_to_proto
 from services.common.settings import REPO_ROOT, Settings
 from services.recommendation.server import SERVICE_NAME, start
-from services.recommendation.servicer import course_to_proto
 
 
 @pytest.fixture(scope="module")
