@@ -147,3 +147,25 @@ async def start_stage_doubles(doubles: StageDoubles) -> tuple[grpc.aio.Server, s
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     return server, f"127.0.0.1:{port}"
+
+
+async def _serve(port: int, delay: float) -> None:
+    doubles = StageDoubles()
+    for name in ("ExtractEntities", "ExtractSkills", "CompareSkills", "SearchCourses", "RecommendCourses"):
+        doubles.behaviors[name] = Behavior(delay=delay)
+    server = grpc.aio.server()
+    ner_grpc.add_NerServiceServicer_to_server(Ner(doubles), server)
+    sim_grpc.add_SimilarityServiceServicer_to_server(Similarity(doubles), server)
+    ret_grpc.add_RetrievalServiceServicer_to_server(Retrieval(doubles), server)
+    rec_grpc.add_RecommendationServiceServicer_to_server(Recommendation(doubles), server)
+    server.add_insecure_port(f"127.0.0.1:{port}")
+    await server.start()
+    await server.wait_for_termination()
+
+
+if __name__ == "__main__":
+    # A stage replica as its own process, so a test can kill it with SIGKILL like a real one:
+    #   python -m tests.scheduler.stage_doubles PORT DELAY_SECONDS
+    import sys
+
+    asyncio.run(_serve(int(sys.argv[1]), float(sys.argv[2])))

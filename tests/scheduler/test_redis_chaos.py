@@ -1,5 +1,6 @@
-"""Two scheduler processes on one Redis store; one is killed with SIGKILL mid-run. The survivor finishes every
-job exactly once, and its WatchJob shows each job's whole history without gaps."""
+"""Two scheduler processes on one Redis store and two replicas of the (slow) stage services, balanced
+round-robin; one scheduler is killed with SIGKILL mid-run, then one stage replica. The survivors finish every job
+exactly once, and the surviving scheduler's WatchJob shows each job's whole history without gaps."""
 
 from __future__ import annotations
 
@@ -21,7 +22,6 @@ from skillbridge.scheduler.v1 import scheduler_service_pb2_grpc as pb_grpc
 from services.common.settings import REPO_ROOT
 from tests.scheduler.grpc_helpers import course_request, events_of, watch_all
 from tests.scheduler.redis_support import delete_prefix, require_redis, unique_prefix
-from tests.scheduler.stage_doubles import Behavior, StageDoubles, start_stage_doubles
 from tests.support import assert_eventually
 
 pytestmark = pytest.mark.redis
@@ -73,11 +73,22 @@ async def succeeded(stub: pb_grpc.JobSchedulerServiceStub) -> int:
     return int(status.jobs_by_state[SUCCEEDED])
 
 
+def start_stage_replica(port: int, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "tests.scheduler.stage_doubles", str(port), str(STAGE_DELAY)],
+            cwd=REPO_ROOT,
+            stdout=out,
+            stderr=out,
+        )
+
+
 async def test_kill_9_of_one_replica_every_job_succeeds_once(redis_store_url: str, tmp_path: Path) -> None:
-    doubles = StageDoubles()
-    for name in ("ExtractEntities", "ExtractSkills", "CompareSkills", "SearchCourses", "RecommendCourses"):
-        doubles.behaviors[name] = Behavior(delay=STAGE_DELAY)
-    stage_server, stages = await start_stage_doubles(doubles)
+    stage_ports = [free_port(), free_port()]
+    stage_procs = [start_stage_replica(p, tmp_path / f"stage-{p}.log") for p in stage_ports]
+    stages = ",".join(f"127.0.0.1:{p}" for p in stage_ports)
+    for port in stage_ports:
+        await assert_eventually(lambda p=port: _listening(p), within=30, message="a stage replica did not start")
     ports = [free_port(), free_port()]
     procs = [start_scheduler(redis_store_url, stages, p, tmp_path / f"scheduler-{p}.log") for p in ports]
     channels = [grpc.aio.insecure_channel(f"127.0.0.1:{p}") for p in ports]
@@ -95,6 +106,13 @@ async def test_kill_9_of_one_replica_every_job_succeeds_once(redis_store_url: st
         procs[0].wait(10)
         done = await succeeded(survivor)
         assert done < JOBS, "every job finished before the kill: nothing was tested"
+        # Later a stage replica dies too: calls in flight on it fail UNAVAILABLE and are retried, and the
+        # round-robin balancer sends the rest to the replica that is left.
+        await assert_eventually(lambda: _at_least(survivor, done + 20), within=40, message="no progress after kill")
+        stage_procs[0].send_signal(signal.SIGKILL)
+        stage_procs[0].wait(10)
+        after_stage_kill = await succeeded(survivor)
+        assert after_stage_kill < JOBS, "every job finished before the stage replica died: nothing was tested"
 
         await assert_eventually(
             lambda: _at_least(survivor, JOBS), within=60, message="the survivor did not finish every job"
@@ -116,7 +134,7 @@ async def test_kill_9_of_one_replica_every_job_succeeds_once(redis_store_url: st
     finally:
         for channel in channels:
             await channel.close()
-        for proc in procs:
+        for proc in [*procs, *stage_procs]:
             if proc.poll() is None:
                 proc.terminate()
                 try:
@@ -124,7 +142,11 @@ async def test_kill_9_of_one_replica_every_job_succeeds_once(redis_store_url: st
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait(10)
-        await stage_server.stop(0)
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 async def _at_least(stub: pb_grpc.JobSchedulerServiceStub, n: int) -> bool:
