@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import signal
 from dataclasses import dataclass
 
 from services.common.embedding import MiniLmEmbedder
@@ -30,12 +31,12 @@ class StageStack:
         await asyncio.gather(*(s.stop(grace) for s in self.servers.values()))
 
 
-async def start_stage_services(settings: Settings, *, port: int = 0) -> StageStack:
-    """Starts NER, similarity, retrieval and recommendation on free ports (port=0) or the settings' ports."""
+async def start_stage_services(settings: Settings, *, free_ports: bool = True) -> StageStack:
+    """Starts NER, similarity, retrieval and recommendation on free ports, or on the settings' ports."""
     embedder = await asyncio.to_thread(MiniLmEmbedder)
 
     def pick(configured: int) -> int:
-        return configured if port != 0 else 0
+        return 0 if free_ports else configured
 
     ner, similarity, retrieval, recommendation = await asyncio.gather(
         ner_server.start(settings, port=pick(settings.ner_port)),
@@ -52,3 +53,24 @@ async def start_stage_services(settings: Settings, *, port: int = 0) -> StageSta
         recommendation_address=recommendation.address,
     )
     return StageStack(servers=servers, settings=wired)
+
+
+async def serve(settings: Settings) -> None:
+    """The four stage services in this one process on the settings' ports, until SIGTERM or SIGINT."""
+    stack = await start_stage_services(settings, free_ports=False)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await stack.stop(settings.shutdown_grace_seconds)
+
+
+if __name__ == "__main__":
+    # python -m services.stack: the stage services as one process (one copy of the embedding model).
+    from services.common.logs import configure_logging
+    from services.common.server import run
+
+    main_settings = Settings.from_env()
+    configure_logging(main_settings.log_level, json_lines=main_settings.log_json, service="stages")
+    run(lambda: serve(main_settings))

@@ -58,26 +58,24 @@ class Stack:
 
 
 @contextmanager
-def ml_stack(concurrency: int) -> Iterator[Stack]:
-    """The four stage services (real models) and one scheduler with its dispatcher on a fresh SQLite file."""
+def ml_stack(concurrency: int, *, one_process: bool = False) -> Iterator[Stack]:
+    """The four stage services (real models) and one scheduler with its dispatcher on a fresh SQLite file.
+    The stage services run as four processes, or as one (`python -m services.stack`, one embedding model)."""
     ports = {name: free_port() for name in STAGE_SERVICES}
     addresses = {name: f"127.0.0.1:{port}" for name, port in ports.items()}
-    services = [
-        (
-            [sys.executable, "-m", f"services.{name}"],
-            base_env(
-                **{
-                    f"SKILLBRIDGE_{name.upper()}_PORT": str(port),
-                    f"SKILLBRIDGE_{name.upper()}_METRICS_PORT": str(free_port()),
-                    "SKILLBRIDGE_LOG_LEVEL": "WARNING",
-                }
-            ),
-        )
-        for name, port in ports.items()
-    ]
+    env = {
+        **{f"SKILLBRIDGE_{name.upper()}_PORT": str(port) for name, port in ports.items()},
+        **{f"SKILLBRIDGE_{name.upper()}_METRICS_PORT": str(free_port()) for name in ports},
+        "SKILLBRIDGE_LOG_LEVEL": "WARNING",
+    }
+    services = (
+        [([sys.executable, "-m", "services.stack"], base_env(**env))]
+        if one_process
+        else [([sys.executable, "-m", f"services.{name}"], base_env(**env)) for name in ports]
+    )
     with tempfile.TemporaryDirectory() as tmp, processes(services) as procs:
-        for proc, port in zip(procs, ports.values(), strict=True):
-            wait_port(port, proc)
+        for i, port in enumerate(ports.values()):
+            wait_port(port, procs[0 if one_process else i])
         port = free_port()
         env = scheduler_env(
             f"sqlite:///{Path(tmp) / 'ml.db'}",
@@ -89,7 +87,11 @@ def ml_stack(concurrency: int) -> Iterator[Stack]:
         with processes([([sys.executable, "-m", "services.scheduler"], env)]) as (scheduler,):
             address = f"127.0.0.1:{port}"
             asyncio.run(wait_schedulers([address], [scheduler]))
-            pids = {name: p.pid for name, p in zip(STAGE_SERVICES, procs, strict=True)}
+            pids = (
+                {"stages": procs[0].pid}
+                if one_process
+                else {name: p.pid for name, p in zip(STAGE_SERVICES, procs, strict=True)}
+            )
             yield Stack(scheduler=address, pids={**pids, "scheduler": scheduler.pid}, concurrency=concurrency)
 
 

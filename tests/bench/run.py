@@ -200,6 +200,11 @@ def ml_and_fanout(args: argparse.Namespace) -> dict[str, Any]:
         figures = asyncio.run(ml_bench.measure(stack, args.ml_jobs, args.ml_seconds, (1, 4, 16)))
         jobs = max(2, args.streams // 20)
         figures.update(asyncio.run(fanout.measure(stack.scheduler, args.streams, jobs)))
+    # The same pipeline with the four stage services in one process (one copy of the embedding model).
+    with ml_bench.ml_stack(args.ml_concurrency, one_process=True) as stack:
+        one = asyncio.run(ml_bench.measure(stack, args.ml_jobs, args.ml_seconds, (16,)))
+    kept = ("ml_job_p50_ms", "ml_job_p95_ms", "ml_jobs_per_s_16_submitters", "rss_mib_stages", "rss_mib_scheduler")
+    figures.update({f"one_process_{name}": one[name] for name in kept if name in one})
     return figures
 
 
