@@ -103,18 +103,21 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-
             return handler
         method = handler_call_details.method
         if handler.unary_unary is not None:
-            return grpc.unary_unary_rpc_method_handler(
-                _wrap_unary(method, handler.unary_unary),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
+            return _rewrapped(handler, unary=_wrap_unary(method, handler.unary_unary))
         if handler.unary_stream is not None:
-            return grpc.unary_stream_rpc_method_handler(
-                _wrap_stream(method, handler.unary_stream),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
+            return _rewrapped(handler, stream=_wrap_stream(method, handler.unary_stream))
         return handler
+
+
+def _rewrapped(handler: Any, *, unary: Any = None, stream: Any = None) -> Any:
+    """A method handler like `handler` (same (de)serializers) whose behaviour is the wrapped one."""
+    if unary is not None:
+        return grpc.unary_unary_rpc_method_handler(
+            unary, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
+        )
+    return grpc.unary_stream_rpc_method_handler(
+        stream, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
+    )
 
 
 # Probes and discovery: counted, but no span (a health check every few seconds would flood a trace store).
@@ -184,11 +187,7 @@ class ObservingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg
                 seen.finish(None)
                 return response
 
-            return grpc.unary_unary_rpc_method_handler(
-                unary,
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
+            return _rewrapped(handler, unary=unary)
         if handler.unary_stream is not None:
             inner_stream = handler.unary_stream
 
@@ -202,9 +201,5 @@ class ObservingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg
                     raise
                 seen.finish(None)
 
-            return grpc.unary_stream_rpc_method_handler(
-                stream,
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
+            return _rewrapped(handler, stream=stream)
         return handler
