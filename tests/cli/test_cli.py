@@ -99,3 +99,22 @@ async def test_analyze_after_another_job_and_with_a_delay_shows_both(
     assert "scheduled: starts at" in err
     assert "released (" in err
     assert "you: dev (admin" in out
+
+
+def test_catalog_import_validates_and_persists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "imported.jsonl"
+    monkeypatch.setenv("SKILLBRIDGE_IMPORTED_CATALOG_PATH", str(target))
+    good = tmp_path / "courses.csv"
+    good.write_text(
+        "id,title,provider,description,skills,level,duration_hours,url\n"
+        "c1,Kafka Basics,Acme,Streams,Apache Kafka;Stream Processing,beginner,6,https://example.org/kafka\n"
+    )
+    assert main(["catalog", "import", str(good)]) == 0
+    assert "Kafka Basics" in target.read_text()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,title,level\nc2,Broken,expert\n")
+    assert main(["catalog", "import", str(bad)]) != 0
+    assert "level" in capsys.readouterr().err
+    assert "Kafka Basics" in target.read_text()  # the earlier import is untouched

@@ -107,7 +107,13 @@ def import_catalog(path: Path) -> int:
     from services.common.settings import Settings
     from services.retrieval.catalog_import import import_catalog as do_import
 
-    count = do_import(Settings.from_env(), path)
+    from services.common.catalog import CatalogError
+
+    try:
+        count = do_import(Settings.from_env(), path)
+    except (CatalogError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     print(f"imported {count} courses from {path}; the retrieval service uses them after its next (re)start")
     return 0
 
