@@ -105,6 +105,19 @@ async def serve_until_signal(running: RunningServer, grace: float) -> None:
     stopper.cancel()
 
 
+async def serve_service(
+    settings: Settings, name: str, metrics_port: int, start: Callable[..., Awaitable[RunningServer]]
+) -> None:
+    """Runs a service built by `start(settings, observability=...)` with its metrics on `metrics_port`, until
+    SIGTERM or SIGINT, then drains it: the `serve()` of every stage service."""
+    observability = Observability.for_process(settings, name, metrics_port)
+    try:
+        running = await start(settings, observability=observability)
+        await serve_until_signal(running, settings.shutdown_grace_seconds)
+    finally:
+        observability.close()
+
+
 def run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
     """Runs an async entry point on uvloop (a faster event loop) when it is installed."""
     try:

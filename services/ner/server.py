@@ -8,7 +8,7 @@ import logging
 from skillbridge.ner.v1 import ner_service_pb2, ner_service_pb2_grpc
 
 from services.common.observability import Observability
-from services.common.server import RunningServer, create_server, serve_until_signal
+from services.common.server import RunningServer, create_server, serve_service
 from services.common.settings import Settings
 from services.ner.backends import SkillMatcher, SpacyNer
 from services.ner.core import EntityRecognizer, NerCore, SkillFinder
@@ -51,9 +51,4 @@ async def start(
 
 async def serve(settings: Settings) -> None:
     """Runs the NER service on settings.ner_port until SIGTERM or SIGINT, then drains."""
-    observability = Observability.for_process(settings, "ner", settings.ner_metrics_port)
-    try:
-        running = await start(settings, observability=observability)
-        await serve_until_signal(running, settings.shutdown_grace_seconds)
-    finally:
-        observability.close()
+    await serve_service(settings, "ner", settings.ner_metrics_port, start)

@@ -8,7 +8,7 @@ from skillbridge.recommendation.v1 import recommendation_service_pb2 as pb
 from skillbridge.recommendation.v1 import recommendation_service_pb2_grpc as pb_grpc
 
 from services.common.observability import Observability
-from services.common.server import RunningServer, create_server, serve_until_signal
+from services.common.server import RunningServer, create_server, serve_service
 from services.common.settings import Settings
 from services.recommendation.backends import Ranker, build_ranker
 from services.recommendation.servicer import RecommendationServicer
@@ -44,10 +44,5 @@ async def start(
 
 
 async def serve(settings: Settings) -> None:
-    """Runs the service until SIGTERM or SIGINT, then drains."""
-    observability = Observability.for_process(settings, "recommendation", settings.recommendation_metrics_port)
-    try:
-        running = await start(settings, observability=observability)
-        await serve_until_signal(running, settings.shutdown_grace_seconds)
-    finally:
-        observability.close()
+    """Runs the recommendation service on settings.recommendation_port until SIGTERM or SIGINT, then drains."""
+    await serve_service(settings, "recommendation", settings.recommendation_metrics_port, start)

@@ -10,7 +10,7 @@ from skillbridge.retrieval.v1 import retrieval_service_pb2_grpc as pb_grpc
 
 from services.common.embedding import CachedEmbedder, Embedder, MicroBatcher, MiniLmEmbedder
 from services.common.observability import Observability
-from services.common.server import RunningServer, create_server, serve_until_signal
+from services.common.server import RunningServer, create_server, serve_service
 from services.common.settings import Settings
 from services.retrieval import backends
 from services.retrieval.backends import ExactIndex, Index
@@ -72,10 +72,5 @@ async def start(
 
 
 async def serve(settings: Settings) -> None:
-    """Runs the service until SIGTERM/SIGINT, then drains."""
-    observability = Observability.for_process(settings, "retrieval", settings.retrieval_metrics_port)
-    try:
-        running = await start(settings, observability=observability)
-        await serve_until_signal(running, settings.shutdown_grace_seconds)
-    finally:
-        observability.close()
+    """Runs the retrieval service on settings.retrieval_port until SIGTERM or SIGINT, then drains."""
+    await serve_service(settings, "retrieval", settings.retrieval_metrics_port, start)

@@ -10,7 +10,7 @@ from skillbridge.similarity.v1 import similarity_service_pb2_grpc as pb_grpc
 
 from services.common.embedding import CachedEmbedder, Embedder, MicroBatcher
 from services.common.observability import Observability
-from services.common.server import RunningServer, create_server, serve_until_signal
+from services.common.server import RunningServer, create_server, serve_service
 from services.common.settings import Settings
 from services.common.taxonomy import Taxonomy
 from services.similarity import backends
@@ -55,10 +55,5 @@ async def start(
 
 
 async def serve(settings: Settings) -> None:
-    """Runs the service until SIGTERM/SIGINT, then drains."""
-    observability = Observability.for_process(settings, "similarity", settings.similarity_metrics_port)
-    try:
-        running = await start(settings, observability=observability)
-        await serve_until_signal(running, settings.shutdown_grace_seconds)
-    finally:
-        observability.close()
+    """Runs the similarity service on settings.similarity_port until SIGTERM or SIGINT, then drains."""
+    await serve_service(settings, "similarity", settings.similarity_metrics_port, start)
