@@ -104,10 +104,9 @@ def run_client_command(args: argparse.Namespace) -> int:
 
 
 def import_catalog(path: Path) -> int:
+    from services.common.catalog import CatalogError
     from services.common.settings import Settings
     from services.retrieval.catalog_import import import_catalog as do_import
-
-    from services.common.catalog import CatalogError
 
     try:
         count = do_import(Settings.from_env(), path)
