@@ -26,6 +26,16 @@ def test_noop_queue_figures_on_sqlite() -> None:
     assert figures["drained"] == figures["expected"] == 31
     assert len(figures["samples_roundtrip_ms"]) == 5
     assert figures["roundtrip_p99_ms"] >= figures["roundtrip_p50_ms"]
+    collector = Collector()
+    collector.attempt("queue", "skillbridge-sqlite", "SkillBridge (SQLite)", lambda: figures)
+    collector.attempt(
+        "queue", "anchor", "an anchor", lambda: {"enqueue_jobs_per_s": 1.0, "samples_enqueue_ms": [1, 2, 3]}
+    )
+    by_figure = {(r["system"], r["figure"]): r["value"] for r in collector.records()}
+    assert by_figure["skillbridge-sqlite", "submit_p50_ms"] > 0
+    assert by_figure["skillbridge-sqlite", "submit_p99_ms"] >= by_figure["skillbridge-sqlite", "submit_p50_ms"]
+    assert by_figure["anchor", "submit_p50_ms"] == 2  # from the anchor's per-enqueue samples
+    assert "submit p50 ms" in report.queue_table(collector.records())[0]
 
 
 def test_ceilings_and_report_round_trip(tmp_path: Any) -> None:

@@ -7,6 +7,8 @@ from typing import Any
 
 QUEUE_FIGURES = (
     ("enqueue_jobs_per_s", "enqueue jobs/s", "{:,.0f}"),
+    ("submit_p50_ms", "submit p50 ms", "{:.2f}"),
+    ("submit_p99_ms", "submit p99 ms", "{:.2f}"),
     ("drain_jobs_per_s", "drain jobs/s", "{:,.0f}"),
     ("roundtrip_p50_ms", "p50 ms", "{:.1f}"),
     ("roundtrip_p99_ms", "p99 ms", "{:.1f}"),
