@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, Route, async_playwright, expect
 from skillbridge.scheduler.v1 import job_pb2
 from skillbridge_client import AsyncSchedulerClient
 
@@ -97,3 +97,25 @@ async def test_cancel_button_cancels_on_server(browser: Browser, base_url: str, 
     await assert_eventually(stack.doubles.was_cancelled("CompareSkills").is_set)
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / "web-page-cancelled.png"), full_page=True)
+
+
+async def test_page_falls_back_to_polling_when_the_event_stream_fails(browser: Browser, base_url: str) -> None:
+    page = await browser.new_page()
+    stream_requests: list[str] = []
+    polls: list[str] = []
+
+    async def refuse(route: Route) -> None:
+        stream_requests.append(route.request.url)
+        await route.abort()
+
+    await page.route("**/events*", refuse)
+    page.on("request", lambda r: polls.append(r.url) if "/jobs/status/" in r.url or "/v1/jobs/" in r.url else None)
+    await page.goto(base_url)
+    await page.fill("#resume", RESUME)
+    await page.fill("#job", JOB_DESCRIPTION)
+    await page.click("#submit")
+    await expect(page.locator("#report")).to_be_visible(timeout=30_000)
+    await expect(page.locator("#missing")).to_contain_text("Kubernetes")
+    assert stream_requests, "the page never tried the event stream"
+    status_polls = [u for u in polls if "/events" not in u]
+    assert len(status_polls) >= 2, "the report came without polling the job's status"
