@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Protocol
@@ -10,6 +11,11 @@ from services.scheduler.model import JobEvent, JobRecord, JobState, NewEvent, Qu
 from services.scheduler.policy import Quota
 
 Change = Callable[[JobRecord], list[NewEvent]]
+
+# Every store keeps the latest this many durations per key, and counts a dispatcher alive this long after its
+# last heartbeat.
+TIMING_SAMPLES = 500
+WORKER_TTL_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -99,3 +105,12 @@ class JobStore(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+def timing_of(key: str, samples: list[float]) -> Timing:
+    """Mean and 95th percentile of samples (newest first)."""
+    if not samples:
+        return Timing(key, 0.0, 0.0, 0)
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+    return Timing(key, statistics.fmean(samples), p95, len(samples))

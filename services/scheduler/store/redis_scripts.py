@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from services.scheduler import codec, core, policy
 from services.scheduler.model import JobEvent, JobRecord, JobState, NewEvent
-from services.scheduler.store.sqlite import TIMING_SAMPLES
+from services.scheduler.store.base import TIMING_SAMPLES
 
 # Bodies above this many bytes are compressed when it helps: inputs and results are text, often repetitive.
 COMPRESS_OVER_BYTES = 200

@@ -7,8 +7,8 @@ from redis.exceptions import WatchError
 
 from services.scheduler.model import JobRecord, JobState, QueueCounts, Timing
 from services.scheduler.store import redis_scripts as scripts
+from services.scheduler.store.base import TIMING_SAMPLES, WORKER_TTL_SECONDS, timing_of
 from services.scheduler.store.redis_scripts import MAX_CONFLICTS, Keys, StoreContention, index, text, unpack_record
-from services.scheduler.store.sqlite import TIMING_SAMPLES, WORKER_TTL_SECONDS, timing_of
 
 SWEEP_BATCH = 500
 

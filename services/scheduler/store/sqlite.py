@@ -8,7 +8,6 @@ locking. synchronous=NORMAL in WAL mode survives a killed process (only an OS cr
 from __future__ import annotations
 
 import sqlite3
-import statistics
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,11 +24,8 @@ from services.scheduler.model import (
     Timing,
 )
 from services.scheduler.policy import Bucket, Quota, assign_round, quota_exceeded, take_token
-from services.scheduler.store.base import Change, OwnerUsage
+from services.scheduler.store.base import TIMING_SAMPLES, WORKER_TTL_SECONDS, Change, OwnerUsage, timing_of
 from services.scheduler.store.sqlite_schema import migrate
-
-TIMING_SAMPLES = 500
-WORKER_TTL_SECONDS = 30.0
 
 
 class SqliteJobStore:
@@ -402,21 +398,3 @@ class SqliteJobStore:
 
     async def close(self) -> None:
         self._db.close()
-
-    def size_on_disk(self) -> int:
-        """Bytes of the database file and its write-ahead log."""
-        total = 0
-        for suffix in ("", "-wal"):
-            candidate = Path(str(self.path) + suffix)
-            if candidate.exists():
-                total += candidate.stat().st_size
-        return total
-
-
-def timing_of(key: str, samples: list[float]) -> Timing:
-    """Mean and 95th percentile of samples (newest first)."""
-    if not samples:
-        return Timing(key, 0.0, 0.0, 0)
-    ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
-    return Timing(key, statistics.fmean(samples), p95, len(samples))
