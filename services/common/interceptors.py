@@ -90,8 +90,14 @@ def _wrap_stream(method: str, behavior: Callable[[Any, Context], AsyncIterator[A
     return wrapped
 
 
-class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
-    """Maps domain errors to rich gRPC statuses and sets the logging context for each call."""
+class _WrappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+    """An interceptor that wraps the behaviour of unary-unary and unary-stream handlers; others pass through."""
+
+    def wrap_unary(self, method: str, inner: Any) -> Any:
+        raise NotImplementedError
+
+    def wrap_stream(self, method: str, inner: Any) -> Any:
+        raise NotImplementedError
 
     async def intercept_service(
         self,
@@ -103,10 +109,20 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-
             return handler
         method = handler_call_details.method
         if handler.unary_unary is not None:
-            return _rewrapped(handler, unary=_wrap_unary(method, handler.unary_unary))
+            return _rewrapped(handler, unary=self.wrap_unary(method, handler.unary_unary))
         if handler.unary_stream is not None:
-            return _rewrapped(handler, stream=_wrap_stream(method, handler.unary_stream))
+            return _rewrapped(handler, stream=self.wrap_stream(method, handler.unary_stream))
         return handler
+
+
+class ErrorMappingInterceptor(_WrappingInterceptor):
+    """Maps domain errors to rich gRPC statuses and sets the logging context for each call."""
+
+    def wrap_unary(self, method: str, inner: Any) -> Any:
+        return _wrap_unary(method, inner)
+
+    def wrap_stream(self, method: str, inner: Any) -> Any:
+        return _wrap_stream(method, inner)
 
 
 def _rewrapped(handler: Any, *, unary: Any = None, stream: Any = None) -> Any:
@@ -158,48 +174,35 @@ class _Observation:
         self._leave()
 
 
-class ObservingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+class ObservingInterceptor(_WrappingInterceptor):
     """Outermost interceptor: opens a server span under the caller's `traceparent` (so the handler's own calls
     and log lines carry the trace), and counts and times each RPC by its final status code."""
 
     def __init__(self, spans: Spans, metrics: RpcMetrics | None = None) -> None:
         self.spans, self.metrics = spans, metrics
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> Any:
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return handler
-        method = handler_call_details.method
-        if handler.unary_unary is not None:
-            inner = handler.unary_unary
+    def wrap_unary(self, method: str, inner: Any) -> Any:
+        async def unary(request: Any, context: Context) -> Any:
+            seen = _Observation(self, method, context)
+            try:
+                response = await inner(request, context)
+            except BaseException as exc:
+                seen.finish(exc)
+                raise
+            seen.finish(None)
+            return response
 
-            async def unary(request: Any, context: Context) -> Any:
-                seen = _Observation(self, method, context)
-                try:
-                    response = await inner(request, context)
-                except BaseException as exc:
-                    seen.finish(exc)
-                    raise
-                seen.finish(None)
-                return response
+        return unary
 
-            return _rewrapped(handler, unary=unary)
-        if handler.unary_stream is not None:
-            inner_stream = handler.unary_stream
+    def wrap_stream(self, method: str, inner: Any) -> Any:
+        async def stream(request: Any, context: Context) -> AsyncIterator[Any]:
+            seen = _Observation(self, method, context)
+            try:
+                async for item in inner(request, context):
+                    yield item
+            except BaseException as exc:
+                seen.finish(exc)
+                raise
+            seen.finish(None)
 
-            async def stream(request: Any, context: Context) -> AsyncIterator[Any]:
-                seen = _Observation(self, method, context)
-                try:
-                    async for item in inner_stream(request, context):
-                        yield item
-                except BaseException as exc:
-                    seen.finish(exc)
-                    raise
-                seen.finish(None)
-
-            return _rewrapped(handler, stream=stream)
-        return handler
+        return stream
