@@ -24,15 +24,19 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"skillbridge/common/v1/course.proto\x12\x15skillbridge.common.v1\"\x8e\x01\n\x06\x43ourse\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x10\n\x08provider\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x0e\n\x06skills\x18\x05 \x03(\t\x12\r\n\x05level\x18\x06 \x01(\t\x12\x16\n\x0e\x64uration_hours\x18\x07 \x01(\x05\x12\x0b\n\x03url\x18\x08 \x01(\t\"D\n\nSkillMatch\x12\x11\n\tjob_skill\x18\x01 \x01(\t\x12\x14\n\x0cresume_skill\x18\x02 \x01(\t\x12\r\n\x05score\x18\x03 \x01(\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"skillbridge/common/v1/course.proto\x12\x15skillbridge.common.v1\"\x9d\x01\n\x06\x43ourse\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x10\n\x08provider\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x0e\n\x06skills\x18\x05 \x03(\t\x12\r\n\x05level\x18\x06 \x01(\t\x12\x16\n\x0e\x64uration_hours\x18\x07 \x01(\x05\x12\x0b\n\x03url\x18\x08 \x01(\t\x12\r\n\x05\x66ield\x18\t \x01(\t\"\xaa\x01\n\nSkillMatch\x12\x11\n\tjob_skill\x18\x01 \x01(\t\x12\x14\n\x0cresume_skill\x18\x02 \x01(\t\x12\r\n\x05score\x18\x03 \x01(\x01\x12.\n\x04kind\x18\x04 \x01(\x0e\x32 .skillbridge.common.v1.MatchKind\x12\x10\n\x08\x65vidence\x18\x05 \x01(\t\x12\x10\n\x08required\x18\x06 \x01(\x08\x12\x10\n\x08skill_id\x18\x07 \x01(\t\"K\n\x05Skill\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08skill_id\x18\x02 \x01(\t\x12\x10\n\x08required\x18\x03 \x01(\x08\x12\x10\n\x08\x65vidence\x18\x04 \x01(\t*\x9c\x01\n\tMatchKind\x12\x1a\n\x16MATCH_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10MATCH_KIND_EXACT\x10\x01\x12\x14\n\x10MATCH_KIND_ALIAS\x10\x02\x12\x16\n\x12MATCH_KIND_RELATED\x10\x03\x12\x17\n\x13MATCH_KIND_SEMANTIC\x10\x04\x12\x16\n\x12MATCH_KIND_MISSING\x10\x05\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'skillbridge.common.v1.course_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_MATCHKIND']._serialized_start=472
+  _globals['_MATCHKIND']._serialized_end=628
   _globals['_COURSE']._serialized_start=62
-  _globals['_COURSE']._serialized_end=204
-  _globals['_SKILLMATCH']._serialized_start=206
-  _globals['_SKILLMATCH']._serialized_end=274
+  _globals['_COURSE']._serialized_end=219
+  _globals['_SKILLMATCH']._serialized_start=222
+  _globals['_SKILLMATCH']._serialized_end=392
+  _globals['_SKILL']._serialized_start=394
+  _globals['_SKILL']._serialized_end=469
 # @@protoc_insertion_point(module_scope)

@@ -7,6 +7,7 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -17,6 +18,42 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _MatchKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _MatchKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_MatchKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    MATCH_KIND_UNSPECIFIED: _MatchKind.ValueType  # 0
+    """Not set."""
+    MATCH_KIND_EXACT: _MatchKind.ValueType  # 1
+    """The resume names the same skill."""
+    MATCH_KIND_ALIAS: _MatchKind.ValueType  # 2
+    """The resume names the skill by another of its names (an alias or abbreviation)."""
+    MATCH_KIND_RELATED: _MatchKind.ValueType  # 3
+    """The resume names a skill that the vocabulary's relations say covers it (e.g. "Lean Six Sigma" covers "Lean")."""
+    MATCH_KIND_SEMANTIC: _MatchKind.ValueType  # 4
+    """The resume names a skill whose meaning is close, above the calibrated similarity threshold."""
+    MATCH_KIND_MISSING: _MatchKind.ValueType  # 5
+    """The resume does not show the skill."""
+
+class MatchKind(_MatchKind, metaclass=_MatchKindEnumTypeWrapper):
+    """MatchKind says how a job skill was matched with the resume."""
+
+MATCH_KIND_UNSPECIFIED: MatchKind.ValueType  # 0
+"""Not set."""
+MATCH_KIND_EXACT: MatchKind.ValueType  # 1
+"""The resume names the same skill."""
+MATCH_KIND_ALIAS: MatchKind.ValueType  # 2
+"""The resume names the skill by another of its names (an alias or abbreviation)."""
+MATCH_KIND_RELATED: MatchKind.ValueType  # 3
+"""The resume names a skill that the vocabulary's relations say covers it (e.g. "Lean Six Sigma" covers "Lean")."""
+MATCH_KIND_SEMANTIC: MatchKind.ValueType  # 4
+"""The resume names a skill whose meaning is close, above the calibrated similarity threshold."""
+MATCH_KIND_MISSING: MatchKind.ValueType  # 5
+"""The resume does not show the skill."""
+Global___MatchKind: _TypeAlias = MatchKind  # noqa: Y015
 
 @_typing.final
 class Course(_message.Message):
@@ -34,6 +71,7 @@ class Course(_message.Message):
     LEVEL_FIELD_NUMBER: _builtins.int
     DURATION_HOURS_FIELD_NUMBER: _builtins.int
     URL_FIELD_NUMBER: _builtins.int
+    FIELD_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Stable identifier of the course inside its catalog."""
     title: _builtins.str
@@ -47,7 +85,9 @@ class Course(_message.Message):
     duration_hours: _builtins.int
     """Expected effort in hours."""
     url: _builtins.str
-    """Where the course can be taken."""
+    """Where the course can be taken: a page on the provider's own site."""
+    field: _builtins.str
+    """The occupational field it serves, e.g. "healthcare", "accounting", "software"."""
     @_builtins.property
     def skills(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Canonical skill names the course teaches."""
@@ -63,10 +103,11 @@ class Course(_message.Message):
         level: _builtins.str = ...,
         duration_hours: _builtins.int = ...,
         url: _builtins.str = ...,
+        field: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "duration_hours", b"duration_hours", "id", b"id", "level", b"level", "provider", b"provider", "skills", b"skills", "title", b"title", "url", b"url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "duration_hours", b"duration_hours", "field", b"field", "id", b"id", "level", b"level", "provider", b"provider", "skills", b"skills", "title", b"title", "url", b"url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -81,23 +122,73 @@ class SkillMatch(_message.Message):
     JOB_SKILL_FIELD_NUMBER: _builtins.int
     RESUME_SKILL_FIELD_NUMBER: _builtins.int
     SCORE_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    EVIDENCE_FIELD_NUMBER: _builtins.int
+    REQUIRED_FIELD_NUMBER: _builtins.int
+    SKILL_ID_FIELD_NUMBER: _builtins.int
     job_skill: _builtins.str
     """The skill as named in the job description (canonical when known)."""
     resume_skill: _builtins.str
-    """The closest skill found in the resume."""
+    """The closest skill found in the resume ("" when none)."""
     score: _builtins.float
-    """Cosine similarity of the two skills, in [0, 1]."""
+    """Similarity of the two skills in [0, 1]: 1 for exact and alias matches, cosine for semantic ones."""
+    kind: Global___MatchKind.ValueType
+    """How the job skill was matched, or MISSING."""
+    evidence: _builtins.str
+    """The resume's own words that show the skill (a short quote), when it is matched."""
+    required: _builtins.bool
+    """True when the job ad requires the skill, false when it is nice to have."""
+    skill_id: _builtins.str
+    """Source id of the job skill in the vocabulary, e.g. an ESCO skill URI."""
     def __init__(
         self,
         *,
         job_skill: _builtins.str = ...,
         resume_skill: _builtins.str = ...,
         score: _builtins.float = ...,
+        kind: Global___MatchKind.ValueType = ...,
+        evidence: _builtins.str = ...,
+        required: _builtins.bool = ...,
+        skill_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["job_skill", b"job_skill", "resume_skill", b"resume_skill", "score", b"score"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["evidence", b"evidence", "job_skill", b"job_skill", "kind", b"kind", "required", b"required", "resume_skill", b"resume_skill", "score", b"score", "skill_id", b"skill_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SkillMatch: _TypeAlias = SkillMatch  # noqa: Y015
+
+@_typing.final
+class Skill(_message.Message):
+    """Skill is a skill found in a text, with what the matcher needs to explain a match."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    SKILL_ID_FIELD_NUMBER: _builtins.int
+    REQUIRED_FIELD_NUMBER: _builtins.int
+    EVIDENCE_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Canonical name."""
+    skill_id: _builtins.str
+    """Source id in the vocabulary, e.g. an ESCO skill URI or "skillbridge:kubernetes"."""
+    required: _builtins.bool
+    """For a job ad: true when required, false when nice to have. True for a resume."""
+    evidence: _builtins.str
+    """The words of the text it was found in (a short quote)."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        skill_id: _builtins.str = ...,
+        required: _builtins.bool = ...,
+        evidence: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["evidence", b"evidence", "name", b"name", "required", b"required", "skill_id", b"skill_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Skill: _TypeAlias = Skill  # noqa: Y015

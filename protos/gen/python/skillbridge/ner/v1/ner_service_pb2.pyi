@@ -7,6 +7,7 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -17,6 +18,30 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _DocumentKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _DocumentKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DocumentKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    DOCUMENT_KIND_UNSPECIFIED: _DocumentKind.ValueType  # 0
+    """Not said: read as a resume."""
+    DOCUMENT_KIND_RESUME: _DocumentKind.ValueType  # 1
+    """A resume or CV."""
+    DOCUMENT_KIND_JOB_DESCRIPTION: _DocumentKind.ValueType  # 2
+    """A job ad: its sections and wording say which skills are required and which are nice to have."""
+
+class DocumentKind(_DocumentKind, metaclass=_DocumentKindEnumTypeWrapper):
+    """DocumentKind says what a text is, so its skills are read the right way."""
+
+DOCUMENT_KIND_UNSPECIFIED: DocumentKind.ValueType  # 0
+"""Not said: read as a resume."""
+DOCUMENT_KIND_RESUME: DocumentKind.ValueType  # 1
+"""A resume or CV."""
+DOCUMENT_KIND_JOB_DESCRIPTION: DocumentKind.ValueType  # 2
+"""A job ad: its sections and wording say which skills are required and which are nice to have."""
+Global___DocumentKind: _TypeAlias = DocumentKind  # noqa: Y015
 
 @_typing.final
 class ExtractEntitiesRequest(_message.Message):
@@ -139,18 +164,24 @@ class ExtractSkillsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     TEXTS_FIELD_NUMBER: _builtins.int
+    KINDS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def texts(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """The texts, each analysed on its own."""
+
+    @_builtins.property
+    def kinds(self) -> _containers.RepeatedScalarFieldContainer[Global___DocumentKind.ValueType]:
+        """What each text is, in the order of texts; missing entries are read as resumes."""
 
     def __init__(
         self,
         *,
         texts: _abc.Iterable[_builtins.str] | None = ...,
+        kinds: _abc.Iterable[Global___DocumentKind.ValueType] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["texts", b"texts"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kinds", b"kinds", "texts", b"texts"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -188,21 +219,31 @@ class DocumentSkills(_message.Message):
 
     SKILLS_FIELD_NUMBER: _builtins.int
     TRUNCATED_FIELD_NUMBER: _builtins.int
+    FIELD_FIELD_NUMBER: _builtins.int
+    OCCUPATIONS_FIELD_NUMBER: _builtins.int
     truncated: _builtins.bool
     """True when the text was longer than the limit and only its head was analysed."""
+    field: _builtins.str
+    """The occupational field the text belongs to, e.g. "healthcare" ("" when unsure)."""
     @_builtins.property
     def skills(self) -> _containers.RepeatedCompositeFieldContainer[Global___ExtractedSkill]:
         """Distinct canonical skills, most mentioned first."""
+
+    @_builtins.property
+    def occupations(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The closest occupations of the vocabulary, best first, e.g. "registered nurse"."""
 
     def __init__(
         self,
         *,
         skills: _abc.Iterable[Global___ExtractedSkill] | None = ...,
         truncated: _builtins.bool = ...,
+        field: _builtins.str = ...,
+        occupations: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["skills", b"skills", "truncated", b"truncated"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["field", b"field", "occupations", b"occupations", "skills", b"skills", "truncated", b"truncated"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -219,6 +260,10 @@ class ExtractedSkill(_message.Message):
     MENTIONS_FIELD_NUMBER: _builtins.int
     COUNT_FIELD_NUMBER: _builtins.int
     CONFIDENCE_FIELD_NUMBER: _builtins.int
+    SKILL_ID_FIELD_NUMBER: _builtins.int
+    REQUIRED_FIELD_NUMBER: _builtins.int
+    EVIDENCE_FIELD_NUMBER: _builtins.int
+    METHOD_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Canonical taxonomy name, e.g. "Kubernetes" for "k8s"."""
     category: _builtins.str
@@ -227,6 +272,14 @@ class ExtractedSkill(_message.Message):
     """How many times the skill was mentioned."""
     confidence: _builtins.float
     """Confidence in [0, 1] that this really is a skill of the text."""
+    skill_id: _builtins.str
+    """Source id in the vocabulary, e.g. an ESCO skill URI or "skillbridge:kubernetes"."""
+    required: _builtins.bool
+    """For a job ad: true when the ad requires it, false when it is nice to have. True for a resume."""
+    evidence: _builtins.str
+    """The sentence or phrase it was found in (a short quote)."""
+    method: _builtins.str
+    """How it was found: "phrase" (a name or alias in the text) or "semantic" (a phrase close to a skill's label)."""
     @_builtins.property
     def mentions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Surface forms seen in the text, e.g. ["k8s", "Kubernetes"]."""
@@ -239,10 +292,14 @@ class ExtractedSkill(_message.Message):
         mentions: _abc.Iterable[_builtins.str] | None = ...,
         count: _builtins.int = ...,
         confidence: _builtins.float = ...,
+        skill_id: _builtins.str = ...,
+        required: _builtins.bool = ...,
+        evidence: _builtins.str = ...,
+        method: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "confidence", b"confidence", "count", b"count", "mentions", b"mentions", "name", b"name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "confidence", b"confidence", "count", b"count", "evidence", b"evidence", "mentions", b"mentions", "method", b"method", "name", b"name", "required", b"required", "skill_id", b"skill_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

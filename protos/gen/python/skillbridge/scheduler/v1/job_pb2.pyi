@@ -408,6 +408,8 @@ class Job(_message.Message):
     RANK_ANALYSES_RESULT_FIELD_NUMBER: _builtins.int
     NOT_BEFORE_FIELD_NUMBER: _builtins.int
     DEPENDS_ON_FIELD_NUMBER: _builtins.int
+    WAITING_FOR_SERVICE_FIELD_NUMBER: _builtins.int
+    CACHED_FROM_JOB_ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Server-assigned id."""
     owner: _builtins.str
@@ -430,6 +432,10 @@ class Job(_message.Message):
     """How many times a worker has started it (1 on the first run)."""
     last_sequence: _builtins.int
     """Sequence number of its latest event."""
+    waiting_for_service: _builtins.str
+    """The stage service a running job is waiting for because it cannot be reached ("" when none)."""
+    cached_from_job_id: _builtins.str
+    """The job whose result this one reused because their inputs were identical ("" when it ran itself)."""
     @_builtins.property
     def estimated_wait(self) -> _duration_pb2.Duration:
         """Expected time until it starts, from measured durations and the number of workers."""
@@ -519,10 +525,12 @@ class Job(_message.Message):
         rank_analyses_result: Global___RankAnalysesResult | None = ...,
         not_before: _timestamp_pb2.Timestamp | None = ...,
         depends_on: _abc.Iterable[_builtins.str] | None = ...,
+        waiting_for_service: _builtins.str = ...,
+        cached_from_job_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["course_recommendation", b"course_recommendation", "course_recommendation_result", b"course_recommendation_result", "create_time", b"create_time", "end_time", b"end_time", "error", b"error", "estimated_wait", b"estimated_wait", "expire_time", b"expire_time", "input", b"input", "noop", b"noop", "noop_result", b"noop_result", "not_before", b"not_before", "rank_analyses", b"rank_analyses", "rank_analyses_result", b"rank_analyses_result", "result", b"result", "start_time", b"start_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "course_recommendation", b"course_recommendation", "course_recommendation_result", b"course_recommendation_result", "create_time", b"create_time", "current_stage", b"current_stage", "depends_on", b"depends_on", "end_time", b"end_time", "error", b"error", "estimated_wait", b"estimated_wait", "expire_time", b"expire_time", "id", b"id", "input", b"input", "last_sequence", b"last_sequence", "noop", b"noop", "noop_result", b"noop_result", "not_before", b"not_before", "owner", b"owner", "position_in_queue", b"position_in_queue", "priority", b"priority", "progress", b"progress", "rank_analyses", b"rank_analyses", "rank_analyses_result", b"rank_analyses_result", "request_id", b"request_id", "result", b"result", "stages", b"stages", "start_time", b"start_time", "state", b"state", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "cached_from_job_id", b"cached_from_job_id", "course_recommendation", b"course_recommendation", "course_recommendation_result", b"course_recommendation_result", "create_time", b"create_time", "current_stage", b"current_stage", "depends_on", b"depends_on", "end_time", b"end_time", "error", b"error", "estimated_wait", b"estimated_wait", "expire_time", b"expire_time", "id", b"id", "input", b"input", "last_sequence", b"last_sequence", "noop", b"noop", "noop_result", b"noop_result", "not_before", b"not_before", "owner", b"owner", "position_in_queue", b"position_in_queue", "priority", b"priority", "progress", b"progress", "rank_analyses", b"rank_analyses", "rank_analyses_result", b"rank_analyses_result", "request_id", b"request_id", "result", b"result", "stages", b"stages", "start_time", b"start_time", "state", b"state", "type", b"type", "waiting_for_service", b"waiting_for_service"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_input: _TypeAlias = _typing.Literal["course_recommendation", "noop", "rank_analyses"]  # noqa: Y015
     _WhichOneofArgType_input: _TypeAlias = _typing.Literal["input", b"input"]  # noqa: Y015
@@ -549,6 +557,7 @@ class CourseRecommendationResult(_message.Message):
     MATCHING_DETAILS_FIELD_NUMBER: _builtins.int
     RESUME_ENTITIES_FIELD_NUMBER: _builtins.int
     JOB_ENTITIES_FIELD_NUMBER: _builtins.int
+    UNCOVERED_SKILLS_FIELD_NUMBER: _builtins.int
     recommendations_text: _builtins.str
     """A short text summarising the gap and the plan."""
     @_builtins.property
@@ -579,6 +588,10 @@ class CourseRecommendationResult(_message.Message):
     def job_entities(self) -> _containers.RepeatedCompositeFieldContainer[Global___NamedEntity]:
         """Named entities found in the job description."""
 
+    @_builtins.property
+    def uncovered_skills(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Missing skills that no course in the catalog teaches."""
+
     def __init__(
         self,
         *,
@@ -590,10 +603,11 @@ class CourseRecommendationResult(_message.Message):
         matching_details: Global___MatchingDetails | None = ...,
         resume_entities: _abc.Iterable[Global___NamedEntity] | None = ...,
         job_entities: _abc.Iterable[Global___NamedEntity] | None = ...,
+        uncovered_skills: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["matching_details", b"matching_details"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["job_entities", b"job_entities", "job_skills", b"job_skills", "matching_details", b"matching_details", "recommendations_text", b"recommendations_text", "recommended_courses", b"recommended_courses", "resume_entities", b"resume_entities", "skill_gap", b"skill_gap", "user_skills", b"user_skills"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job_entities", b"job_entities", "job_skills", b"job_skills", "matching_details", b"matching_details", "recommendations_text", b"recommendations_text", "recommended_courses", b"recommended_courses", "resume_entities", b"resume_entities", "skill_gap", b"skill_gap", "uncovered_skills", b"uncovered_skills", "user_skills", b"user_skills"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -678,6 +692,9 @@ class MatchingDetails(_message.Message):
     THRESHOLD_FIELD_NUMBER: _builtins.int
     RECOMMENDATION_BACKEND_FIELD_NUMBER: _builtins.int
     FALLBACK_REASON_FIELD_NUMBER: _builtins.int
+    JOB_SKILL_MATCHES_FIELD_NUMBER: _builtins.int
+    JOB_FIELD_FIELD_NUMBER: _builtins.int
+    CALIBRATED_THRESHOLD_FIELD_NUMBER: _builtins.int
     overall_score: _builtins.float
     """Share of the job's skills covered, weighted by similarity, in [0, 1]."""
     threshold: _builtins.float
@@ -686,9 +703,19 @@ class MatchingDetails(_message.Message):
     """Which ranker produced the recommendations."""
     fallback_reason: _builtins.str
     """Why the remote ranker was not used, if it fell back."""
+    job_field: _builtins.str
+    """The occupational field read from the job description, e.g. "healthcare"; "" when unsure."""
+    calibrated_threshold: _builtins.float
+    """The threshold on the calibrated similarity scale that `threshold` maps to."""
     @_builtins.property
     def matches(self) -> _containers.RepeatedCompositeFieldContainer[_course_pb2.SkillMatch]:
         """Job skills covered by the resume."""
+
+    @_builtins.property
+    def job_skill_matches(self) -> _containers.RepeatedCompositeFieldContainer[_course_pb2.SkillMatch]:
+        """One entry per job skill, in the job ad's order: how it was matched (or that it is missing), by which
+        resume skill, with which score, whether the ad requires it, and the resume's own words.
+        """
 
     def __init__(
         self,
@@ -698,10 +725,13 @@ class MatchingDetails(_message.Message):
         threshold: _builtins.float = ...,
         recommendation_backend: _builtins.str = ...,
         fallback_reason: _builtins.str = ...,
+        job_skill_matches: _abc.Iterable[_course_pb2.SkillMatch] | None = ...,
+        job_field: _builtins.str = ...,
+        calibrated_threshold: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["fallback_reason", b"fallback_reason", "matches", b"matches", "overall_score", b"overall_score", "recommendation_backend", b"recommendation_backend", "threshold", b"threshold"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["calibrated_threshold", b"calibrated_threshold", "fallback_reason", b"fallback_reason", "job_field", b"job_field", "job_skill_matches", b"job_skill_matches", "matches", b"matches", "overall_score", b"overall_score", "recommendation_backend", b"recommendation_backend", "threshold", b"threshold"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -728,6 +758,8 @@ class JobEvent(_message.Message):
     SCHEDULED_FIELD_NUMBER: _builtins.int
     WAITING_FIELD_NUMBER: _builtins.int
     RELEASED_FIELD_NUMBER: _builtins.int
+    SERVICE_WAITING_FIELD_NUMBER: _builtins.int
+    SERVICE_RECOVERED_FIELD_NUMBER: _builtins.int
     job_id: _builtins.str
     """The job."""
     sequence: _builtins.int
@@ -784,6 +816,14 @@ class JobEvent(_message.Message):
     def released(self) -> Global___JobReleased:
         """A scheduled or waiting job entered the queue."""
 
+    @_builtins.property
+    def service_waiting(self) -> Global___ServiceWaiting:
+        """A stage service cannot be reached: the running job waits for it, within its outage budget."""
+
+    @_builtins.property
+    def service_recovered(self) -> Global___ServiceRecovered:
+        """The stage service the job waited for answered again: the job goes on."""
+
     def __init__(
         self,
         *,
@@ -802,16 +842,86 @@ class JobEvent(_message.Message):
         scheduled: Global___JobScheduled | None = ...,
         waiting: Global___JobWaiting | None = ...,
         released: Global___JobReleased | None = ...,
+        service_waiting: Global___ServiceWaiting | None = ...,
+        service_recovered: Global___ServiceRecovered | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["cancelled", b"cancelled", "failed", b"failed", "kind", b"kind", "queued", b"queued", "released", b"released", "retried", b"retried", "scheduled", b"scheduled", "stage_finished", b"stage_finished", "stage_progress", b"stage_progress", "stage_started", b"stage_started", "started", b"started", "succeeded", b"succeeded", "time", b"time", "waiting", b"waiting"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["cancelled", b"cancelled", "failed", b"failed", "kind", b"kind", "queued", b"queued", "released", b"released", "retried", b"retried", "scheduled", b"scheduled", "service_recovered", b"service_recovered", "service_waiting", b"service_waiting", "stage_finished", b"stage_finished", "stage_progress", b"stage_progress", "stage_started", b"stage_started", "started", b"started", "succeeded", b"succeeded", "time", b"time", "waiting", b"waiting"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cancelled", b"cancelled", "failed", b"failed", "job_id", b"job_id", "kind", b"kind", "queued", b"queued", "released", b"released", "retried", b"retried", "scheduled", b"scheduled", "sequence", b"sequence", "stage_finished", b"stage_finished", "stage_progress", b"stage_progress", "stage_started", b"stage_started", "started", b"started", "succeeded", b"succeeded", "time", b"time", "waiting", b"waiting"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cancelled", b"cancelled", "failed", b"failed", "job_id", b"job_id", "kind", b"kind", "queued", b"queued", "released", b"released", "retried", b"retried", "scheduled", b"scheduled", "sequence", b"sequence", "service_recovered", b"service_recovered", "service_waiting", b"service_waiting", "stage_finished", b"stage_finished", "stage_progress", b"stage_progress", "stage_started", b"stage_started", "started", b"started", "succeeded", b"succeeded", "time", b"time", "waiting", b"waiting"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["queued", "started", "stage_started", "stage_progress", "stage_finished", "retried", "succeeded", "failed", "cancelled", "scheduled", "waiting", "released"]  # noqa: Y015
+    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["queued", "started", "stage_started", "stage_progress", "stage_finished", "retried", "succeeded", "failed", "cancelled", "scheduled", "waiting", "released", "service_waiting", "service_recovered"]  # noqa: Y015
     _WhichOneofArgType_kind: _TypeAlias = _typing.Literal["kind", b"kind"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_kind) -> _WhichOneofReturnType_kind | None: ...
 
 Global___JobEvent: _TypeAlias = JobEvent  # noqa: Y015
+
+@_typing.final
+class ServiceWaiting(_message.Message):
+    """ServiceWaiting is the event of a running job waiting for an unreachable stage service."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STAGE_FIELD_NUMBER: _builtins.int
+    SERVICE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    BUDGET_FIELD_NUMBER: _builtins.int
+    stage: Global___Stage.ValueType
+    """The stage that needs the service."""
+    service: _builtins.str
+    """The service: "ner", "similarity", "retrieval" or "recommendation"."""
+    reason: _builtins.str
+    """What the call saw, e.g. "UNAVAILABLE: connection refused"."""
+    @_builtins.property
+    def budget(self) -> _duration_pb2.Duration:
+        """How long the job waits before it goes back to the queue."""
+
+    def __init__(
+        self,
+        *,
+        stage: Global___Stage.ValueType = ...,
+        service: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        budget: _duration_pb2.Duration | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["budget", b"budget"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["budget", b"budget", "reason", b"reason", "service", b"service", "stage", b"stage"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ServiceWaiting: _TypeAlias = ServiceWaiting  # noqa: Y015
+
+@_typing.final
+class ServiceRecovered(_message.Message):
+    """ServiceRecovered is the event of a stage service answering again after a job waited for it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STAGE_FIELD_NUMBER: _builtins.int
+    SERVICE_FIELD_NUMBER: _builtins.int
+    WAITED_FIELD_NUMBER: _builtins.int
+    stage: Global___Stage.ValueType
+    """The stage that needed the service."""
+    service: _builtins.str
+    """The service."""
+    @_builtins.property
+    def waited(self) -> _duration_pb2.Duration:
+        """How long the job waited."""
+
+    def __init__(
+        self,
+        *,
+        stage: Global___Stage.ValueType = ...,
+        service: _builtins.str = ...,
+        waited: _duration_pb2.Duration | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["waited", b"waited"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["service", b"service", "stage", b"stage", "waited", b"waited"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ServiceRecovered: _TypeAlias = ServiceRecovered  # noqa: Y015
 
 @_typing.final
 class JobScheduled(_message.Message):
@@ -1110,6 +1220,9 @@ class JobSucceeded(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     DURATION_FIELD_NUMBER: _builtins.int
+    CACHED_FROM_JOB_ID_FIELD_NUMBER: _builtins.int
+    cached_from_job_id: _builtins.str
+    """The job whose result was reused, when the inputs matched a finished analysis ("" when it ran itself)."""
     @_builtins.property
     def duration(self) -> _duration_pb2.Duration:
         """Total run time of the successful attempt."""
@@ -1118,10 +1231,11 @@ class JobSucceeded(_message.Message):
         self,
         *,
         duration: _duration_pb2.Duration | None = ...,
+        cached_from_job_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["duration", b"duration"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["duration", b"duration"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cached_from_job_id", b"cached_from_job_id", "duration", b"duration"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

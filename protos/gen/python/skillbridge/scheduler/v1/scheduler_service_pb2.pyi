@@ -9,6 +9,7 @@ from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from skillbridge.scheduler.v1 import job_pb2 as _job_pb2
 import builtins as _builtins
 import sys
@@ -20,6 +21,34 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _StageServiceState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _StageServiceStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_StageServiceState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    STAGE_SERVICE_STATE_UNSPECIFIED: _StageServiceState.ValueType  # 0
+    """Not known yet."""
+    STAGE_SERVICE_STATE_SERVING: _StageServiceState.ValueType  # 1
+    """Reachable and serving."""
+    STAGE_SERVICE_STATE_UNAVAILABLE: _StageServiceState.ValueType  # 2
+    """Unreachable or not ready: no job that needs it is started (its circuit breaker is open)."""
+    STAGE_SERVICE_STATE_PROBING: _StageServiceState.ValueType  # 3
+    """Being probed after an outage: one job may try it (half-open)."""
+
+class StageServiceState(_StageServiceState, metaclass=_StageServiceStateEnumTypeWrapper):
+    """StageServiceState is whether the dispatcher can reach a stage service."""
+
+STAGE_SERVICE_STATE_UNSPECIFIED: StageServiceState.ValueType  # 0
+"""Not known yet."""
+STAGE_SERVICE_STATE_SERVING: StageServiceState.ValueType  # 1
+"""Reachable and serving."""
+STAGE_SERVICE_STATE_UNAVAILABLE: StageServiceState.ValueType  # 2
+"""Unreachable or not ready: no job that needs it is started (its circuit breaker is open)."""
+STAGE_SERVICE_STATE_PROBING: StageServiceState.ValueType  # 3
+"""Being probed after an outage: one job may try it (half-open)."""
+Global___StageServiceState: _TypeAlias = StageServiceState  # noqa: Y015
 
 @_typing.final
 class SubmitJobRequest(_message.Message):
@@ -36,12 +65,17 @@ class SubmitJobRequest(_message.Message):
     NOT_BEFORE_FIELD_NUMBER: _builtins.int
     DELAY_FIELD_NUMBER: _builtins.int
     DEPENDS_ON_FIELD_NUMBER: _builtins.int
+    SKIP_CACHE_FIELD_NUMBER: _builtins.int
     type: _job_pb2.JobType.ValueType
     """What the job runs; must match the input set below."""
     priority: _builtins.int
     """Higher runs first; 0 to 9."""
     request_id: _builtins.str
     """Idempotency key: a second submit with the same key by the same owner returns the first job."""
+    skip_cache: _builtins.bool
+    """Run the analysis even when an identical one of the caller's (same inputs, model and data versions) already
+    succeeded; by default such a submit returns a new job that reuses that result at once.
+    """
     @_builtins.property
     def course_recommendation(self) -> _job_pb2.CourseRecommendationInput:
         """Input of a course-recommendation job."""
@@ -80,16 +114,125 @@ class SubmitJobRequest(_message.Message):
         not_before: _timestamp_pb2.Timestamp | None = ...,
         delay: _duration_pb2.Duration | None = ...,
         depends_on: _abc.Iterable[_builtins.str] | None = ...,
+        skip_cache: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["course_recommendation", b"course_recommendation", "delay", b"delay", "input", b"input", "noop", b"noop", "not_before", b"not_before", "rank_analyses", b"rank_analyses"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["course_recommendation", b"course_recommendation", "delay", b"delay", "depends_on", b"depends_on", "input", b"input", "noop", b"noop", "not_before", b"not_before", "priority", b"priority", "rank_analyses", b"rank_analyses", "request_id", b"request_id", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["course_recommendation", b"course_recommendation", "delay", b"delay", "depends_on", b"depends_on", "input", b"input", "noop", b"noop", "not_before", b"not_before", "priority", b"priority", "rank_analyses", b"rank_analyses", "request_id", b"request_id", "skip_cache", b"skip_cache", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_input: _TypeAlias = _typing.Literal["course_recommendation", "noop", "rank_analyses"]  # noqa: Y015
     _WhichOneofArgType_input: _TypeAlias = _typing.Literal["input", b"input"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_input) -> _WhichOneofReturnType_input | None: ...
 
 Global___SubmitJobRequest: _TypeAlias = SubmitJobRequest  # noqa: Y015
+
+@_typing.final
+class SubmitJobsRequest(_message.Message):
+    """SubmitJobsRequest holds the jobs of a batch submit."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUESTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def requests(self) -> _containers.RepeatedCompositeFieldContainer[Global___SubmitJobRequest]:
+        """The jobs, each as SubmitJob takes it; field violations name them as requests[i].field."""
+
+    def __init__(
+        self,
+        *,
+        requests: _abc.Iterable[Global___SubmitJobRequest] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["requests", b"requests"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SubmitJobsRequest: _TypeAlias = SubmitJobsRequest  # noqa: Y015
+
+@_typing.final
+class SubmitJobsResponse(_message.Message):
+    """SubmitJobsResponse holds the queued jobs, in request order."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESPONSES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def responses(self) -> _containers.RepeatedCompositeFieldContainer[Global___SubmitJobResponse]:
+        """One per request, in order; deduplicated ones are the earlier jobs."""
+
+    def __init__(
+        self,
+        *,
+        responses: _abc.Iterable[Global___SubmitJobResponse] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["responses", b"responses"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SubmitJobsResponse: _TypeAlias = SubmitJobsResponse  # noqa: Y015
+
+@_typing.final
+class SubmitAndWatchJobRequest(_message.Message):
+    """SubmitAndWatchJobRequest is the job to submit and follow."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def job(self) -> Global___SubmitJobRequest:
+        """The job, as SubmitJob takes it."""
+
+    def __init__(
+        self,
+        *,
+        job: Global___SubmitJobRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SubmitAndWatchJobRequest: _TypeAlias = SubmitAndWatchJobRequest  # noqa: Y015
+
+@_typing.final
+class SubmitAndWatchJobResponse(_message.Message):
+    """SubmitAndWatchJobResponse is one message of the stream: first the submitted job, then as WatchJob."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SNAPSHOT_FIELD_NUMBER: _builtins.int
+    EVENT_FIELD_NUMBER: _builtins.int
+    DEDUPLICATED_FIELD_NUMBER: _builtins.int
+    deduplicated: _builtins.bool
+    """True on the first snapshot when request_id matched an earlier submit."""
+    @_builtins.property
+    def snapshot(self) -> _job_pb2.Job:
+        """The job as it is now: sent first (the submit's answer), and again when its queue position changes."""
+
+    @_builtins.property
+    def event(self) -> _job_pb2.JobEvent:
+        """One event, in sequence order."""
+
+    def __init__(
+        self,
+        *,
+        snapshot: _job_pb2.Job | None = ...,
+        event: _job_pb2.JobEvent | None = ...,
+        deduplicated: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["event", b"event", "snapshot", b"snapshot", "update", b"update"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deduplicated", b"deduplicated", "event", b"event", "snapshot", b"snapshot", "update", b"update"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_update: _TypeAlias = _typing.Literal["snapshot", "event"]  # noqa: Y015
+    _WhichOneofArgType_update: _TypeAlias = _typing.Literal["update", b"update"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_update) -> _WhichOneofReturnType_update | None: ...
+
+Global___SubmitAndWatchJobResponse: _TypeAlias = SubmitAndWatchJobResponse  # noqa: Y015
 
 @_typing.final
 class SubmitJobResponse(_message.Message):
@@ -408,6 +551,7 @@ class GetQueueStatusResponse(_message.Message):
     MEAN_JOB_DURATION_FIELD_NUMBER: _builtins.int
     MAX_QUEUE_DEPTH_FIELD_NUMBER: _builtins.int
     CALLER_QUOTA_FIELD_NUMBER: _builtins.int
+    STAGE_SERVICES_FIELD_NUMBER: _builtins.int
     queued: _builtins.int
     """Queued jobs in all."""
     running: _builtins.int
@@ -440,6 +584,12 @@ class GetQueueStatusResponse(_message.Message):
     def caller_quota(self) -> Global___OwnerQuota:
         """The caller's limits and how much of them is in use."""
 
+    @_builtins.property
+    def stage_services(self) -> _containers.RepeatedCompositeFieldContainer[Global___StageServiceStatus]:
+        """The stage services the dispatcher calls and whether it can reach them; while one is down, jobs that need
+        it wait in the queue instead of failing.
+        """
+
     def __init__(
         self,
         *,
@@ -454,14 +604,61 @@ class GetQueueStatusResponse(_message.Message):
         mean_job_duration: _abc.Mapping[_builtins.str, _duration_pb2.Duration] | None = ...,
         max_queue_depth: _builtins.int = ...,
         caller_quota: Global___OwnerQuota | None = ...,
+        stage_services: _abc.Iterable[Global___StageServiceStatus] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["caller_quota", b"caller_quota"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["caller_quota", b"caller_quota", "depth_by_priority", b"depth_by_priority", "healthy", b"healthy", "jobs_by_state", b"jobs_by_state", "max_queue_depth", b"max_queue_depth", "mean_job_duration", b"mean_job_duration", "queued", b"queued", "running", b"running", "stage_timings", b"stage_timings", "throughput_per_second", b"throughput_per_second", "workers", b"workers"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["caller_quota", b"caller_quota", "depth_by_priority", b"depth_by_priority", "healthy", b"healthy", "jobs_by_state", b"jobs_by_state", "max_queue_depth", b"max_queue_depth", "mean_job_duration", b"mean_job_duration", "queued", b"queued", "running", b"running", "stage_services", b"stage_services", "stage_timings", b"stage_timings", "throughput_per_second", b"throughput_per_second", "workers", b"workers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetQueueStatusResponse: _TypeAlias = GetQueueStatusResponse  # noqa: Y015
+
+@_typing.final
+class StageServiceStatus(_message.Message):
+    """StageServiceStatus is one stage service as the dispatcher sees it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SERVICE_FIELD_NUMBER: _builtins.int
+    STAGES_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    SINCE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    WAITING_JOBS_FIELD_NUMBER: _builtins.int
+    service: _builtins.str
+    """The service: "ner", "similarity", "retrieval" or "recommendation"."""
+    state: Global___StageServiceState.ValueType
+    """Whether it can be reached."""
+    reason: _builtins.str
+    """The last error seen, when it is not serving."""
+    waiting_jobs: _builtins.int
+    """Jobs of this dispatcher waiting for it now."""
+    @_builtins.property
+    def stages(self) -> _containers.RepeatedScalarFieldContainer[_job_pb2.Stage.ValueType]:
+        """The stages that call it."""
+
+    @_builtins.property
+    def since(self) -> _timestamp_pb2.Timestamp:
+        """Since when it is in this state."""
+
+    def __init__(
+        self,
+        *,
+        service: _builtins.str = ...,
+        stages: _abc.Iterable[_job_pb2.Stage.ValueType] | None = ...,
+        state: Global___StageServiceState.ValueType = ...,
+        since: _timestamp_pb2.Timestamp | None = ...,
+        reason: _builtins.str = ...,
+        waiting_jobs: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["since", b"since"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["reason", b"reason", "service", b"service", "since", b"since", "stages", b"stages", "state", b"state", "waiting_jobs", b"waiting_jobs"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StageServiceStatus: _TypeAlias = StageServiceStatus  # noqa: Y015
 
 @_typing.final
 class OwnerQuota(_message.Message):

@@ -40,6 +40,16 @@ class JobSchedulerServiceStub:
                 request_serializer=skillbridge_dot_scheduler_dot_v1_dot_scheduler__service__pb2.SubmitJobRequest.SerializeToString,
                 response_deserializer=skillbridge_dot_scheduler_dot_v1_dot_scheduler__service__pb2.SubmitJobResponse.FromString,
                 _registered_method=True)
+        self.SubmitJobs = channel.unary_unary(
+                '/skillbridge.scheduler.v1.JobSchedulerService/SubmitJobs',
+                request_serializer=skillbridge_dot_scheduler_dot_v1_dot_scheduler__service__pb2.SubmitJobsRequest.SerializeToString,
+                response_deserializer=skillbridge_dot_scheduler_dot_v1_dot_scheduler__service__pb2.SubmitJobsResponse.FromString,
+                _registered_method=True)
+        self.SubmitAndWatchJob = channel.unary_stream(
+                '/skillbridge.scheduler.v1.JobSchedulerService/SubmitAndWatchJob',
+                request_serializer=skillbridge_dot_scheduler_dot_v1_dot_scheduler__service__pb2.SubmitAndWatchJobRequest.SerializeToString,
+                response_deserializer=skillbridge_dot_scheduler_dot_v1_dot_scheduler__service__pb2.SubmitAndWatchJobResponse.FromString,
+                _registered_method=True)
         self.GetJob = channel.unary_unary(
                 '/skillbridge.scheduler.v1.JobSchedulerService/GetJob',
                 request_serializer=skillbridge_dot_scheduler_dot_v1_dot_scheduler__service__pb2.GetJobRequest.SerializeToString,
@@ -73,6 +83,20 @@ class JobSchedulerServiceServicer:
 
     def SubmitJob(self, request, context):
         """SubmitJob validates and enqueues a job and returns it at once, with its queue position and wait estimate.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SubmitJobs(self, request, context):
+        """SubmitJobs validates and enqueues many jobs in one call and one transaction: all are stored, or none.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SubmitAndWatchJob(self, request, context):
+        """SubmitAndWatchJob submits a job and streams it as WatchJob does, so submit to result takes one call.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -120,6 +144,16 @@ def add_JobSchedulerServiceServicer_to_server(servicer, server):
                     servicer.SubmitJob,
                     request_deserializer=skillbridge_dot_scheduler_dot_v1_dot_scheduler__service__pb2.SubmitJobRequest.FromString,
                     response_serializer=skillbridge_dot_scheduler_dot_v1_dot_scheduler__service__pb2.SubmitJobResponse.SerializeToString,
+            ),
+            'SubmitJobs': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitJobs,
+                    request_deserializer=skillbridge_dot_scheduler_dot_v1_dot_scheduler__service__pb2.SubmitJobsRequest.FromString,
+                    response_serializer=skillbridge_dot_scheduler_dot_v1_dot_scheduler__service__pb2.SubmitJobsResponse.SerializeToString,
+            ),
+            'SubmitAndWatchJob': grpc.unary_stream_rpc_method_handler(
+                    servicer.SubmitAndWatchJob,
+                    request_deserializer=skillbridge_dot_scheduler_dot_v1_dot_scheduler__service__pb2.SubmitAndWatchJobRequest.FromString,
+                    response_serializer=skillbridge_dot_scheduler_dot_v1_dot_scheduler__service__pb2.SubmitAndWatchJobResponse.SerializeToString,
             ),
             'GetJob': grpc.unary_unary_rpc_method_handler(
                     servicer.GetJob,
@@ -175,6 +209,60 @@ class JobSchedulerService:
             '/skillbridge.scheduler.v1.JobSchedulerService/SubmitJob',
             skillbridge_dot_scheduler_dot_v1_dot_scheduler__service__pb2.SubmitJobRequest.SerializeToString,
             skillbridge_dot_scheduler_dot_v1_dot_scheduler__service__pb2.SubmitJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitJobs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillbridge.scheduler.v1.JobSchedulerService/SubmitJobs',
+            skillbridge_dot_scheduler_dot_v1_dot_scheduler__service__pb2.SubmitJobsRequest.SerializeToString,
+            skillbridge_dot_scheduler_dot_v1_dot_scheduler__service__pb2.SubmitJobsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitAndWatchJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/skillbridge.scheduler.v1.JobSchedulerService/SubmitAndWatchJob',
+            skillbridge_dot_scheduler_dot_v1_dot_scheduler__service__pb2.SubmitAndWatchJobRequest.SerializeToString,
+            skillbridge_dot_scheduler_dot_v1_dot_scheduler__service__pb2.SubmitAndWatchJobResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -35,6 +35,10 @@ class JobSchedulerServiceStub:
     def __new__(cls, channel: _aio.Channel) -> JobSchedulerServiceAsyncStub: ...
     SubmitJob: _grpc.UnaryUnaryMultiCallable[_scheduler_service_pb2.SubmitJobRequest, _scheduler_service_pb2.SubmitJobResponse]
     """SubmitJob validates and enqueues a job and returns it at once, with its queue position and wait estimate."""
+    SubmitJobs: _grpc.UnaryUnaryMultiCallable[_scheduler_service_pb2.SubmitJobsRequest, _scheduler_service_pb2.SubmitJobsResponse]
+    """SubmitJobs validates and enqueues many jobs in one call and one transaction: all are stored, or none."""
+    SubmitAndWatchJob: _grpc.UnaryStreamMultiCallable[_scheduler_service_pb2.SubmitAndWatchJobRequest, _scheduler_service_pb2.SubmitAndWatchJobResponse]
+    """SubmitAndWatchJob submits a job and streams it as WatchJob does, so submit to result takes one call."""
     GetJob: _grpc.UnaryUnaryMultiCallable[_scheduler_service_pb2.GetJobRequest, _scheduler_service_pb2.GetJobResponse]
     """GetJob returns a snapshot of a job."""
     WatchJob: _grpc.UnaryStreamMultiCallable[_scheduler_service_pb2.WatchJobRequest, _scheduler_service_pb2.WatchJobResponse]
@@ -53,6 +57,10 @@ class JobSchedulerServiceAsyncStub(JobSchedulerServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     SubmitJob: _aio.UnaryUnaryMultiCallable[_scheduler_service_pb2.SubmitJobRequest, _scheduler_service_pb2.SubmitJobResponse]  # type: ignore[assignment]
     """SubmitJob validates and enqueues a job and returns it at once, with its queue position and wait estimate."""
+    SubmitJobs: _aio.UnaryUnaryMultiCallable[_scheduler_service_pb2.SubmitJobsRequest, _scheduler_service_pb2.SubmitJobsResponse]  # type: ignore[assignment]
+    """SubmitJobs validates and enqueues many jobs in one call and one transaction: all are stored, or none."""
+    SubmitAndWatchJob: _aio.UnaryStreamMultiCallable[_scheduler_service_pb2.SubmitAndWatchJobRequest, _scheduler_service_pb2.SubmitAndWatchJobResponse]  # type: ignore[assignment]
+    """SubmitAndWatchJob submits a job and streams it as WatchJob does, so submit to result takes one call."""
     GetJob: _aio.UnaryUnaryMultiCallable[_scheduler_service_pb2.GetJobRequest, _scheduler_service_pb2.GetJobResponse]  # type: ignore[assignment]
     """GetJob returns a snapshot of a job."""
     WatchJob: _aio.UnaryStreamMultiCallable[_scheduler_service_pb2.WatchJobRequest, _scheduler_service_pb2.WatchJobResponse]  # type: ignore[assignment]
@@ -74,6 +82,22 @@ class JobSchedulerServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_scheduler_service_pb2.SubmitJobResponse, _abc.Awaitable[_scheduler_service_pb2.SubmitJobResponse]]:
         """SubmitJob validates and enqueues a job and returns it at once, with its queue position and wait estimate."""
+
+    @_abc_1.abstractmethod
+    def SubmitJobs(
+        self,
+        request: _scheduler_service_pb2.SubmitJobsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_scheduler_service_pb2.SubmitJobsResponse, _abc.Awaitable[_scheduler_service_pb2.SubmitJobsResponse]]:
+        """SubmitJobs validates and enqueues many jobs in one call and one transaction: all are stored, or none."""
+
+    @_abc_1.abstractmethod
+    def SubmitAndWatchJob(
+        self,
+        request: _scheduler_service_pb2.SubmitAndWatchJobRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_scheduler_service_pb2.SubmitAndWatchJobResponse], _abc.AsyncIterator[_scheduler_service_pb2.SubmitAndWatchJobResponse]]:
+        """SubmitAndWatchJob submits a job and streams it as WatchJob does, so submit to result takes one call."""
 
     @_abc_1.abstractmethod
     def GetJob(

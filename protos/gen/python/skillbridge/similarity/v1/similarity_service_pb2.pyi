@@ -108,8 +108,10 @@ class CompareSkillsRequest(_message.Message):
     RESUME_SKILLS_FIELD_NUMBER: _builtins.int
     JOB_SKILLS_FIELD_NUMBER: _builtins.int
     THRESHOLD_FIELD_NUMBER: _builtins.int
+    RESUME_SKILL_DETAILS_FIELD_NUMBER: _builtins.int
+    JOB_SKILL_DETAILS_FIELD_NUMBER: _builtins.int
     threshold: _builtins.float
-    """Minimum cosine similarity in [0, 1] for a job skill to count as matched; 0 means the default 0.5."""
+    """The caller's strictness in [0, 1] (0 means the default 0.5), mapped onto the calibrated similarity scale."""
     @_builtins.property
     def resume_skills(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Skills found in the resume."""
@@ -118,16 +120,26 @@ class CompareSkillsRequest(_message.Message):
     def job_skills(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Skills the job asks for."""
 
+    @_builtins.property
+    def resume_skill_details(self) -> _containers.RepeatedCompositeFieldContainer[_course_pb2.Skill]:
+        """The resume's skills with ids and evidence; when set, they are used instead of resume_skills."""
+
+    @_builtins.property
+    def job_skill_details(self) -> _containers.RepeatedCompositeFieldContainer[_course_pb2.Skill]:
+        """The job's skills with ids and required flags; when set, they are used instead of job_skills."""
+
     def __init__(
         self,
         *,
         resume_skills: _abc.Iterable[_builtins.str] | None = ...,
         job_skills: _abc.Iterable[_builtins.str] | None = ...,
         threshold: _builtins.float = ...,
+        resume_skill_details: _abc.Iterable[_course_pb2.Skill] | None = ...,
+        job_skill_details: _abc.Iterable[_course_pb2.Skill] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["job_skills", b"job_skills", "resume_skills", b"resume_skills", "threshold", b"threshold"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job_skill_details", b"job_skill_details", "job_skills", b"job_skills", "resume_skill_details", b"resume_skill_details", "resume_skills", b"resume_skills", "threshold", b"threshold"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -143,8 +155,11 @@ class CompareSkillsResponse(_message.Message):
     MISSING_SKILLS_FIELD_NUMBER: _builtins.int
     OVERALL_SCORE_FIELD_NUMBER: _builtins.int
     BEST_MATCHES_FIELD_NUMBER: _builtins.int
+    CALIBRATED_THRESHOLD_FIELD_NUMBER: _builtins.int
     overall_score: _builtins.float
     """Share of the job's skills that the resume covers, weighted by similarity, in [0, 1]."""
+    calibrated_threshold: _builtins.float
+    """The threshold on the calibrated similarity scale that the request's threshold mapped to."""
     @_builtins.property
     def matches(self) -> _containers.RepeatedCompositeFieldContainer[_course_pb2.SkillMatch]:
         """Job skills covered by the resume, with the closest resume skill and its score."""
@@ -155,7 +170,7 @@ class CompareSkillsResponse(_message.Message):
 
     @_builtins.property
     def best_matches(self) -> _containers.RepeatedCompositeFieldContainer[_course_pb2.SkillMatch]:
-        """For every job skill, its best resume skill and score, matched or not."""
+        """For every job skill, its best resume skill and score, matched or not, with how it was matched."""
 
     def __init__(
         self,
@@ -164,10 +179,11 @@ class CompareSkillsResponse(_message.Message):
         missing_skills: _abc.Iterable[_builtins.str] | None = ...,
         overall_score: _builtins.float = ...,
         best_matches: _abc.Iterable[_course_pb2.SkillMatch] | None = ...,
+        calibrated_threshold: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["best_matches", b"best_matches", "matches", b"matches", "missing_skills", b"missing_skills", "overall_score", b"overall_score"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["best_matches", b"best_matches", "calibrated_threshold", b"calibrated_threshold", "matches", b"matches", "missing_skills", b"missing_skills", "overall_score", b"overall_score"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
