@@ -750,6 +750,7 @@ class StageTiming(_message.Message):
     MEAN_FIELD_NUMBER: _builtins.int
     P95_FIELD_NUMBER: _builtins.int
     SAMPLES_FIELD_NUMBER: _builtins.int
+    P50_FIELD_NUMBER: _builtins.int
     stage: _job_pb2.Stage.ValueType
     """The stage."""
     samples: _builtins.int
@@ -762,6 +763,10 @@ class StageTiming(_message.Message):
     def p95(self) -> _duration_pb2.Duration:
         """95th percentile duration."""
 
+    @_builtins.property
+    def p50(self) -> _duration_pb2.Duration:
+        """Median duration."""
+
     def __init__(
         self,
         *,
@@ -769,10 +774,11 @@ class StageTiming(_message.Message):
         mean: _duration_pb2.Duration | None = ...,
         p95: _duration_pb2.Duration | None = ...,
         samples: _builtins.int = ...,
+        p50: _duration_pb2.Duration | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["mean", b"mean", "p95", b"p95"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["mean", b"mean", "p50", b"p50", "p95", b"p95"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["mean", b"mean", "p95", b"p95", "samples", b"samples", "stage", b"stage"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["mean", b"mean", "p50", b"p50", "p95", b"p95", "samples", b"samples", "stage", b"stage"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
