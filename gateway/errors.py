@@ -155,13 +155,14 @@ def error_body(exc: BaseException) -> dict[str, Any]:
 
 def sdk_error(exc: errors.SkillBridgeError) -> JSONResponse:
     """The answer for an error of the scheduler, as the SDK raised it."""
-    status = next((s for cls, s in HTTP_STATUS if isinstance(exc, cls)), 502)
-    code = exc.code
     if isinstance(exc, errors.QuotaExceeded) and exc.retry_after is None:
         # The scheduler's quota and queue-full errors always carry RetryInfo. Without it, RESOURCE_EXHAUSTED
-        # comes from gRPC's own size limits, hit by something too large in the request: retrying cannot help,
-        # so it must not read as 429.
-        status, code = 400, "INVALID_ARGUMENT"
+        # comes from gRPC's own size limits, hit by something too large in the request (or in the error it
+        # earned): retrying cannot help, so it must not read as 429.
+        message = f"the request is too large to process (retrying will not help): {exc.message}"
+        return error_response(400, message, code="INVALID_ARGUMENT")
+    status = next((s for cls, s in HTTP_STATUS if isinstance(exc, cls)), 502)
+    code = exc.code
     retry_after = exc.retry_after
     if status == 503 and retry_after is None:
         retry_after = 1.0  # a restarting scheduler is back within seconds
@@ -180,7 +181,7 @@ def renamed(exc: errors.SkillBridgeError, rename: Callable[[str], str]) -> ApiEr
 
 def validation_error(exc: RequestValidationError) -> JSONResponse:
     """Request validation (body, path, query, headers) as a 400 naming each field, like INVALID_ARGUMENT."""
-    violations = [(field_path(e.get("loc", ())), _describe(e)) for e in exc.errors()]
+    violations = [_violation(e) for e in exc.errors()]
     if not violations:
         violations = [("body", "is not valid")]
     detail = "; ".join(f"{f}: {d}" for f, d in violations[:5])
@@ -204,10 +205,16 @@ def field_path(loc: Sequence[Any]) -> str:
     return path
 
 
-def _describe(error: Any) -> str:
+def _violation(error: Any) -> tuple[str, str]:
+    loc = error.get("loc", ())
+    if error.get("type") == "json_invalid":
+        # FastAPI puts the character position where the field would be.
+        reason = str((error.get("ctx") or {}).get("error", "")) or "JSON decode error"
+        position = loc[1] if len(loc) > 1 else "?"
+        return "body", f"is not valid JSON ({reason} at character {position})"
     # pydantic's `msg` names the rule, not the input; the input itself is never repeated back.
-    message = str(error.get("msg", "is not valid"))
-    return message.removeprefix("Value error, ")
+    message = str(error.get("msg", "is not valid")).removeprefix("Value error, ")
+    return field_path(loc), message
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -23,8 +23,8 @@ INT64_MAX = 2**63 - 1
 MAX_REQUEST_ID_CHARS = 128
 MAX_DELAY_SECONDS = 30 * 24 * 3600.0
 MAX_DEPENDENCIES = 100
-# Job ids are 22 characters; anything much longer names no job and must not travel in an error message.
-MAX_ID_CHARS = 128
+# Job ids are 22 characters; a longer one names no job, and is refused before an error message could quote it.
+MAX_ID_CHARS = 64
 MAX_REASON_CHARS = 1000
 MAX_PAGE_TOKEN_CHARS = 1024
 MAX_STATE_FILTERS = 16
