@@ -27,13 +27,16 @@ def redact(text: str) -> str:
 
 
 def take_token(query_string: bytes) -> tuple[bytes, str | None]:
-    """The query string with access_token values replaced by the placeholder, and the (last) token."""
+    """The query string with access_token values (any letter case) replaced by the placeholder, and the last
+    token named exactly `access_token` (parameter names are case-sensitive; a near miss is still redacted)."""
     token: str | None = None
     parts = []
     for part in query_string.split(b"&"):
         name, sep, value = part.partition(b"=")
-        if unquote_plus(name.decode("latin-1")) == ACCESS_TOKEN:
-            token = unquote_plus(value.decode("latin-1"))
+        decoded = unquote_plus(name.decode("latin-1"))
+        if decoded.lower() == ACCESS_TOKEN:
+            if decoded == ACCESS_TOKEN:
+                token = unquote_plus(value.decode("latin-1"))
             parts.append(name + b"=" + PLACEHOLDER.encode())
         else:
             parts.append(name + sep + value)
@@ -51,8 +54,8 @@ class AccessTokenRedaction:
         query = scope.get("query_string", b"")
         if scope["type"] in ("http", "websocket") and b"access_token" in query.lower().replace(b"%5f", b"_"):
             redacted, token = take_token(query)
+            scope["query_string"] = redacted  # in place: the server's access log reads this same scope
             if token is not None:
-                scope["query_string"] = redacted  # in place: the server's access log reads this same scope
                 scope[SCOPE_TOKEN_KEY] = token
         await self.app(scope, receive, send)
 
