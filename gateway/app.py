@@ -70,7 +70,7 @@ def create_app(
     app.add_middleware(_MetricsMiddleware, metrics=metrics)
     app.add_middleware(AccessTokenRedaction)
     install_error_handlers(app)
-    install_openapi(app)
+    install_openapi(app, settings)
 
     app.include_router(build_v1_router())
     app.include_router(build_events_router())

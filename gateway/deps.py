@@ -50,12 +50,12 @@ def api_key(request: Request) -> str | None:
 def stream_api_key(
     request: Request,
     access_token: Annotated[
-        str | None,
+        str,
         Query(
             max_length=MAX_KEY_CHARS,
             description="The API key, for EventSource, which cannot send an Authorization header. Never logged.",
         ),
-    ] = None,
+    ] = "",
 ) -> str | None:
     """The key from the Authorization header, else from `?access_token=` (taken from the scope: the query string
     the route sees carries only a placeholder)."""

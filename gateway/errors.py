@@ -7,9 +7,11 @@ header. Messages never echo unbounded input: quoted values are cut to QUOTE_CHAR
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
+import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -212,9 +214,35 @@ def _violation(error: Any) -> tuple[str, str]:
         reason = str((error.get("ctx") or {}).get("error", "")) or "JSON decode error"
         position = loc[1] if len(loc) > 1 else "?"
         return "body", f"is not valid JSON ({reason} at character {position})"
+    return field_path(loc), _describe(error)
+
+
+def _describe(error: Any) -> str:
+    kind, ctx = error.get("type"), error.get("ctx") or {}
+    if kind == "missing":
+        return "is required"
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") == r"\S":
+        return "must not be empty"  # the scheduler's words for the same rule
     # pydantic's `msg` names the rule, not the input; the input itself is never repeated back.
-    message = str(error.get("msg", "is not valid")).removeprefix("Value error, ")
-    return field_path(loc), message
+    return str(error.get("msg", "is not valid")).removeprefix("Value error, ")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every documented method on this request's path (Starlette names only those of the first route that
+    matched it, where several routes share a path)."""
+    path = request.scope.get("path", "")
+    methods: set[str] = set()
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        if _template_regex(template).fullmatch(path):
+            methods |= {method.upper() for method in operations}
+    return sorted(methods)
+
+
+@functools.cache
+def _template_regex(template: str) -> re.Pattern[str]:
+    # Path parameters are job ids, which hold no "/" and no ":" (see routes_v1.JobIdConvertor).
+    parts = re.split(r"(\{[^}]+\})", template)
+    return re.compile("".join("[^/:]+" if part.startswith("{") else re.escape(part) for part in parts))
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -242,7 +270,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
         detail = exc.detail if isinstance(exc.detail, str) else CODE_BY_STATUS.get(exc.status_code, "error")
-        return error_response(exc.status_code, detail, headers=dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route that matched the path; several routes may share it.
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        return error_response(exc.status_code, detail, headers=headers)
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.scope.get("path", ""))

@@ -40,6 +40,9 @@ def _encodable(value: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(_encodable)]
+# A text with something in it: the scheduler refuses empty and blank ones ("must not be empty").
+NONBLANK_PATTERN = r"\S"
+NonBlankText = Annotated[str, StringConstraints(pattern=NONBLANK_PATTERN), AfterValidator(_encodable)]
 JobId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_CHARS), AfterValidator(_encodable)]
 Threshold = Annotated[
     float,
@@ -53,16 +56,17 @@ Threshold = Annotated[
 
 
 class _Strict(BaseModel):
-    # JSON has no NaN or Infinity (and 1e999 parses as Infinity): every number must be finite.
-    model_config = ConfigDict(allow_inf_nan=False)
+    # JSON has no NaN or Infinity (and 1e999 parses as Infinity): every number must be finite. Strict: a value
+    # is taken only in its documented JSON type (no `false` for a number, no "3" for an integer).
+    model_config = ConfigDict(allow_inf_nan=False, strict=True)
 
 
 class AnalysisInput(_Strict):
     """Input of a course-recommendation job. Each text must be non-empty and at most the scheduler's
     max_text_bytes (UTF-8)."""
 
-    resume_text: Text
-    job_description_text: Text
+    resume_text: NonBlankText
+    job_description_text: NonBlankText
     threshold: Threshold = 0.5
 
 
@@ -101,11 +105,11 @@ class CancelBody(_Strict):
 
 
 class SeedPayload(_Strict):
-    """The analysis input of the original contract. The texts may be missing here: an empty or missing one is a
-    400 with `detail`, as the original answered."""
+    """The analysis input of the original contract: an empty or missing text is a 400 with `detail`, as the
+    original answered."""
 
-    resume_text: Text | None = None
-    job_description_text: Text | None = None
+    resume_text: NonBlankText
+    job_description_text: NonBlankText
     threshold: Threshold = 0.5
 
 

@@ -11,6 +11,7 @@ from skillbridge.scheduler.v1 import job_pb2
 from skillbridge.scheduler.v1 import scheduler_service_pb2 as pb
 
 from gateway.proto_schema import component_schemas
+from services.common.settings import Settings
 
 PROTO_ROOTS = (
     job_pb2.Job.DESCRIPTOR,
@@ -20,8 +21,9 @@ PROTO_ROOTS = (
 )
 
 
-def install_openapi(app: FastAPI) -> None:
-    """Replaces app.openapi with the document described above (built once, on first request)."""
+def install_openapi(app: FastAPI, settings: Settings) -> None:
+    """Replaces app.openapi with the document described above (built once, on first request). The limits the
+    deployment configures are written into it from `settings`."""
 
     def build() -> dict[str, Any]:
         if app.openapi_schema:
@@ -34,7 +36,18 @@ def install_openapi(app: FastAPI) -> None:
         components.pop("HTTPValidationError", None)
         components.pop("ValidationError", None)
         components.update(component_schemas(*PROTO_ROOTS))
+        _deployment_limits(components, settings)
         app.openapi_schema = schema
         return schema
 
     app.openapi = build  # type: ignore[method-assign]
+
+
+def _deployment_limits(components: dict[str, Any], settings: Settings) -> None:
+    priority = components["SubmitBody"]["properties"]["priority"]
+    priority["maximum"] = settings.max_priority
+    priority["description"] = f"Higher runs first: 0 to {settings.max_priority} (your tier may allow less)."
+    for name in ("AnalysisInput", "SeedPayload"):
+        for text in ("resume_text", "job_description_text"):
+            field = components[name]["properties"][text]
+            field["description"] = f"Plain text, not blank, at most {settings.max_text_bytes} bytes in UTF-8."

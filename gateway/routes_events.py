@@ -22,7 +22,7 @@ from gateway.convert import to_json
 from gateway.deps import StreamClient
 from gateway.errors import ApiError, error_body, error_responses
 from gateway.inputs import INT64_MAX
-from gateway.routes_v1 import JobIdPath
+from gateway.routes_v1 import JobIdPath, register_job_id_convertor
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +45,11 @@ def sse_event(update: Update) -> ServerSentEvent:
 
 
 def build_events_router() -> APIRouter:
+    register_job_id_convertor()
     router = APIRouter(prefix="/v1", tags=["v1"])
 
     @router.get(
-        "/jobs/{job_id}/events",
+        "/jobs/{job_id:job_id}/events",
         response_class=EventSourceResponse,
         responses={
             200: {"description": STREAM_DESCRIPTION, "content": {"text/event-stream": {"schema": {"type": "string"}}}},
@@ -60,16 +61,15 @@ def build_events_router() -> APIRouter:
         job_id: JobIdPath,
         client: StreamClient,
         last_event_id: Annotated[
-            int | None,
-            Header(alias="Last-Event-ID", ge=0, le=INT64_MAX, description="Resume after this event sequence."),
-        ] = None,
+            int, Header(alias="Last-Event-ID", ge=0, le=INT64_MAX, description="Resume after this event sequence.")
+        ] = 0,
         after_sequence: Annotated[
-            int | None, Query(ge=0, le=INT64_MAX, description="Resume after this sequence (for URLs).")
-        ] = None,
+            int, Query(ge=0, le=INT64_MAX, description="Resume after this sequence (for URLs).")
+        ] = 0,
     ) -> EventSourceResponse:
         """Server-sent events: a snapshot, then every event after Last-Event-ID (or `after_sequence`)."""
         deadline: float = request.app.state.connect_timeout
-        stream = client.watch(job_id, after_sequence=max(after_sequence or 0, last_event_id or 0))
+        stream = client.watch(job_id, after_sequence=max(after_sequence, last_event_id))
         try:
             # The first answers are awaited here, so an unknown job, a bad key or a scheduler that is down is an
             # HTTP error rather than an empty stream. GetJob fails at once on a refused connection, where the

@@ -7,12 +7,10 @@ from fastapi import APIRouter
 from skillbridge_client import SkillBridgeError
 
 from gateway.deps import AppSettings, Client
-from gateway.errors import ApiError, error_responses, renamed
+from gateway.errors import error_responses, renamed
 from gateway.inputs import SeedSubmit, check_submission
-from gateway.routes_v1 import JobIdPath
+from gateway.routes_v1 import JobIdPath, register_job_id_convertor
 from gateway.seed import SeedQueueStatus, SeedStatus, SeedSubmitted, seed_queue, seed_status, seed_submitted
-
-_TEXTS = ("resume_text", "job_description_text")
 
 
 def _seed_field(field: str) -> str:
@@ -22,20 +20,14 @@ def _seed_field(field: str) -> str:
 
 def build_seed_router() -> APIRouter:
     """The three seed routes."""
+    register_job_id_convertor()
     router = APIRouter(tags=["seed (original contract)"])
 
     @router.post("/jobs/submit", responses=error_responses(400, 401, 403, 413, 429, 502, 503, 504))
     async def submit(body: SeedSubmit, client: Client, settings: AppSettings) -> SeedSubmitted:
         """Queues a course-recommendation job; answers at once with its id, position and wait estimate."""
         payload = body.payload
-        missing = [name for name in _TEXTS if not (getattr(payload, name) or "").strip()]
-        if missing:
-            raise ApiError(
-                400,
-                f"{' and '.join(missing)} must not be empty",
-                violations=[(f"payload.{name}", "must not be empty") for name in missing],
-            )
-        texts = {name: getattr(payload, name) or "" for name in _TEXTS}
+        texts = {"resume_text": payload.resume_text, "job_description_text": payload.job_description_text}
         check_submission(settings, priority=0, texts=texts, text_path="payload")
         try:
             job = await client.submit_analysis(
@@ -45,7 +37,7 @@ def build_seed_router() -> APIRouter:
             raise renamed(exc, _seed_field) from None
         return seed_submitted(job)
 
-    @router.get("/jobs/status/{job_id}", responses=error_responses(400, 401, 403, 404, 429, 502, 503, 504))
+    @router.get("/jobs/status/{job_id:job_id}", responses=error_responses(400, 401, 403, 404, 429, 502, 503, 504))
     async def status(job_id: JobIdPath, client: Client) -> SeedStatus:
         """The job's status, and its result once completed; 404 for an unknown id."""
         return seed_status(await client.get(job_id))

@@ -15,6 +15,7 @@ from google.protobuf.message import Message
 from skillbridge.scheduler.v1 import job_pb2
 from skillbridge.scheduler.v1 import scheduler_service_pb2 as pb
 from skillbridge_client import SkillBridgeError
+from starlette.convertors import CONVERTOR_TYPES, StringConvertor, register_url_convertor
 
 from gateway.convert import to_json
 from gateway.deps import AppSettings, Client
@@ -33,6 +34,20 @@ from gateway.inputs import (
 from gateway.proto_schema import ref
 
 JobIdPath = Annotated[str, Path(max_length=MAX_ID_CHARS, description="The job's id.")]
+# Path segments holding a job id: no colon, so /v1/jobs/{id}:cancel is never also read as GET /v1/jobs/{id}.
+JOB_ID_CONVERTOR = "job_id"
+
+
+class JobIdConvertor(StringConvertor):
+    regex = "[^/:]+"
+
+
+def register_job_id_convertor() -> None:
+    """Makes `{name:job_id}` usable in route paths (Starlette keeps convertors in one registry; idempotent)."""
+    if JOB_ID_CONVERTOR not in CONVERTOR_TYPES:
+        register_url_convertor(JOB_ID_CONVERTOR, JobIdConvertor())
+
+
 # The scheduler names SubmitJobRequest fields; the JSON body calls `delay` `delay_seconds`.
 _REST_FIELD = {"delay": "delay_seconds"}
 _CALLER_ERRORS = (400, 401, 403, 429, 502, 503, 504)
@@ -50,6 +65,7 @@ def proto_json(message: Message, status: int = 200, headers: dict[str, str] | No
 
 def build_v1_router() -> APIRouter:
     """The /v1 routes."""
+    register_job_id_convertor()
     router = APIRouter(prefix="/v1", tags=["v1"])
     job = job_pb2.Job.DESCRIPTOR
 
@@ -86,17 +102,18 @@ def build_v1_router() -> APIRouter:
     async def list_jobs(
         client: Client,
         state: Annotated[
-            list[StateName] | None, Query(max_length=MAX_STATE_FILTERS, description="Only jobs in these states.")
-        ] = None,
+            list[StateName],
+            Query(default_factory=list, max_length=MAX_STATE_FILTERS, description="Only jobs in these states."),
+        ],
         page_size: Annotated[int, Query(ge=0, le=500, description="At most this many; 0 means 50.")] = 0,
         page_token: Annotated[str, Query(max_length=MAX_PAGE_TOKEN_CHARS)] = "",
     ) -> JSONResponse:
         """The caller's jobs, newest first, paged."""
-        states = [STATE_BY_NAME[name] for name in state or []]
+        states = [STATE_BY_NAME[name] for name in state]
         return proto_json(await client.list(states, page_size, page_token))
 
     @router.get(
-        "/jobs/{job_id}",
+        "/jobs/{job_id:job_id}",
         response_model=None,
         responses={**proto_answer(job, "The job."), **error_responses(*_CALLER_ERRORS, 404)},
     )
@@ -106,12 +123,12 @@ def build_v1_router() -> APIRouter:
 
     cancel_responses = {**proto_answer(job, "The job, CANCELLED."), **error_responses(*_CALLER_ERRORS, 404, 409)}
 
-    @router.post("/jobs/{job_id}:cancel", response_model=None, responses=cancel_responses)
+    @router.post("/jobs/{job_id:job_id}:cancel", response_model=None, responses=cancel_responses)
     async def cancel(job_id: JobIdPath, client: Client, body: CancelBody | None = None) -> JSONResponse:
         """Cancels a queued or running job; 409 if it has already ended."""
         return proto_json(await client.cancel(job_id, reason=(body or CancelBody()).reason))
 
-    @router.post("/jobs/{job_id}/cancel", response_model=None, responses=cancel_responses)
+    @router.post("/jobs/{job_id:job_id}/cancel", response_model=None, responses=cancel_responses)
     async def cancel_alias(job_id: JobIdPath, client: Client, body: CancelBody | None = None) -> JSONResponse:
         """The same as `:cancel`, for clients that cannot put a colon in a path."""
         return proto_json(await client.cancel(job_id, reason=(body or CancelBody()).reason))
