@@ -3,13 +3,13 @@
 Every error the gateway answers, on every route and status (request validation, an unknown route, an SDK error,
 an unexpected failure), is an `ErrorBody`: a `detail` in words (the original browser client shows it), a
 machine-readable `code`, the `field_violations` and, for 429 and 503, `retry_after_seconds` with a Retry-After
-header. Messages never echo unbounded input: quoted values are cut to QUOTE_CHARS and lists are counted."""
+header. Messages never echo unbounded input: the gateway's own messages name fields, never values; what the scheduler
+says is cut to MAX_DETAIL_CHARS; violations past MAX_VIOLATIONS are counted, not listed."""
 
 from __future__ import annotations
 
 import functools
 import json
-import logging
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -22,9 +22,6 @@ from pydantic import BaseModel, Field
 from skillbridge_client import errors
 from starlette.exceptions import HTTPException
 
-log = logging.getLogger(__name__)
-
-QUOTE_CHARS = 64
 MAX_DETAIL_CHARS = 1000
 MAX_VIOLATIONS = 20
 
@@ -104,14 +101,6 @@ class ApiError(Exception):
 def invalid(field: str, description: str) -> ApiError:
     """A 400 naming one field."""
     return ApiError(400, f"{field}: {description}", violations=[(field, description)])
-
-
-def quote(value: object, limit: int = QUOTE_CHARS) -> str:
-    """`value` quoted for a message, cut to `limit` characters so a message never echoes unbounded input."""
-    text = str(value)
-    if len(text) > limit:
-        text = f"{text[:limit]}… ({len(text)} characters)"
-    return repr(text)
 
 
 def _bounded(text: str, limit: int = MAX_DETAIL_CHARS) -> str:
@@ -277,7 +266,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(exc.status_code, detail, headers=headers)
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error on %s %s", request.method, request.scope.get("path", ""))
+        # Starlette re-raises after this answer, so the server logs the traceback once; nothing of it is sent.
         return error_response(500, "internal error")
 
     app.add_exception_handler(ApiError, on_api_error)

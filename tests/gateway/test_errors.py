@@ -145,3 +145,11 @@ async def test_text_over_max_text_bytes_is_the_schedulers_field_error(stack: Sta
     assert_error(answer, 400, "INVALID_ARGUMENT")
     assert violated_fields(answer) == ["payload.resume_text"]
     assert f"the limit is {limit}" in answer.json()["field_violations"][0]["description"]
+
+
+async def test_many_violations_are_counted_not_listed(http: httpx.AsyncClient) -> None:
+    body = {"type": "noop", "depends_on": [f"\ud800{i}" for i in range(30)]}
+    raw = json.dumps(body).encode()
+    answer = await http.post("/v1/jobs", content=raw, headers={"content-type": "application/json"})
+    violations = assert_error(answer, 400)["field_violations"]
+    assert len(violations) == 21 and violations[-1] == {"field": "(more)", "description": "10 more fields are invalid"}
