@@ -8,7 +8,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TRANSFORMERS_VERBOSITY := error
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 
-.PHONY: all install install-browser gen gen-check lint typecheck test bench bench-full eval run up check clean
+.PHONY: all install install-browser gen gen-check lint typecheck test fuzz bench bench-full eval run up check clean
 
 all: check
 
@@ -45,6 +45,11 @@ typecheck: install
 
 test: install install-browser
 	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+# The property-based tests with a larger budget than `make test` gives them (examples per REST operation).
+FUZZ_EXAMPLES ?= 500
+fuzz: install
+	SKILLBRIDGE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q --timeout 3600 tests/gateway/test_api_fuzz.py
 
 # Side by side in one run: SkillBridge (SQLite, Redis x1, x2) against Celery, RQ, arq, Dramatiq and saq
 # (installed into .bench-venv, never into the project), raw ceilings, the ML pipeline and status fan-out.

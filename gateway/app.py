@@ -1,4 +1,5 @@
-"""create_app(): the gateway's FastAPI app, wired from settings. Nothing is built at import time."""
+"""create_app(): the gateway's FastAPI app, wired from settings. Nothing is built at import time: the routes
+live in the routes_* modules, and this module only wires them with the error handlers and middleware."""
 
 from __future__ import annotations
 
@@ -6,17 +7,21 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import FastAPI, File, HTTPException, UploadFile
-from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, Response
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
-from skillbridge_client import AsyncSchedulerClient, SkillBridgeError
+from skillbridge_client import AsyncSchedulerClient
 
-from gateway.errors import handle_sdk_error
-from gateway.extract import ExtractError, extract_text
+from gateway.body_limit import BodyLimit
+from gateway.errors import install_error_handlers
 from gateway.metrics import GatewayMetrics
+from gateway.openapi import install_openapi
+from gateway.redact import AccessTokenRedaction
+from gateway.routes_events import build_events_router
+from gateway.routes_extract import build_extract_router
+from gateway.routes_ops import build_ops_router
 from gateway.routes_seed import build_seed_router
 from gateway.routes_v1 import build_v1_router
 from services.common.settings import REPO_ROOT, Settings
@@ -32,11 +37,13 @@ def create_app(
     settings: Settings,
     *,
     client: AsyncSchedulerClient | None = None,
-    call_timeout: float = 10.0,
+    call_timeout: float | None = None,
+    connect_timeout: float | None = None,
     max_upload_bytes: int = MAX_UPLOAD_BYTES,
 ) -> FastAPI:
     """The gateway app. `client` is the scheduler client to use (tests pass one); without it one is built
-    for settings.scheduler_address on first use and closed at shutdown."""
+    for settings.scheduler_address on first use and closed at shutdown. The timeouts default to the settings'
+    gateway_call_timeout_seconds and gateway_connect_timeout_seconds."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -47,42 +54,31 @@ def create_app(
     app = FastAPI(
         title="SkillBridge gateway",
         version="1.0",
-        description="HTTP/JSON and server-sent events in front of the SkillBridge JobScheduler.",
+        description="HTTP/JSON and server-sent events in front of the SkillBridge JobScheduler. Every error "
+        "answer has one shape: `detail`, `code`, `field_violations`, `retry_after_seconds`.",
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.client = client
     app.state.owns_client = False
-    app.state.call_timeout = call_timeout
+    app.state.call_timeout = settings.gateway_call_timeout_seconds if call_timeout is None else call_timeout
+    app.state.connect_timeout = settings.gateway_connect_timeout_seconds if connect_timeout is None else connect_timeout
+    app.state.max_upload_bytes = max_upload_bytes
     metrics = GatewayMetrics()
+    # Starlette runs the last added outermost: the token leaves the query string before anything else sees it.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_message_bytes)
     app.add_middleware(_MetricsMiddleware, metrics=metrics)
-    app.add_exception_handler(SkillBridgeError, handle_sdk_error)
+    app.add_middleware(AccessTokenRedaction)
+    install_error_handlers(app)
+    install_openapi(app, settings)
 
     app.include_router(build_v1_router())
+    app.include_router(build_events_router())
+    app.include_router(build_extract_router())
     seed = build_seed_router()
     app.include_router(seed)
     app.include_router(seed, prefix="/api/v1")
-
-    @app.get("/healthz", tags=["ops"])
-    async def healthz() -> dict[str, str]:
-        """Liveness of the gateway process."""
-        return {"status": "ok"}
-
-    @app.get("/metrics", tags=["ops"], include_in_schema=False)
-    async def prometheus() -> Response:
-        return metrics.render()
-
-    @app.post("/v1/extract-text", tags=["v1"])
-    async def extract(file: Annotated[UploadFile, File(description=".txt, .pdf or .docx")]) -> dict[str, Any]:
-        """The plain text of an uploaded resume or job description."""
-        data = await file.read(max_upload_bytes + 1)
-        if len(data) > max_upload_bytes:
-            raise HTTPException(413, detail=f"file larger than {max_upload_bytes // 1024} KiB")
-        try:
-            text = await run_in_threadpool(extract_text, file.filename or "", data)
-        except ExtractError as exc:
-            raise HTTPException(exc.status, detail=str(exc)) from None
-        return {"filename": file.filename, "text": text, "characters": len(text)}
+    app.include_router(build_ops_router(metrics))
 
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:

@@ -1,180 +1,175 @@
-"""The v1 routes: the JobScheduler API over HTTP/JSON (the google.api.http mapping of the proto) plus SSE."""
+"""The v1 routes: the JobScheduler API over HTTP/JSON (the google.api.http mapping of the proto). Each answers
+proto JSON, typed in OpenAPI by the message's schema (gateway.proto_schema); the event stream is in
+routes_events."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
-import logging
-from collections.abc import AsyncGenerator, AsyncIterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Query
-from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import JSONResponse
+from google.protobuf.descriptor import Descriptor
+from google.protobuf.message import Message
 from skillbridge.scheduler.v1 import job_pb2
-from skillbridge_client import Update
+from skillbridge.scheduler.v1 import scheduler_service_pb2 as pb
+from skillbridge_client import SkillBridgeError
+from starlette.convertors import CONVERTOR_TYPES, StringConvertor, register_url_convertor
 
-from gateway.convert import SEED_STATUS, to_json
-from gateway.deps import Client
+from gateway.convert import to_json
+from gateway.deps import AppSettings, Client
+from gateway.errors import error_responses, invalid, renamed
+from gateway.inputs import (
+    MAX_ID_CHARS,
+    MAX_PAGE_TOKEN_CHARS,
+    MAX_STATE_FILTERS,
+    STATE_BY_NAME,
+    CancelBody,
+    NoopBody,
+    StateName,
+    SubmitBody,
+    check_submission,
+)
+from gateway.proto_schema import ref
 
-log = logging.getLogger(__name__)
-
-STATE_BY_NAME: dict[str, job_pb2.JobState.ValueType] = {
-    **{job_pb2.JobState.Name(s): s for s in job_pb2.JobState.values() if s},
-    **{name: s for s, name in SEED_STATUS.items()},
-    "succeeded": job_pb2.JOB_STATE_SUCCEEDED,
-    "scheduled": job_pb2.JOB_STATE_SCHEDULED,
-    "waiting": job_pb2.JOB_STATE_WAITING,
-}
-
-
-class AnalysisInput(BaseModel):
-    """Input of a course-recommendation job."""
-
-    resume_text: str
-    job_description_text: str
-    threshold: float = Field(default=0.5, ge=0.0, le=1.0)
-
-
-class NoopBody(BaseModel):
-    """Input of a noop job: base64 bytes returned unchanged as its result."""
-
-    payload: str = ""
+JobIdPath = Annotated[str, Path(max_length=MAX_ID_CHARS, description="The job's id.")]
+# Path segments holding a job id: no colon, so /v1/jobs/{id}:cancel is never also read as GET /v1/jobs/{id}.
+JOB_ID_CONVERTOR = "job_id"
 
 
-class SubmitBody(BaseModel):
-    """POST /v1/jobs: SubmitJobRequest as JSON. `type` may be the enum name or its short form."""
-
-    type: Literal["JOB_TYPE_COURSE_RECOMMENDATION", "JOB_TYPE_NOOP", "course_recommendation", "noop"] = (
-        "JOB_TYPE_COURSE_RECOMMENDATION"
-    )
-    course_recommendation: AnalysisInput | None = None
-    noop: NoopBody | None = None
-    priority: int = Field(default=0, ge=0)
-    request_id: str | None = None
-    delay_seconds: float | None = Field(default=None, ge=0, description="start no sooner than this after submit")
-    depends_on: list[str] = Field(default_factory=list, description="ids of your jobs that must succeed first")
+class JobIdConvertor(StringConvertor):
+    regex = "[^/:]+"
 
 
-class CancelBody(BaseModel):
-    """Optional body of a cancel."""
+def register_job_id_convertor() -> None:
+    """Makes `{name:job_id}` usable in route paths (Starlette keeps convertors in one registry; idempotent)."""
+    if JOB_ID_CONVERTOR not in CONVERTOR_TYPES:
+        register_url_convertor(JOB_ID_CONVERTOR, JobIdConvertor())
 
-    reason: str = ""
+
+# The scheduler names SubmitJobRequest fields; the JSON body calls `delay` `delay_seconds`.
+_REST_FIELD = {"delay": "delay_seconds"}
+_CALLER_ERRORS = (400, 401, 403, 429, 502, 503, 504)
 
 
-def sse_frame(update: Update) -> str:
-    """One SSE message. Events carry `id: <sequence>` so a reconnecting EventSource sends Last-Event-ID;
-    snapshots carry no id and leave the client's last id alone."""
-    if isinstance(update, job_pb2.Job):
-        return f"event: snapshot\ndata: {json.dumps(to_json(update))}\n\n"
-    kind = update.WhichOneof("kind") or "event"
-    return f"id: {update.sequence}\nevent: {kind}\ndata: {json.dumps(to_json(update))}\n\n"
+def proto_answer(descriptor: Descriptor, description: str, status: int = 200, **extra: Any) -> dict[int | str, Any]:
+    """OpenAPI `responses` for a route answering `descriptor` as proto JSON."""
+    answer = {"description": description, "content": {"application/json": {"schema": ref(descriptor)}}, **extra}
+    return {status: answer}
+
+
+def proto_json(message: Message, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(to_json(message), status_code=status, headers=headers)
 
 
 def build_v1_router() -> APIRouter:
     """The /v1 routes."""
+    register_job_id_convertor()
     router = APIRouter(prefix="/v1", tags=["v1"])
+    job = job_pb2.Job.DESCRIPTOR
 
-    @router.post("/jobs")
-    async def submit(body: SubmitBody, client: Client) -> dict[str, Any]:
-        """Queues a job and returns it (QUEUED, with position and wait estimate)."""
-        if body.type in ("JOB_TYPE_NOOP", "noop"):
-            try:
-                payload = base64.b64decode((body.noop or NoopBody()).payload, validate=True)
-            except binascii.Error as exc:
-                raise HTTPException(400, detail=f"noop.payload is not base64: {exc}") from None
-            job = await client.submit_noop(
-                payload,
-                priority=body.priority,
-                request_id=body.request_id,
-                delay=body.delay_seconds,
-                depends_on=body.depends_on,
-            )
-            return to_json(job)
-        if body.course_recommendation is None:
-            raise HTTPException(400, detail="course_recommendation is required for a course-recommendation job")
-        given = body.course_recommendation
-        job = await client.submit_analysis(
-            given.resume_text,
-            given.job_description_text,
-            threshold=given.threshold,
-            priority=body.priority,
-            request_id=body.request_id,
-            delay=body.delay_seconds,
-            depends_on=body.depends_on,
-        )
-        return to_json(job)
+    @router.post(
+        "/jobs",
+        status_code=202,
+        response_model=None,
+        responses={
+            **proto_answer(
+                job,
+                "Accepted: the job, QUEUED (or SCHEDULED / WAITING) with its position and wait estimate.",
+                202,
+                headers={"Location": {"description": "The job's URL.", "schema": {"type": "string"}}},
+            ),
+            **error_responses(*_CALLER_ERRORS, 409, 413),
+        },
+    )
+    async def submit(body: SubmitBody, client: Client, settings: AppSettings) -> JSONResponse:
+        """Queues a job and answers 202 with it and its `Location`."""
+        try:
+            submitted = await _submit(body, client, settings)
+        except SkillBridgeError as exc:
+            raise renamed(exc, lambda f: _REST_FIELD.get(f, f)) from None
+        return proto_json(submitted, 202, {"Location": f"/v1/jobs/{submitted.id}"})
 
-    @router.get("/jobs")
+    @router.get(
+        "/jobs",
+        response_model=None,
+        responses={
+            **proto_answer(pb.ListJobsResponse.DESCRIPTOR, "One page of jobs."),
+            **error_responses(*_CALLER_ERRORS),
+        },
+    )
     async def list_jobs(
         client: Client,
-        state: Annotated[list[str] | None, Query(description="filter: queued, running, completed, ...")] = None,
-        page_size: Annotated[int, Query(ge=0, le=500)] = 0,
-        page_token: str = "",
-    ) -> dict[str, Any]:
+        state: Annotated[
+            list[StateName],
+            Query(default_factory=list, max_length=MAX_STATE_FILTERS, description="Only jobs in these states."),
+        ],
+        page_size: Annotated[int, Query(ge=0, le=500, description="At most this many; 0 means 50.")] = 0,
+        page_token: Annotated[str, Query(max_length=MAX_PAGE_TOKEN_CHARS)] = "",
+    ) -> JSONResponse:
         """The caller's jobs, newest first, paged."""
-        states = []
-        for name in state or []:
-            if name not in STATE_BY_NAME:
-                raise HTTPException(400, detail=f"unknown state {name!r}")
-            states.append(STATE_BY_NAME[name])
-        return to_json(await client.list(states, page_size, page_token))
+        states = [STATE_BY_NAME[name] for name in state]
+        return proto_json(await client.list(states, page_size, page_token))
 
-    @router.get("/jobs/{job_id}")
-    async def get_job(job_id: str, client: Client) -> dict[str, Any]:
+    @router.get(
+        "/jobs/{job_id:job_id}",
+        response_model=None,
+        responses={**proto_answer(job, "The job."), **error_responses(*_CALLER_ERRORS, 404)},
+    )
+    async def get_job(job_id: JobIdPath, client: Client) -> JSONResponse:
         """A snapshot of the job."""
-        return to_json(await client.get(job_id))
+        return proto_json(await client.get(job_id))
 
-    @router.post("/jobs/{job_id}:cancel")
-    async def cancel(job_id: str, client: Client, body: CancelBody | None = None) -> dict[str, Any]:
+    cancel_responses = {**proto_answer(job, "The job, CANCELLED."), **error_responses(*_CALLER_ERRORS, 404, 409)}
+
+    @router.post("/jobs/{job_id:job_id}:cancel", response_model=None, responses=cancel_responses)
+    async def cancel(job_id: JobIdPath, client: Client, body: CancelBody | None = None) -> JSONResponse:
         """Cancels a queued or running job; 409 if it has already ended."""
-        return to_json(await client.cancel(job_id, reason=(body or CancelBody()).reason))
+        return proto_json(await client.cancel(job_id, reason=(body or CancelBody()).reason))
 
-    @router.post("/jobs/{job_id}/cancel")
-    async def cancel_alias(job_id: str, client: Client, body: CancelBody | None = None) -> dict[str, Any]:
+    @router.post("/jobs/{job_id:job_id}/cancel", response_model=None, responses=cancel_responses)
+    async def cancel_alias(job_id: JobIdPath, client: Client, body: CancelBody | None = None) -> JSONResponse:
         """The same as `:cancel`, for clients that cannot put a colon in a path."""
-        return to_json(await client.cancel(job_id, reason=(body or CancelBody()).reason))
+        return proto_json(await client.cancel(job_id, reason=(body or CancelBody()).reason))
 
-    @router.get("/jobs/{job_id}/events", response_class=StreamingResponse)
-    async def events(
-        job_id: str,
-        client: Client,
-        last_event_id: Annotated[str | None, Header()] = None,
-        after_sequence: Annotated[int | None, Query(ge=0)] = None,
-    ) -> StreamingResponse:
-        """Server-sent events: a snapshot, then every event after Last-Event-ID (or `after_sequence`); ends
-        after the terminal event."""
-        after = after_sequence or 0
-        if last_event_id:
-            try:
-                after = max(after, int(last_event_id))
-            except ValueError:
-                raise HTTPException(400, detail="Last-Event-ID must be an event sequence number") from None
-        stream = client.watch(job_id, after_sequence=after)
-        # The first update is read here so an unknown job or a bad key is an HTTP error, not an empty stream.
-        first = await anext(stream)
-        return StreamingResponse(
-            _frames(first, stream),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
-
-    @router.get("/queue")
-    async def queue(client: Client) -> dict[str, Any]:
+    @router.get(
+        "/queue",
+        response_model=None,
+        responses={
+            **proto_answer(pb.GetQueueStatusResponse.DESCRIPTOR, "The queue."),
+            **error_responses(*_CALLER_ERRORS),
+        },
+    )
+    async def queue(client: Client) -> JSONResponse:
         """Queue depth, counts by state, stage timings, throughput, workers and health."""
-        return to_json(await client.queue_status())
+        return proto_json(await client.queue_status())
 
     return router
 
 
-async def _frames(first: Update, stream: AsyncGenerator[Update, None]) -> AsyncIterator[str]:
-    try:
-        yield sse_frame(first)
-        async for update in stream:
-            yield sse_frame(update)
-    except Exception as exc:  # headers are sent: the error can only be told as a last event
-        log.warning("event stream ended with %s", exc)
-        yield f"event: error\ndata: {json.dumps({'detail': str(exc)})}\n\n"
-    finally:
-        await stream.aclose()  # ends the gRPC stream when the HTTP client goes away
+async def _submit(body: SubmitBody, client: Client, settings: AppSettings) -> job_pb2.Job:
+    common: dict[str, Any] = {
+        "priority": body.priority,
+        "request_id": body.request_id or None,
+        "delay": body.delay_seconds,
+        "depends_on": body.depends_on,
+    }
+    if body.type in ("JOB_TYPE_NOOP", "noop"):
+        check_submission(settings, priority=body.priority, texts={})
+        try:
+            payload = base64.b64decode((body.noop or NoopBody()).payload, validate=True)
+        except binascii.Error:
+            raise invalid("noop.payload", "is not base64") from None
+        return await client.submit_noop(payload, **common)
+    given = body.course_recommendation
+    if given is None:
+        raise invalid("course_recommendation", "is required for a course-recommendation job")
+    check_submission(
+        settings,
+        priority=body.priority,
+        texts={"resume_text": given.resume_text, "job_description_text": given.job_description_text},
+    )
+    return await client.submit_analysis(
+        given.resume_text, given.job_description_text, threshold=given.threshold, **common
+    )

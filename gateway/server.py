@@ -7,6 +7,7 @@ import logging
 import uvicorn
 
 from gateway.app import create_app
+from gateway.redact import install_log_redaction
 from services.common.logs import configure_logging
 from services.common.settings import Settings
 
@@ -16,6 +17,7 @@ log = logging.getLogger(__name__)
 def serve(settings: Settings) -> None:
     """Serves until SIGINT/SIGTERM (uvicorn drains open connections, then the app closes its channel)."""
     app = create_app(settings)
+    install_log_redaction()  # after logging is configured: its handlers get the filter
     log.info("gateway on http://%s:%d", settings.host, settings.gateway_port)
     config = uvicorn.Config(
         app, host=settings.host, port=settings.gateway_port, log_config=None, timeout_graceful_shutdown=5

@@ -34,6 +34,11 @@ class Settings:
     recommendation_address: str = "127.0.0.1:50055"
     scheduler_address: str = "127.0.0.1:50051"
 
+    # REST gateway: deadline of each scheduler call, and of the first answer of an event stream (so a scheduler
+    # that is down is a prompt 503)
+    gateway_call_timeout_seconds: float = 10.0
+    gateway_connect_timeout_seconds: float = 3.0
+
     # Store: sqlite:///path/to/file.db or redis://host:port/db
     store: str = "sqlite:///var/skillbridge.db"
     data_dir: Path = REPO_ROOT / "data"

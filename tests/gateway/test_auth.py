@@ -48,6 +48,24 @@ async def test_missing_or_unknown_key_is_401(keyed: httpx.AsyncClient) -> None:
     assert (await keyed.post("/jobs/submit", json={"payload": ANALYSIS["course_recommendation"]})).status_code == 401
     assert (await keyed.get("/v1/queue", headers={"Authorization": "Bearer wrong"})).status_code == 401
     assert (await keyed.get("/v1/queue", headers=ALICE)).status_code == 200
-    # EventSource cannot send headers: the key may come as ?access_token=
+
+
+async def test_access_token_only_on_the_event_stream(keyed: httpx.AsyncClient) -> None:
+    """EventSource cannot send headers, so the event stream takes ?access_token=; no other route does."""
     job = (await keyed.post("/v1/jobs", json=ANALYSIS, headers=ALICE)).json()
-    assert (await keyed.get(f"/v1/jobs/{job['id']}", params={"access_token": "key-bob"})).status_code == 404
+    assert (await keyed.get(f"/v1/jobs/{job['id']}/events", params={"access_token": "key-bob"})).status_code == 404
+    assert (await keyed.get(f"/v1/jobs/{job['id']}/events", params={"access_token": "wrong"})).status_code == 401
+    async with keyed.stream("GET", f"/v1/jobs/{job['id']}/events", params={"access_token": "key-alice"}) as stream:
+        assert stream.status_code == 200
+    refused = await keyed.get(f"/v1/jobs/{job['id']}", params={"access_token": "key-alice"})
+    assert refused.status_code == 400
+    assert refused.json()["field_violations"][0]["field"] == "access_token"
+    assert "key-alice" not in refused.text
+    assert (await keyed.get("/v1/queue", params={"access_token": "key-alice"}, headers=ALICE)).status_code == 400
+
+
+async def test_malformed_keys_are_401_not_500(keyed: httpx.AsyncClient) -> None:
+    for key in ("k" * 10_000, "caf\u00e9-key"):
+        answer = await keyed.get("/v1/queue", headers={"Authorization": f"Bearer {key}".encode()})
+        assert answer.status_code == 401, answer.text
+        assert answer.json()["code"] == "UNAUTHENTICATED"

@@ -1,10 +1,17 @@
-"""GET /v1/jobs/{id}/events: SSE frames, Last-Event-ID resume, and a real disconnect over a socket."""
+"""GET /v1/jobs/{id}/events: SSE frames, Last-Event-ID resume, a real disconnect over a socket, and a prompt 503
+when the scheduler is down."""
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 from fastapi import FastAPI
+from skillbridge_client import AsyncSchedulerClient
 
+from gateway.app import create_app
+from services.common.settings import Settings
+from tests.gateway.error_shape import assert_error
 from tests.gateway.live import Frame, parse_frame, parse_frames, served
 from tests.scheduler.stage_doubles import Behavior
 from tests.sdk.harness import JOB_DESCRIPTION, RESUME, Stack
@@ -33,7 +40,7 @@ async def test_events_errors(http: httpx.AsyncClient) -> None:
     assert (await http.get("/v1/jobs/unknown/events")).status_code == 404
     job = (await http.post("/v1/jobs", json=ANALYSIS)).json()
     bad = await http.get(f"/v1/jobs/{job['id']}/events", headers={"Last-Event-ID": "x"})
-    assert bad.status_code == 400
+    assert_error(bad, 400, "INVALID_ARGUMENT")
 
 
 async def test_disconnect_then_resume_misses_nothing(stack: Stack, app: FastAPI) -> None:
@@ -61,3 +68,39 @@ async def test_disconnect_then_resume_misses_nothing(stack: Stack, app: FastAPI)
     ids = [f.id for f in before + after if f.id is not None]
     assert ids == list(range(1, len(ids) + 1))
     assert after[-1].event == "succeeded"
+
+
+async def test_scheduler_down_is_a_prompt_503(settings: Settings) -> None:
+    """A refused connection is answered at once (GetJob fails fast where the watch would retry for ~30 s): the
+    answer is the SDK's UNAVAILABLE, not the connect deadline, which is set longer than any test would wait."""
+    async with AsyncSchedulerClient("127.0.0.1:1", timeout=60.0) as client:
+        app = create_app(settings, client=client, connect_timeout=60.0)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as http:
+            answer = await http.get("/v1/jobs/some-job/events")
+    body = assert_error(answer, 503, "UNAVAILABLE")
+    assert "did not answer within" not in body["detail"]
+    assert int(answer.headers["Retry-After"]) >= 1
+
+
+async def test_silent_scheduler_is_503_at_the_connect_deadline(settings: Settings) -> None:
+    """A scheduler that accepts the connection and never answers: the connect deadline (0.2 s here) ends the
+    wait with 503, long before the call deadline (60 s) would."""
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with AsyncSchedulerClient(f"127.0.0.1:{port}", timeout=60.0) as client:
+            app = create_app(settings, client=client, connect_timeout=0.2)
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as http:
+                answer = await http.get("/v1/jobs/some-job/events")
+    finally:
+        for writer in accepted:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+    body = assert_error(answer, 503, "UNAVAILABLE")
+    assert "did not answer within 0.2 s" in body["detail"]

@@ -10,7 +10,7 @@ ANALYSIS = {"resume_text": "Python and SQL", "job_description_text": "Python, SQ
 
 async def test_delayed_job_is_scheduled_and_seed_says_queued(http: httpx.AsyncClient) -> None:
     answer = await http.post("/v1/jobs", json={"course_recommendation": ANALYSIS, "delay_seconds": 3600})
-    assert answer.status_code == 200, answer.text
+    assert answer.status_code == 202, answer.text
     job = answer.json()
     assert job["state"] == "JOB_STATE_SCHEDULED" and job["not_before"]
     seed = (await http.get(f"/jobs/status/{job['id']}")).json()
@@ -23,7 +23,7 @@ async def test_delayed_job_is_scheduled_and_seed_says_queued(http: httpx.AsyncCl
 async def test_dependent_job_waits_then_runs(http: httpx.AsyncClient) -> None:
     first = (await http.post("/v1/jobs", json={"course_recommendation": ANALYSIS, "delay_seconds": 3600})).json()
     second = await http.post("/v1/jobs", json={"type": "noop", "depends_on": [first["id"]]})
-    assert second.status_code == 200, second.text
+    assert second.status_code == 202, second.text
     assert second.json()["state"] == "JOB_STATE_WAITING"
     assert second.json()["depends_on"] == [first["id"]]
     await http.post(f"/v1/jobs/{first['id']}:cancel")

@@ -17,7 +17,11 @@ ANALYSIS = {"course_recommendation": {"resume_text": RESUME, "job_description_te
 
 
 async def test_submit_get_list_queue(http: httpx.AsyncClient) -> None:
-    job = (await http.post("/v1/jobs", json=ANALYSIS)).json()
+    submitted = await http.post("/v1/jobs", json=ANALYSIS)
+    assert submitted.status_code == 202
+    job = submitted.json()
+    assert submitted.headers["Location"] == f"/v1/jobs/{job['id']}"
+    assert (await http.get(submitted.headers["Location"])).json()["id"] == job["id"]
     assert job["state"] == "JOB_STATE_QUEUED" and isinstance(job["position_in_queue"], int)
     assert len(job["stages"]) == 6
 
@@ -64,7 +68,10 @@ async def test_invalid_argument_is_400_with_violations(http: httpx.AsyncClient) 
     answer = await http.post("/v1/jobs", json=body)
     assert answer.status_code == 400
     assert any("resume_text" in v["field"] for v in answer.json()["field_violations"])
-    assert (await http.post("/v1/jobs", json={"priority": "high"})).status_code == 422
+    wrong_type = await http.post("/v1/jobs", json={"priority": "high"})
+    assert wrong_type.status_code == 400
+    assert wrong_type.json()["code"] == "INVALID_ARGUMENT"
+    assert [v["field"] for v in wrong_type.json()["field_violations"]] == ["priority"]
 
 
 async def test_queue_full_is_429_with_retry_after(settings: Settings) -> None:
@@ -74,11 +81,12 @@ async def test_queue_full_is_429_with_retry_after(settings: Settings) -> None:
     ):
         app = create_app(stack.settings, client=client)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as http:
-            assert (await http.post("/v1/jobs", json=ANALYSIS)).status_code == 200
+            assert (await http.post("/v1/jobs", json=ANALYSIS)).status_code == 202
             refused = await http.post("/jobs/submit", json={"payload": ANALYSIS["course_recommendation"]})
             assert refused.status_code == 429
             assert int(refused.headers["Retry-After"]) >= 1
-            assert refused.json()["detail"]
+            assert refused.json()["detail"] and refused.json()["code"] == "RESOURCE_EXHAUSTED"
+            assert refused.json()["retry_after_seconds"] > 0
 
 
 async def test_unreachable_scheduler_is_503(settings: Settings) -> None:
@@ -87,6 +95,7 @@ async def test_unreachable_scheduler_is_503(settings: Settings) -> None:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as http:
             answer = await http.get("/v1/queue")
             assert answer.status_code == 503, answer.text
+            assert answer.json()["code"] == "UNAVAILABLE" and int(answer.headers["Retry-After"]) >= 1
 
 
 async def test_ops_docs_and_static(http: httpx.AsyncClient) -> None:
