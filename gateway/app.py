@@ -13,9 +13,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from skillbridge_client import AsyncSchedulerClient, SkillBridgeError
+from skillbridge_client.documents import ExtractError, extract_text
 
 from gateway.errors import handle_sdk_error
-from gateway.extract import ExtractError, extract_text
 from gateway.metrics import GatewayMetrics
 from gateway.routes_seed import build_seed_router
 from gateway.routes_v1 import build_v1_router
