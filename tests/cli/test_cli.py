@@ -10,6 +10,7 @@ import pytest
 from skillbridge.scheduler.v1 import job_pb2
 from skillbridge_client import AsyncSchedulerClient
 from skillbridge_client.cli import main
+from skillbridge_client.cli_commands import JOB_FAILED, USAGE
 
 from services.common.settings import Settings
 from tests.scheduler.stage_doubles import Behavior
@@ -70,17 +71,17 @@ async def test_status_cancel_queue_watch(settings: Settings, capsys: pytest.Capt
         assert f"job {job.id}: cancelled" in capsys.readouterr().out
         assert (await client.get(job.id)).state == job_pb2.JOB_STATE_CANCELLED
 
-        assert await run_cli("--address", stack.address, "watch", job.id) == 0
+        assert await run_cli("--address", stack.address, "watch", job.id) == JOB_FAILED
         assert "cancelled" in capsys.readouterr().out
-        assert await run_cli("--address", stack.address, "cancel", job.id) == 1
+        assert await run_cli("--address", stack.address, "cancel", job.id) == USAGE
         assert "FAILED_PRECONDITION" in capsys.readouterr().err
-        assert await run_cli("--address", stack.address, "status", "nope") == 1
+        assert await run_cli("--address", stack.address, "status", "nope") == USAGE
         assert "NOT_FOUND" in capsys.readouterr().err
 
 
 async def test_api_key_is_sent(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
     async with running_stack(settings, api_keys="sekrit=carol", run_dispatcher=False) as stack:
-        assert await run_cli("--address", stack.address, "queue") == 1
+        assert await run_cli("--address", stack.address, "queue") == USAGE
         assert "UNAUTHENTICATED" in capsys.readouterr().err
         assert await run_cli("--address", stack.address, "--api-key", "sekrit", "queue") == 0
 

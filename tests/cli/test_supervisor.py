@@ -7,8 +7,7 @@ import socket
 import sys
 from pathlib import Path
 
-from skillbridge_client.cli_up import Child, Supervisor, grpc_healthy, up_environment
-
+from services.cli.supervisor import Child, Supervisor, grpc_healthy, up_environment
 from tests.support import wait_until
 
 
