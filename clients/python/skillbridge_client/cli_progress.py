@@ -57,6 +57,13 @@ class JobView:
     progress: float = 0.0
     waiting_for: str = ""
     stages: dict[int, StageView] = field(default_factory=dict)
+    ended: float | None = None  # when the terminal event happened
+
+    def elapsed(self, now: float) -> float:
+        """Seconds since submission: until now, or until the job ended."""
+        if self.created is None:
+            return 0.0
+        return max((self.ended if self.ended is not None else now) - self.created, 0.0)
 
     def apply(self, update: Update) -> str:
         """Updates the view; returns a line describing the update ("" when it changes nothing worth a line)."""
@@ -89,6 +96,8 @@ class JobView:
 
     def _event(self, event: JobEvent) -> str:
         kind = event.WhichOneof("kind")
+        if kind in ("succeeded", "failed", "cancelled") and event.HasField("time"):
+            self.ended = epoch(event.time)
         if kind == "queued":
             return self._queued(event.queued.position_in_queue, seconds(event.queued.estimated_wait))
         if kind == "started":
@@ -232,7 +241,7 @@ class LiveProgress:
             return self._render(self.view)
 
     def _render(self, view: JobView) -> RenderableType:
-        elapsed = self._now() - view.created if view.created is not None else 0.0
+        elapsed = view.elapsed(self._now())
         header = Text.assemble(
             ("Job ", "bold"),
             (view.job_id or "...", "bold cyan"),
