@@ -26,6 +26,9 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "data" / "examples"
 def add_up(commands: Commands) -> None:
     up_parser = commands.add_parser("up", help="run the whole stack locally, supervised")
     up_parser.add_argument("--demo", action="store_true", help="then analyse the example resume and job description")
+    up_parser.add_argument(
+        "--start-timeout", type=float, default=120.0, help="seconds each service may take to start (default 120)"
+    )
     up_parser.set_defaults(handler=up)
 
 
@@ -78,7 +81,8 @@ def up(args: argparse.Namespace) -> int:
     }
     page = f"http://{settings.host}:{settings.gateway_port}/"
     with tempfile.TemporaryDirectory(prefix="skillbridge-up-") as reasons:
-        supervisor = Supervisor(stack_children(settings.host, ports, Path(reasons)), up_environment(dev_key))
+        children = stack_children(settings.host, ports, Path(reasons))
+        supervisor = Supervisor(children, up_environment(dev_key), start_timeout=args.start_timeout)
         supervisor.install_signal_handlers()
         failure: str | None = None
         try:

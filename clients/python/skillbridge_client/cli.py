@@ -93,8 +93,9 @@ def add_server_commands(commands: Commands) -> None:
         found.add(entry.name)
     for name, text in SERVER_COMMANDS.items():
         if name not in found:
-            missing = commands.add_parser(name, help=f"{text} (needs the server package)")
-            missing.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+            # Any arguments are accepted (no prefix character marks an option), so the answer is always the hint.
+            missing = commands.add_parser(name, help=f"{text} (needs the server package)", prefix_chars="\0")
+            missing.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
             missing.set_defaults(handler=_server_missing)
 
 
