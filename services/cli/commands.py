@@ -91,10 +91,11 @@ def up(args: argparse.Namespace) -> int:
                 return 130
             print(f"SkillBridge is up. Web page: {page}  (API docs: {page}docs)")
             print(f"Development API key: {dev_key}  (requests without a key act as the development owner)")
-            if args.demo:
+            if args.demo:  # it ends with how to stop; printing that here too would interleave with its lines
                 demo = threading.Thread(target=run_demo, args=(settings.scheduler_address, dev_key, page), daemon=True)
                 demo.start()
-            print("Press Ctrl-C to stop.")
+            else:
+                print("Press Ctrl-C to stop.")
             supervisor.run_until_stopped()
             failure = supervisor.fatal
         except ConfigurationStop as exc:
