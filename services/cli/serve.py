@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 EXIT_CONFIG = 78
 GRPC_SERVICES = ("ner", "similarity", "retrieval", "recommendation", "scheduler")
@@ -74,6 +77,7 @@ def serve_one(name: str) -> None:
         run(lambda: server_module.serve(settings))
     except Exception as exc:
         if is_configuration_error(exc):
+            log.debug("configuration error", exc_info=True)  # the traceback, for SKILLBRIDGE_LOG_LEVEL=DEBUG
             raise ConfigurationError(describe(exc, settings.store)) from exc
         raise
 

@@ -254,7 +254,9 @@ class LiveProgress:
             lines.append(Text(f"position {view.position} in the queue, about {view.wait:.0f} s wait", style="yellow"))
         if view.waiting_for:
             lines.append(Text(f"waiting for the {view.waiting_for} service to come back", style="yellow"))
-        lines.append(ProgressBar(total=100, completed=round(view.progress * 100), width=40))
+        bar = Table.grid(padding=(0, 1))  # a bar alone does not end its line
+        bar.add_row(ProgressBar(total=100, completed=round(view.progress * 100), width=40), f"{view.progress:.0%}")
+        lines.append(bar)
         table = Table.grid(padding=(0, 2))
         for stage in list(Stage.members().values())[1:]:
             shown = view.stages.get(stage, StageView())
