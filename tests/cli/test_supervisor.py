@@ -145,3 +145,14 @@ def test_up_stops_on_a_configuration_error(tmp_path: Path, capsys: pytest.Captur
     assert len(errors) == 1
     assert errors[0].startswith(f"error: scheduler: cannot open the store sqlite:///{corrupt}")
     assert errors[0].endswith("(a configuration error: stopped, not restarting)")
+
+
+def test_up_with_a_bad_setting_says_so_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SKILLBRIDGE_GATEWAY_PORT", "eighty")
+    assert main(["up"]) == EXIT_CONFIG
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "error: SKILLBRIDGE_GATEWAY_PORT='eighty': invalid literal for int() with base 10: 'eighty': fix the setting "
+        "and run `skillbridge up` again"
+    ]
