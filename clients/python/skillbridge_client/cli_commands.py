@@ -15,6 +15,7 @@ from skillbridge_client import cli_render
 from skillbridge_client._wire import analysis_job
 from skillbridge_client.cli_progress import open_progress
 from skillbridge_client.documents import ExtractError, extract_text
+from skillbridge_client.errors import Conflict
 from skillbridge_client.models import Job, JobRequest, JobState, Update
 from skillbridge_client.sync import SchedulerClient
 
@@ -91,10 +92,13 @@ def run_job(
 
 def interrupted(client: SchedulerClient, job_id: str, cancel: bool, err: TextIO) -> int:
     if not job_id:
-        print("interrupted before the job was submitted", file=err, flush=True)
+        print("interrupted before the job was stored (if it was, `skillbridge list` shows it)", file=err, flush=True)
     elif cancel:
-        job = client.cancel(job_id, reason="interrupted on the command line")
-        print(f"\ninterrupted: job {job_id} {JobState.label(job.state)}", file=err, flush=True)
+        try:
+            state = JobState.label(client.cancel(job_id, reason="interrupted on the command line").state)
+        except Conflict:
+            state = "had already ended"
+        print(f"\ninterrupted: job {job_id} {state}", file=err, flush=True)
     else:
         print(
             f"\ninterrupted: job {job_id} goes on without you.\n"
