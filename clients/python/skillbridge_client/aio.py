@@ -247,7 +247,8 @@ class AsyncSchedulerClient:
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> Job:
         """Polls GetJob until the job ends, waiting `initial` s, then `factor` times longer each time up to
-        `max_delay`; calls `on_status` with every snapshot. For callers that cannot hold a stream open."""
+        `max_delay`; calls `on_status` with every snapshot. For callers that cannot hold a stream open.
+        `clock` and `sleep` (an async function, for the sync client too) replace the real ones in tests."""
         started = clock()
         delay = initial
         while True:
