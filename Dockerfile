@@ -20,9 +20,12 @@ COPY pyproject.toml README.md ./
 COPY scripts/link_source_roots.py scripts/link_source_roots.py
 COPY services/__init__.py services/__init__.py
 COPY gateway/__init__.py gateway/__init__.py
+COPY clients/python/pyproject.toml clients/python/README.md clients/python/hatch_build.py clients/python/
 COPY clients/python/skillbridge_client/__init__.py clients/python/skillbridge_client/__init__.py
 COPY protos/gen/python protos/gen/python
-RUN pip install -e . --config-settings editable_mode=compat && python scripts/link_source_roots.py
+# The client distribution (SDK + CLI) first: the server's depends on it.
+RUN pip install -e ./clients/python \
+    && pip install -e . --config-settings editable_mode=compat && python scripts/link_source_roots.py
 
 COPY services services
 COPY gateway gateway

@@ -15,9 +15,11 @@ all: check
 install: $(VENV)/.installed
 
 # torch is installed first and on its own: pinned, pip takes the CPU wheel instead of a multi-GB CUDA build.
-$(VENV)/.installed: pyproject.toml
+# The client distribution (SDK + CLI, clients/python) before the server, which depends on it.
+$(VENV)/.installed: pyproject.toml clients/python/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check "torch==2.13.0"
+	$(PY) -m pip install -q --disable-pip-version-check -e clients/python
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]' --config-settings editable_mode=compat
 	$(PY) scripts/link_source_roots.py
 	touch $@

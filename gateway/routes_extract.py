@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from gateway.errors import ApiError, error_responses
-from gateway.extract import ExtractError, extract_text
+from skillbridge_client.documents import ExtractError, extract_text
 
 
 class ExtractedText(BaseModel):

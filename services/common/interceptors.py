@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
+from google.rpc import code_pb2, status_pb2
 
 from services.common import errors
 from services.common.grpc_errors import abort_with, internal_status, to_status_proto
@@ -48,6 +49,10 @@ async def _handle_exception(exc: BaseException, context: Context, method: str) -
     if isinstance(exc, errors.SkillBridgeError):
         log.info("rpc %s failed: %s %s", method, exc.reason, exc.message)
         await abort_with(context, to_status_proto(exc))
+    elif isinstance(exc, NotImplementedError):  # a generated servicer's default: the method is not served here
+        log.info("rpc %s is not implemented", method)
+        unimplemented = status_pb2.Status(code=code_pb2.UNIMPLEMENTED, message=f"{method} is not implemented")
+        await abort_with(context, unimplemented)
     else:
         log.exception("rpc %s raised an unexpected error", method)
         await abort_with(context, internal_status())

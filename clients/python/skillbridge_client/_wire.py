@@ -1,10 +1,10 @@
-"""What the sync and async clients share: request building, call metadata, gRPC error conversion and the
-bookkeeping that lets a watch resume from the last event it saw."""
+"""What the client sends and how it reads answers: request builders, call metadata, gRPC error conversion and
+the bookkeeping that lets a watch resume from the last event it saw."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import grpc
 from google.rpc import error_details_pb2
@@ -13,11 +13,12 @@ from skillbridge.scheduler.v1 import job_pb2
 from skillbridge.scheduler.v1 import scheduler_service_pb2 as pb
 
 from skillbridge_client.errors import FieldViolation, SkillBridgeError, from_status
+from skillbridge_client.models import Job, JobRequest, Update
 
 log = logging.getLogger(__name__)
 
 Metadata = tuple[tuple[str, str], ...]
-Update = job_pb2.Job | job_pb2.JobEvent
+StreamResponse = pb.WatchJobResponse | pb.SubmitAndWatchJobResponse
 
 TERMINAL_STATES = frozenset({job_pb2.JOB_STATE_SUCCEEDED, job_pb2.JOB_STATE_FAILED, job_pb2.JOB_STATE_CANCELLED})
 TERMINAL_EVENTS = frozenset({"succeeded", "failed", "cancelled"})
@@ -28,7 +29,7 @@ CHANNEL_OPTIONS = [
 ]
 
 
-def is_terminal(job: job_pb2.Job) -> bool:
+def is_terminal(job: Job) -> bool:
     """True when the job has ended (succeeded, failed or cancelled)."""
     return job.state in TERMINAL_STATES
 
@@ -43,15 +44,20 @@ def metadata(api_key: str | None, traceparent: str | None = None) -> Metadata:
     return tuple(pairs)
 
 
-def analysis_request(
+def analysis_job(
     resume_text: str,
     job_description_text: str,
-    threshold: float,
-    priority: int,
-    request_id: str | None,
+    *,
+    threshold: float = 0.5,
+    priority: int = 0,
+    request_id: str | None = None,
     delay: float | None = None,
     depends_on: Sequence[str] = (),
-) -> pb.SubmitJobRequest:
+    skip_cache: bool = False,
+) -> JobRequest:
+    """A course-recommendation job to submit (alone, in a batch, or with submit_and_watch): `threshold` in [0, 1]
+    is how strict skill matching is; `delay` (seconds) holds it back; `depends_on` jobs must succeed first;
+    `skip_cache` runs it even when an identical analysis already succeeded."""
     request = pb.SubmitJobRequest(
         type=job_pb2.JOB_TYPE_COURSE_RECOMMENDATION,
         course_recommendation=job_pb2.CourseRecommendationInput(
@@ -59,36 +65,40 @@ def analysis_request(
         ),
         priority=priority,
         request_id=request_id or "",
+        skip_cache=skip_cache,
     )
-    return scheduled(request, delay, depends_on)
+    return _scheduled(request, delay, depends_on)
 
 
-def noop_request(
-    payload: bytes,
-    priority: int,
-    request_id: str | None,
+def noop_job(
+    payload: bytes = b"",
+    *,
+    priority: int = 0,
+    request_id: str | None = None,
     delay: float | None = None,
     depends_on: Sequence[str] = (),
-) -> pb.SubmitJobRequest:
+) -> JobRequest:
+    """A job with no stages, whose result is `payload` (for checking a deployment end to end)."""
     request = pb.SubmitJobRequest(
         type=job_pb2.JOB_TYPE_NOOP,
         noop=job_pb2.NoopInput(payload=payload),
         priority=priority,
         request_id=request_id or "",
     )
-    return scheduled(request, delay, depends_on)
+    return _scheduled(request, delay, depends_on)
 
 
-def scheduled(request: pb.SubmitJobRequest, delay: float | None, depends_on: Sequence[str]) -> pb.SubmitJobRequest:
-    """Adds a start delay (seconds) and the jobs that must succeed first."""
+def _scheduled(request: JobRequest, delay: float | None, depends_on: Sequence[str]) -> JobRequest:
     if delay is not None:
         request.delay.FromNanoseconds(int(delay * 1e9))
     request.depends_on.extend(depends_on)
     return request
 
 
-def list_request(states: Sequence[job_pb2.JobState.ValueType], page_size: int, page_token: str) -> pb.ListJobsRequest:
-    return pb.ListJobsRequest(states=list(states), page_size=page_size, page_token=page_token)
+def list_request(states: Iterable[int], page_size: int, page_token: str) -> pb.ListJobsRequest:
+    return pb.ListJobsRequest(
+        states=[job_pb2.JobState.ValueType(s) for s in states], page_size=page_size, page_token=page_token
+    )
 
 
 def convert_error(err: grpc.RpcError) -> SkillBridgeError:
@@ -119,12 +129,17 @@ def convert_error(err: grpc.RpcError) -> SkillBridgeError:
 class WatchCursor:
     """Remembers the last event sequence seen so a reconnect resumes after it and never repeats an event."""
 
-    def __init__(self, after_sequence: int) -> None:
+    def __init__(self, after_sequence: int = 0) -> None:
         self.last = max(after_sequence, 0)
         self.done = False
-        self.snapshot: job_pb2.Job | None = None
+        self.snapshot: Job | None = None
 
-    def accept(self, response: pb.WatchJobResponse) -> Update | None:
+    @property
+    def job_id(self) -> str:
+        """The job's id once a snapshot has been seen ("" before)."""
+        return self.snapshot.id if self.snapshot is not None else ""
+
+    def accept(self, response: StreamResponse) -> Update | None:
         """The update to hand to the caller, or None for an event already delivered."""
         if response.WhichOneof("update") == "snapshot":
             self.snapshot = response.snapshot

@@ -1,27 +1,32 @@
-"""AsyncSchedulerClient: the asyncio client of the JobScheduler API."""
+"""AsyncSchedulerClient: the asyncio client of the JobScheduler API, and the one implementation behind both
+clients (SchedulerClient runs these same coroutines on a private event loop)."""
 
 from __future__ import annotations
 
 import asyncio
+import builtins
 import copy
 import logging
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+import uuid
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
 from types import TracebackType
 from typing import TypeVar
 
 import grpc
-from skillbridge.scheduler.v1 import job_pb2, scheduler_service_pb2_grpc
 from skillbridge.scheduler.v1 import scheduler_service_pb2 as pb
+from skillbridge.scheduler.v1 import scheduler_service_pb2_grpc
 
 from skillbridge_client import _wire
-from skillbridge_client.errors import DeadlineExceeded, Unavailable
+from skillbridge_client.errors import DeadlineExceeded, SkillBridgeError, Unavailable, Unimplemented
+from skillbridge_client.models import Job, JobPage, JobRequest, QueueStatus, Update
 
 log = logging.getLogger(__name__)
 
-StatusCallback = Callable[[job_pb2.Job], object]
+StatusCallback = Callable[[Job], object]
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
+FIRST_RECONNECT_DELAY = 0.2
 
 
 class AsyncSchedulerClient:
@@ -65,6 +70,10 @@ class AsyncSchedulerClient:
         if self._owns_channel:
             await self._channel.close(None)
 
+    async def submit(self, request: JobRequest) -> Job:
+        """Queues one job built with `analysis_job()` or `noop_job()` and returns it."""
+        return (await self._call(self._stub.SubmitJob, request)).job
+
     async def submit_analysis(
         self,
         resume_text: str,
@@ -75,13 +84,21 @@ class AsyncSchedulerClient:
         *,
         delay: float | None = None,
         depends_on: Sequence[str] = (),
-    ) -> job_pb2.Job:
+        skip_cache: bool = False,
+    ) -> Job:
         """Queues a course-recommendation job and returns it: QUEUED with its position and wait estimate,
         SCHEDULED when `delay` (seconds) is given, WAITING while jobs in `depends_on` are unfinished."""
-        request = _wire.analysis_request(
-            resume_text, job_description_text, threshold, priority, request_id, delay, depends_on
+        request = _wire.analysis_job(
+            resume_text,
+            job_description_text,
+            threshold=threshold,
+            priority=priority,
+            request_id=request_id,
+            delay=delay,
+            depends_on=depends_on,
+            skip_cache=skip_cache,
         )
-        return (await self._call(self._stub.SubmitJob, request)).job
+        return await self.submit(request)
 
     async def submit_noop(
         self,
@@ -91,69 +108,123 @@ class AsyncSchedulerClient:
         *,
         delay: float | None = None,
         depends_on: Sequence[str] = (),
-    ) -> job_pb2.Job:
+    ) -> Job:
         """Queues a job with no stages (its result is `payload`)."""
-        return (
-            await self._call(self._stub.SubmitJob, _wire.noop_request(payload, priority, request_id, delay, depends_on))
-        ).job
+        request = _wire.noop_job(payload, priority=priority, request_id=request_id, delay=delay, depends_on=depends_on)
+        return await self.submit(request)
 
-    async def get(self, job_id: str) -> job_pb2.Job:
+    async def submit_jobs(self, requests: Sequence[JobRequest]) -> builtins.list[Job]:
+        """Queues many jobs in one call and one transaction: all are stored, or none (an invalid one raises
+        InvalidRequest naming it as `requests[i].field`). Returns the jobs in request order."""
+        response = await self._call(self._stub.SubmitJobs, pb.SubmitJobsRequest(requests=list(requests)))
+        return [r.job for r in response.responses]
+
+    async def get(self, job_id: str) -> Job:
         """A snapshot of the job."""
         return (await self._call(self._stub.GetJob, pb.GetJobRequest(job_id=job_id))).job
 
-    async def cancel(self, job_id: str, reason: str = "") -> job_pb2.Job:
+    async def cancel(self, job_id: str, reason: str = "") -> Job:
         """Cancels a queued or running job; raises Conflict if it has already ended."""
         return (await self._call(self._stub.CancelJob, pb.CancelJobRequest(job_id=job_id, reason=reason))).job
 
-    async def list(
-        self,
-        states: Sequence[job_pb2.JobState.ValueType] = (),
-        page_size: int = 0,
-        page_token: str = "",
-    ) -> pb.ListJobsResponse:
-        """One page of the caller's jobs, newest first."""
+    async def list(self, states: Iterable[int] = (), page_size: int = 0, page_token: str = "") -> JobPage:
+        """One page of the caller's jobs, newest first; `states` (JobState values) filters them."""
         return await self._call(self._stub.ListJobs, _wire.list_request(states, page_size, page_token))
 
-    async def queue_status(self) -> pb.GetQueueStatusResponse:
-        """Queue depth, counts by state, stage timings, workers and health."""
+    async def iter_jobs(self, states: Iterable[int] = (), page_size: int = 50) -> AsyncGenerator[Job, None]:
+        """Every one of the caller's jobs, newest first, fetching pages of `page_size` as it goes."""
+        wanted = list(states)
+        token = ""
+        while True:
+            page = await self.list(wanted, page_size, token)
+            for job in page.jobs:
+                yield job
+            token = page.next_page_token
+            if not token:
+                return
+
+    async def queue_status(self) -> QueueStatus:
+        """Queue depth, counts by state, stage timings, stage services, workers and health."""
         return await self._call(self._stub.GetQueueStatus, pb.GetQueueStatusRequest())
 
-    async def watch(self, job_id: str, after_sequence: int = 0) -> AsyncGenerator[_wire.Update, None]:
-        """Yields the job's snapshots (job_pb2.Job) and events (job_pb2.JobEvent) until its terminal event.
+    async def watch(self, job_id: str, after_sequence: int = 0) -> AsyncGenerator[Update, None]:
+        """Yields the job's snapshots (Job) and events (JobEvent) until its terminal event.
         When the scheduler becomes unavailable the stream is reopened after the last sequence seen, so no
         event is lost or repeated; after `reconnect_attempts` failed tries in a row it raises Unavailable."""
-        cursor = _wire.WatchCursor(after_sequence)
-        failures = 0
-        delay = 0.2
+        async for update in self._follow(job_id, _wire.WatchCursor(after_sequence)):
+            yield update
+
+    async def submit_and_watch(self, request: JobRequest) -> AsyncGenerator[Update, None]:
+        """Submits `request` and yields it as watch() does, in one call: first the submitted Job, then its
+        events until the terminal one. Until the job is known, an unavailable scheduler is retried under the
+        request's `request_id` (one is generated when it has none), so the job is stored once; after that the
+        stream resumes with WatchJob. A scheduler without SubmitAndWatchJob gets SubmitJob, then WatchJob."""
+        request = copy.deepcopy(request)
+        request.request_id = request.request_id or f"sdk-{uuid.uuid4().hex}"
+        cursor = _wire.WatchCursor()
+        failures, delay = 0, FIRST_RECONNECT_DELAY
+        while not cursor.job_id:
+            call = self._stub.SubmitAndWatchJob(pb.SubmitAndWatchJobRequest(job=request), metadata=self._metadata)
+            try:
+                async for response in call:
+                    update = cursor.accept(response)
+                    if update is not None:
+                        yield update
+                    if cursor.done:
+                        return
+                if not cursor.job_id:
+                    raise Unavailable("the submit stream ended before the job was stored")
+            except (grpc.RpcError, Unavailable) as err:
+                error = _wire.convert_error(err) if isinstance(err, grpc.RpcError) else err
+                if isinstance(error, Unimplemented) and not cursor.job_id:
+                    job = await self.submit(request)
+                    yield job
+                    cursor = _wire.WatchCursor()
+                    cursor.snapshot = job
+                    break
+                failures = self._count_failure(error, failures, cursor)
+            finally:
+                call.cancel()
+            if not cursor.job_id:
+                await asyncio.sleep(delay)
+                delay = _wire.next_delay(delay, 1.5, 2.0)
+        if cursor.finished_cleanly():
+            return
+        async for update in self._follow(cursor.job_id, cursor):
+            yield update
+
+    async def _follow(self, job_id: str, cursor: _wire.WatchCursor) -> AsyncGenerator[Update, None]:
+        failures, delay = 0, FIRST_RECONNECT_DELAY
         while True:
             call = self._stub.WatchJob(
                 pb.WatchJobRequest(job_id=job_id, after_sequence=cursor.last), metadata=self._metadata
             )
             try:
                 async for response in call:
-                    failures, delay = 0, 0.2
+                    failures, delay = 0, FIRST_RECONNECT_DELAY
                     update = cursor.accept(response)
                     if update is not None:
                         yield update
                     if cursor.done:
                         return
             except grpc.RpcError as err:
-                error = _wire.convert_error(err)
-                if not isinstance(error, Unavailable):
-                    raise error from None
-                failures += 1
-                if failures > self._reconnect_attempts:
-                    raise error from None
-                log.info("watch of %s interrupted (%s); resuming after %d", job_id, error.message, cursor.last)
+                failures = self._count_failure(_wire.convert_error(err), failures, cursor)
             finally:
                 call.cancel()
             if cursor.finished_cleanly():
                 return
-            await asyncio.sleep(delay)
+            await asyncio.sleep(delay)  # backoff between reconnects, not synchronisation
             delay = _wire.next_delay(delay, 1.5, 2.0)
 
+    def _count_failure(self, error: SkillBridgeError, failures: int, cursor: _wire.WatchCursor) -> int:
+        """The failure count after a broken stream; raises unless it is a retryable outage within the limit."""
+        if not isinstance(error, Unavailable) or failures + 1 > self._reconnect_attempts:
+            raise error from None
+        log.info("stream of %s interrupted (%s); resuming after %d", cursor.job_id or "a submit", error, cursor.last)
+        return failures + 1
+
     # The timeout parameter mirrors the sync client's API; callers need not know asyncio.timeout.
-    async def wait(self, job_id: str, timeout: float | None = None) -> job_pb2.Job:  # noqa: ASYNC109
+    async def wait(self, job_id: str, timeout: float | None = None) -> Job:  # noqa: ASYNC109
         """Waits (over WatchJob) until the job ends and returns it; raises DeadlineExceeded after `timeout` s."""
         try:
             async with asyncio.timeout(timeout):
@@ -174,9 +245,10 @@ class AsyncSchedulerClient:
         timeout: float | None = None,  # noqa: ASYNC109  # measured on the injected clock, not the event loop
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
-    ) -> job_pb2.Job:
+    ) -> Job:
         """Polls GetJob until the job ends, waiting `initial` s, then `factor` times longer each time up to
-        `max_delay`; calls `on_status` with every snapshot. For callers that cannot hold a stream open."""
+        `max_delay`; calls `on_status` with every snapshot. For callers that cannot hold a stream open.
+        `clock` and `sleep` (an async function, for the sync client too) replace the real ones in tests."""
         started = clock()
         delay = initial
         while True:

@@ -1,192 +1,156 @@
-"""The `skillbridge` command: run the stack (`up`, `serve`) and use it (`analyze`, `status`, `watch`, `cancel`,
-`queue`, `catalog import`)."""
+"""The `skillbridge` command.
+
+The client commands (analyze, show, status, watch, cancel, list, queue) live in this package. Commands that run
+the server (up, serve, catalog import) belong to the server package, which registers them in the
+`skillbridge.commands` entry-point group: each entry point names a function that takes the subparsers object and
+adds one command whose parser sets `handler`, a function of the parsed arguments returning the exit status. With
+the client installed alone, those names answer with how to get the server."""
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
+import io
 import logging
 import os
-import secrets
 import sys
-import threading
 from collections.abc import Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from skillbridge.scheduler.v1 import job_pb2
+from skillbridge_client import cli_commands
+from skillbridge_client.cli_commands import INTERRUPTED, JOB_FAILED, OK, SERVER, USAGE, InputError
+from skillbridge_client.errors import (
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    SkillBridgeError,
+    Unauthenticated,
+)
 
-from skillbridge_client import cli_render
-from skillbridge_client.cli_up import SERVICES, Supervisor, serve_one, stack_children, up_environment
-from skillbridge_client.errors import SkillBridgeError
-from skillbridge_client.sync import SchedulerClient
+if TYPE_CHECKING:
+    from skillbridge_client.cli_commands import Commands
 
 log = logging.getLogger(__name__)
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "data" / "examples"
+COMMANDS_GROUP = "skillbridge.commands"
+DEFAULT_ADDRESS = "127.0.0.1:50051"
+CLOSED_PIPE = 141  # as a Unix tool killed by SIGPIPE
+SERVER_COMMANDS = {
+    "up": "run the whole stack locally, supervised",
+    "serve": "run one service in the foreground",
+    "catalog": "course catalog (catalog import FILE)",
+}
+# Errors that mean "the command is wrong" (fix it), as opposed to "the server could not answer" (retry later).
+USAGE_ERRORS = (InvalidRequest, NotFound, Conflict, Unauthenticated, PermissionDenied)
+
+EXIT_STATUS_HELP = f"""exit status:
+  {OK}    success (for analyze and watch: the job succeeded)
+  {JOB_FAILED}    the job failed or was cancelled
+  {USAGE}    usage: bad arguments or input file, or a request the server refused as wrong
+       (invalid field, unknown job or API key, job already ended)
+  {SERVER}    the server could not be reached, is overloaded, or failed: retrying later may help
+  78   up / serve: a service stopped on a configuration error
+  {INTERRUPTED}  interrupted (Ctrl-C); the job goes on unless --cancel-on-interrupt
+  {CLOSED_PIPE}  the output pipe was closed (e.g. `skillbridge watch ID | head`)
+
+environment: SKILLBRIDGE_SCHEDULER_ADDRESS (default {DEFAULT_ADDRESS}), SKILLBRIDGE_API_KEY"""
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from services.common.settings import Settings
-
-    defaults = Settings.from_env()
-    parser = argparse.ArgumentParser(prog="skillbridge", description="Skill-gap analysis with course recommendations.")
-    parser.add_argument("--address", default=defaults.scheduler_address, help="scheduler host:port")
+    """The parser of every command: the client's own and those the server package registers."""
+    parser = argparse.ArgumentParser(
+        prog="skillbridge",
+        description="Skill-gap analysis with course recommendations.",
+        epilog=EXIT_STATUS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--address",
+        default=os.environ.get("SKILLBRIDGE_SCHEDULER_ADDRESS") or DEFAULT_ADDRESS,
+        help="scheduler host:port (env SKILLBRIDGE_SCHEDULER_ADDRESS)",
+    )
     parser.add_argument(
         "--api-key", default=os.environ.get("SKILLBRIDGE_API_KEY"), help="API key (env SKILLBRIDGE_API_KEY)"
     )
     parser.add_argument("--timeout", type=float, default=10.0, help="deadline of each call, seconds")
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    up = commands.add_parser("up", help="run the whole stack locally, supervised")
-    up.add_argument("--demo", action="store_true", help="then analyse the example resume and job description")
-    serve = commands.add_parser("serve", help="run one service in the foreground")
-    serve.add_argument("name", choices=SERVICES)
-
-    analyze = commands.add_parser("analyze", help="analyse a resume against a job description, live")
-    analyze.add_argument("--resume", required=True, type=Path, help="resume text file")
-    analyze.add_argument("--job", required=True, type=Path, help="job description text file")
-    analyze.add_argument("--threshold", type=float, default=0.5, help="skill match threshold in [0, 1]")
-    analyze.add_argument("--priority", type=int, default=0, help="0-9, capped by your key's tier")
-    analyze.add_argument("--delay", type=float, help="start no sooner than this many seconds from now")
-    analyze.add_argument("--after", action="append", metavar="JOB_ID", help="run only once this job succeeded")
-    analyze.add_argument("--json", action="store_true", help="print the finished job as JSON")
-
-    for name, text in (("status", "show a job"), ("watch", "follow a job live"), ("cancel", "cancel a job")):
-        command = commands.add_parser(name, help=text)
-        command.add_argument("job_id")
-        if name == "status":
-            command.add_argument("--json", action="store_true")
-    commands.add_parser("queue", help="queue depth, counts and stage timings")
-    catalog = commands.add_parser("catalog", help="course catalog")
-    catalog_commands = catalog.add_subparsers(dest="catalog_command", required=True)
-    imported = catalog_commands.add_parser("import", help="load your own catalog (CSV or JSONL)")
-    imported.add_argument("file", type=Path)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    cli_commands.add_client_commands(commands)
+    add_server_commands(commands)
     return parser
 
 
-def follow(client: SchedulerClient, job_id: str) -> job_pb2.Job:
-    """Prints a progress line per update until the job ends; returns the finished job."""
-    printer = cli_render.ProgressPrinter()
-    for update in client.watch(job_id):
-        printer.update(update)
-    return client.get(job_id)
+def add_server_commands(commands: Commands) -> None:
+    """Adds the commands other installed packages register; stands in for missing server commands."""
+    found = set()
+    for entry in sorted(importlib.metadata.entry_points(group=COMMANDS_GROUP), key=lambda e: e.name):
+        try:
+            register = entry.load()
+        except ImportError as exc:  # a half-installed server package: the client commands still work
+            log.warning("skipping the %r command: %s", entry.name, exc)
+            continue
+        register(commands)
+        found.add(entry.name)
+    for name, text in SERVER_COMMANDS.items():
+        if name not in found:
+            # Any arguments are accepted (no prefix character marks an option), so the answer is always the hint.
+            missing = commands.add_parser(name, help=f"{text} (needs the server package)", prefix_chars="\0")
+            missing.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
+            missing.set_defaults(handler=_server_missing)
 
 
-def analyze(client: SchedulerClient, args: argparse.Namespace) -> int:
-    job = client.submit_analysis(
-        args.resume.read_text(encoding="utf-8"),
-        args.job.read_text(encoding="utf-8"),
-        threshold=args.threshold,
-        priority=args.priority,
-        delay=args.delay,
-        depends_on=args.after or (),
+def _server_missing(args: argparse.Namespace) -> int:
+    print(
+        f"error: `skillbridge {args.command}` runs the SkillBridge server, which is not installed here "
+        "(this is the client alone). Install the server package from the SkillBridge repository "
+        "(`pip install .` at its root) to get it.",
+        file=sys.stderr,
     )
-    print(f"submitted job {job.id}", file=sys.stderr)
-    finished = follow(client, job.id)
-    print(cli_render.job_json(finished) if args.json else cli_render.report(finished))
-    return 0 if finished.state == job_pb2.JOB_STATE_SUCCEEDED else 1
+    return USAGE
 
 
-def run_client_command(args: argparse.Namespace) -> int:
-    with SchedulerClient(args.address, api_key=args.api_key, timeout=args.timeout) as client:
-        if args.command == "analyze":
-            return analyze(client, args)
-        if args.command == "status":
-            job = client.get(args.job_id)
-            print(cli_render.job_json(job) if args.json else cli_render.status_text(job))
-        elif args.command == "watch":
-            print(cli_render.report(follow(client, args.job_id)))
-        elif args.command == "cancel":
-            job = client.cancel(args.job_id, reason="cancelled from the command line")
-            print(f"job {job.id}: {cli_render.label(job_pb2.JobState.Name(job.state))}")
-        elif args.command == "queue":
-            print(cli_render.queue_text(client.queue_status()))
-    return 0
-
-
-def import_catalog(path: Path) -> int:
-    from services.common.catalog import CatalogError
-    from services.common.settings import Settings
-    from services.retrieval.catalog_import import import_catalog as do_import
-
-    try:
-        count = do_import(Settings.from_env(), path)
-    except (CatalogError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(f"imported {count} courses from {path}; the retrieval service uses them after its next (re)start")
-    return 0
-
-
-def up(args: argparse.Namespace) -> int:
-    from services.common.settings import Settings
-
-    settings = Settings.from_env()
-    dev_key = os.environ.get("SKILLBRIDGE_DEV_KEY") or f"dev-{secrets.token_urlsafe(12)}"
-    ports = {
-        "scheduler": settings.scheduler_port,
-        "ner": settings.ner_port,
-        "similarity": settings.similarity_port,
-        "retrieval": settings.retrieval_port,
-        "recommendation": settings.recommendation_port,
-        "gateway": settings.gateway_port,
-    }
-    supervisor = Supervisor(stack_children(settings.host, ports), up_environment(dev_key))
-    supervisor.install_signal_handlers()
-    page = f"http://{settings.host}:{settings.gateway_port}/"
-    try:
-        supervisor.start()
-        if supervisor.stopping.is_set():
-            return 130
-        print(f"SkillBridge is up. Web page: {page}  (API docs: {page}docs)")
-        print(f"Development API key: {dev_key}  (requests without a key act as the development owner)")
-        if args.demo:
-            demo = threading.Thread(target=run_demo, args=(settings.scheduler_address, dev_key, page), daemon=True)
-            demo.start()
-        print("Press Ctrl-C to stop.")
-        supervisor.run_until_stopped()
-    except RuntimeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        print("stopping ...", file=sys.stderr)
-        supervisor.stop()
-    return 0
-
-
-def run_demo(address: str, dev_key: str, page: str) -> None:
-    """Analyses the bundled example resume and job description, live in the terminal."""
-    args = argparse.Namespace(
-        resume=EXAMPLES / "resume.txt", job=EXAMPLES / "job_description.txt", threshold=0.5, priority=0, json=False
-    )
-    try:
-        with SchedulerClient(address, api_key=dev_key, timeout=30.0) as client:
-            analyze(client, args)
-    except (SkillBridgeError, OSError) as exc:
-        print(f"demo failed: {exc}", file=sys.stderr)
-    print(f"\nOpen {page} to try your own resume. Press Ctrl-C to stop.")
+def exit_status(error: SkillBridgeError) -> int:
+    return USAGE if isinstance(error, USAGE_ERRORS) else SERVER
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `skillbridge` console script; returns the exit status."""
+    _flush_every_line()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    args = build_parser().parse_args(argv)
     try:
-        if args.command == "serve":
-            serve_one(args.name)
-            return 0
-        if args.command == "up":
-            return up(args)
-        if args.command == "catalog":
-            return import_catalog(args.file)
-        return run_client_command(args)
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error argparse has already explained
+        return exc.code if isinstance(exc.code, int) else USAGE
+    try:
+        status: int = args.handler(args)
+        return status
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return USAGE
     except SkillBridgeError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return exit_status(exc)
     except KeyboardInterrupt:
-        return 130
+        return INTERRUPTED
+    except BrokenPipeError:
+        _discard_stdout()
+        return CLOSED_PIPE
+
+
+def _flush_every_line() -> None:
+    """Line-buffers stdout so every line reaches a pipe or file as soon as it is printed, without
+    PYTHONUNBUFFERED (stderr is line-buffered already)."""
+    if isinstance(sys.stdout, io.TextIOWrapper) and not sys.stdout.line_buffering:
+        sys.stdout.reconfigure(line_buffering=True)
+
+
+def _discard_stdout() -> None:
+    """After the reader of stdout went away: point it at /dev/null, so the interpreter's final flush is quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (tests): nothing will be flushed to it
+        pass
 
 
 if __name__ == "__main__":

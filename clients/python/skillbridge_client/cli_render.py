@@ -1,151 +1,164 @@
-"""Terminal output of the CLI: live progress lines from WatchJob updates and the readable report."""
+"""What the CLI prints about jobs, as text (`--output table`, the default) or JSON (`--output json`): the report of
+a finished analysis with its matches explained, a job's status, a table of jobs, and the queue."""
 
 from __future__ import annotations
 
-import sys
+import json
 import time
-from typing import TextIO
+from collections.abc import Sequence
 
 from google.protobuf import json_format
-from skillbridge.scheduler.v1 import job_pb2
-from skillbridge.scheduler.v1 import scheduler_service_pb2 as pb
+from google.protobuf.message import Message
 
-from skillbridge_client._wire import Update
+from skillbridge_client import scores
+from skillbridge_client.cli_progress import epoch, seconds
+from skillbridge_client.models import (
+    CourseRecommendationResult,
+    Job,
+    JobState,
+    JobType,
+    MatchKind,
+    QueueStatus,
+    SkillMatch,
+    Stage,
+    StageServiceState,
+    StageState,
+)
 
-
-def label(enum_name: str) -> str:
-    """STAGE_SIMILARITY_ANALYSIS -> "similarity analysis"."""
-    for prefix in ("STAGE_STATE_", "STAGE_", "JOB_STATE_", "JOB_TYPE_"):
-        if enum_name.startswith(prefix):
-            enum_name = enum_name[len(prefix) :]
-            break
-    return enum_name.lower().replace("_", " ")
-
-
-def _seconds(duration: object) -> float:
-    return float(getattr(duration, "seconds", 0) + getattr(duration, "nanos", 0) / 1e9)
-
-
-class ProgressPrinter:
-    """Prints one line per thing that happens to a job (queue position, each stage start and end)."""
-
-    def __init__(self, out: TextIO | None = None) -> None:
-        self.out = out or sys.stderr
-        self.started = time.monotonic()
-        self._position: int | None = None
-
-    def _line(self, text: str) -> None:
-        print(f"[{time.monotonic() - self.started:6.1f}s] {text}", file=self.out, flush=True)
-
-    def update(self, update: Update) -> None:
-        if isinstance(update, job_pb2.Job):
-            if update.state == job_pb2.JOB_STATE_QUEUED and update.position_in_queue != self._position:
-                self._position = update.position_in_queue
-                wait = _seconds(update.estimated_wait)
-                self._line(f"queued at position {update.position_in_queue}, about {wait:.0f} s wait")
-            return
-        kind = update.WhichOneof("kind")
-        if kind == "queued":
-            self._position = update.queued.position_in_queue
-            self._line(
-                f"queued at position {self._position}, about {_seconds(update.queued.estimated_wait):.0f} s wait"
-            )
-        elif kind == "started":
-            self._line(f"started (attempt {update.started.attempt})")
-        elif kind == "stage_started":
-            self._line(f"{label(job_pb2.Stage.Name(update.stage_started.stage))} ... running")
-        elif kind == "stage_progress":
-            p = update.stage_progress
-            self._line(f"{label(job_pb2.Stage.Name(p.stage))} ... {p.fraction:.0%}")
-        elif kind == "stage_finished":
-            f = update.stage_finished
-            state = label(job_pb2.StageState.Name(f.state))
-            name = label(job_pb2.Stage.Name(f.stage))
-            self._line(f"{name} ... {state} in {_seconds(f.duration):.2f} s  {f.summary}".rstrip())
-        elif kind == "scheduled":
-            start = time.strftime("%H:%M:%S", time.localtime(update.scheduled.not_before.seconds))
-            self._line(f"scheduled: starts at {start}")
-        elif kind == "waiting":
-            self._line(f"waiting for {', '.join(update.waiting.depends_on)} to succeed")
-        elif kind == "released":
-            r = update.released
-            self._line(f"released ({r.reason}): queued at position {r.position_in_queue}")
-        elif kind == "retried":
-            self._line(f"attempt {update.retried.attempt} abandoned ({update.retried.reason}); queued again")
-        elif kind == "succeeded":
-            self._line("succeeded")
-        elif kind == "failed":
-            self._line(f"failed: {update.failed.error.message}")
-        elif kind == "cancelled":
-            self._line(f"cancelled {update.cancelled.reason}".rstrip())
+FUZZY_KINDS = {MatchKind.ALIAS: "alias", MatchKind.RELATED: "related", MatchKind.SEMANTIC: "similar"}
 
 
-def job_json(job: job_pb2.Job) -> str:
-    return json_format.MessageToJson(job, preserving_proto_field_name=True, indent=2)
+def to_json(message: Message) -> str:
+    """A message as indented JSON with the proto field names."""
+    return json_format.MessageToJson(message, preserving_proto_field_name=True, indent=2)
 
 
-def report(job: job_pb2.Job) -> str:
-    """The readable report of a finished job."""
-    lines = [f"Job {job.id}: {label(job_pb2.JobState.Name(job.state))}"]
-    if job.state == job_pb2.JOB_STATE_FAILED or job.state == job_pb2.JOB_STATE_CANCELLED:
+def jobs_json(jobs: Sequence[Job]) -> str:
+    """A list of jobs as one JSON array."""
+    return json.dumps([json_format.MessageToDict(j, preserving_proto_field_name=True) for j in jobs], indent=2)
+
+
+def report(job: Job) -> str:
+    """The readable report of a job: its outcome and, for a finished analysis, the result."""
+    headline = f"Job {job.id}: {JobState.label(job.state)}"
+    if job.cached_from_job_id:
+        headline += f" (reused the result of job {job.cached_from_job_id})"
+    lines = [headline]
+    if job.state in (JobState.FAILED, JobState.CANCELLED):
         if job.error.message:
             lines.append(f"Reason: {job.error.message}")
         return "\n".join(lines)
     if job.WhichOneof("result") != "course_recommendation_result":
         return "\n".join(lines)
-    result = job.course_recommendation_result
+    return "\n".join(lines + analysis(job.course_recommendation_result))
+
+
+def analysis(result: CourseRecommendationResult) -> list[str]:
+    """The lines of an analysis: score, skills (explained when the result says how each matched), courses."""
     details = result.matching_details
-    matched = [m.job_skill for m in details.matches]
-    lines += [
-        f"Match score: {details.overall_score:.0%} (threshold {details.threshold:.2f})",
-        f"Matched skills ({len(matched)}): {', '.join(matched) or 'none'}",
-        f"Missing skills ({len(result.skill_gap)}): {', '.join(result.skill_gap) or 'none'}",
-    ]
+    lines = [f"Match score: {scores.match_score(details.overall_score)} (threshold {details.threshold:.2f})"]
+    if details.job_skill_matches:
+        lines += explained_matches(details.job_skill_matches)
+    else:
+        matched = [m.job_skill for m in details.matches]
+        lines.append(f"Matched skills ({len(matched)}): {', '.join(matched) or 'none'}")
+    lines.append(f"Missing skills ({len(result.skill_gap)}): {', '.join(result.skill_gap) or 'none'}")
     if result.recommendations_text:
         lines += ["", result.recommendations_text]
     lines += ["", "Recommended courses:"]
     for number, rec in enumerate(result.recommended_courses, start=1):
         course = rec.course
-        meta = ", ".join(
-            x
-            for x in (course.provider, course.level, f"{course.duration_hours} h" if course.duration_hours else "")
-            if x
-        )
+        hours = f"{course.duration_hours} h" if course.duration_hours else ""
+        meta = ", ".join(x for x in (course.provider, course.level, hours) if x)
         lines.append(f"{number}. {course.title}" + (f" ({meta})" if meta else ""))
         if rec.rationale:
             lines.append(f"   why: {rec.rationale}")
-        lines.append(f"   potential score {rec.potential_score:.0%} (+{rec.score_improvement * 100:.0f} points)")
+        potential, gain = scores.potential_score(rec.potential_score), scores.improvement(rec.score_improvement)
+        lines.append(f"   potential score {potential} ({gain})")
         if course.url:
             lines.append(f"   {course.url}")
     if not result.recommended_courses:
         lines.append("   none needed")
-    return "\n".join(lines)
+    if result.uncovered_skills:
+        lines.append(f"No course in the catalog teaches: {', '.join(result.uncovered_skills)}")
+    return lines
 
 
-def status_text(job: job_pb2.Job) -> str:
-    """`skillbridge status`: state, queue place, progress and each stage."""
+def explained_matches(matches: Sequence[SkillMatch]) -> list[str]:
+    """One line per skill the job asks for: exact matches plainly, fuzzy ones with the resume skill that stood in
+    and its similarity, missing ones marked; required or nice to have; the resume's own words when given."""
+    width = max(len(m.job_skill) for m in matches)
+    required = sum(m.required for m in matches)
+    lines = [f"Skills the job asks for ({required} required, {len(matches) - required} nice to have):"]
+    for match in matches:
+        need = "required" if match.required else "nice to have"
+        if match.kind == MatchKind.MISSING:
+            mark, how = "[missing]", ""
+        elif match.kind in FUZZY_KINDS:
+            similarity = scores.match_score(match.score)
+            mark, how = f"[{FUZZY_KINDS[match.kind]}]", f"via {match.resume_skill}, {similarity}"
+        else:
+            mark, how = "[exact]", ""
+        if match.evidence and match.kind != MatchKind.MISSING:
+            how = f'{how}  "{match.evidence}"'.strip()
+        lines.append(f"  {mark:<9} {match.job_skill:<{width}}  {need:<12}  {how}".rstrip())
+    return lines
+
+
+def status_text(job: Job) -> str:
+    """`skillbridge status`: state, queue place, what it waits for, progress and each stage."""
     lines = [
-        f"Job {job.id} ({label(job_pb2.JobType.Name(job.type))}): {label(job_pb2.JobState.Name(job.state))}",
-        f"progress {job.progress:.0%}, attempt {job.attempt}, last event {job.last_sequence}",
+        f"Job {job.id} ({JobType.label(job.type)}): {JobState.label(job.state)}",
+        f"progress {scores.match_score(job.progress)}, attempt {job.attempt}, last event {job.last_sequence}",
     ]
-    if job.state == job_pb2.JOB_STATE_QUEUED:
-        lines.append(f"position {job.position_in_queue}, about {_seconds(job.estimated_wait):.0f} s wait")
-    if job.state == job_pb2.JOB_STATE_SCHEDULED:
+    if job.state == JobState.QUEUED:
+        lines.append(f"position {job.position_in_queue}, about {seconds(job.estimated_wait):.0f} s wait")
+    if job.state == JobState.SCHEDULED:
         start = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(job.not_before.seconds))
-        lines.append(f"scheduled for {start}, about {_seconds(job.estimated_wait):.0f} s from now")
-    if job.state == job_pb2.JOB_STATE_WAITING:
+        lines.append(f"scheduled for {start}, about {seconds(job.estimated_wait):.0f} s from now")
+    if job.state == JobState.WAITING:
         lines.append(f"waiting for {', '.join(job.depends_on)}")
+    if job.waiting_for_service:
+        lines.append(f"waiting for the {job.waiting_for_service} service to come back")
+    if job.cached_from_job_id:
+        lines.append(f"reused the result of job {job.cached_from_job_id}")
     for stage in job.stages:
-        duration = f"{_seconds(stage.duration):.2f} s" if stage.HasField("duration") else ""
-        name = label(job_pb2.Stage.Name(stage.stage))
-        lines.append(f"  {name:<20} {label(job_pb2.StageState.Name(stage.state)):<10} {duration:>9}  {stage.summary}")
+        duration = f"{seconds(stage.duration):.2f} s" if stage.HasField("duration") else ""
+        name, state = Stage.label(stage.stage), StageState.label(stage.state)
+        lines.append(f"  {name:<20} {state:<10} {duration:>9}  {stage.summary}")
     if job.error.message:
         lines.append(f"error: {job.error.message}")
     return "\n".join(line.rstrip() for line in lines)
 
 
-def queue_text(status: pb.GetQueueStatusResponse) -> str:
-    """`skillbridge queue`: depth, running, counts, stage timings."""
+def ago(stamp: float, now: float) -> str:
+    """A past moment as "12s ago", "5m ago", "3h ago", "2d ago"."""
+    age = max(now - stamp, 0.0)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if age >= size:
+            return f"{int(age // size)}{unit} ago"
+    return f"{int(age)}s ago"
+
+
+def jobs_table(jobs: Sequence[Job], now: float | None = None) -> str:
+    """`skillbridge list`: one row per job: id, state, type, match score, when it was submitted."""
+    if not jobs:
+        return "no jobs"
+    now = time.time() if now is None else now
+    header = ("ID", "STATE", "TYPE", "SCORE", "SUBMITTED")
+    rows = [header]
+    for job in jobs:
+        score = ""
+        if job.WhichOneof("result") == "course_recommendation_result":
+            score = scores.match_score(job.course_recommendation_result.matching_details.overall_score)
+        submitted = ago(epoch(job.create_time), now) if job.HasField("create_time") else ""
+        rows.append((job.id, JobState.label(job.state), JobType.label(job.type), score, submitted))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+
+
+def queue_text(status: QueueStatus) -> str:
+    """`skillbridge queue`: depth, running, counts, stage services, stage timings."""
     lines = [
         f"queued {status.queued}, running {status.running}, workers {status.workers}, "
         f"healthy {'yes' if status.healthy else 'no'}, throughput {status.throughput_per_second:.2f}/s",
@@ -153,7 +166,7 @@ def queue_text(status: pb.GetQueueStatusResponse) -> str:
     for depth in status.depth_by_priority:
         lines.append(f"  priority {depth.priority}: {depth.queued} queued")
     for state, count in sorted(status.jobs_by_state.items()):
-        lines.append(f"  {label(state):<10} {count}")
+        lines.append(f"  {state.removeprefix('JOB_STATE_').lower():<10} {count}")
     quota = status.caller_quota
     if quota.owner:
         limits = ", ".join(
@@ -168,9 +181,16 @@ def queue_text(status: pb.GetQueueStatusResponse) -> str:
             f"  you: {quota.owner} ({quota.tier}, priority up to {quota.max_priority}): "
             f"{quota.queued} waiting, {quota.running} running; limits: {limits}"
         )
+    for service in status.stage_services:
+        state = StageServiceState.label(service.state)
+        waiting = f", {service.waiting_jobs} jobs waiting" if service.waiting_jobs else ""
+        reason = f" ({service.reason})" if service.reason and service.state != StageServiceState.SERVING else ""
+        lines.append(f"  {service.service + ' service':<20} {state}{reason}{waiting}")
     for timing in status.stage_timings:
-        name = label(job_pb2.Stage.Name(timing.stage))
+        name = Stage.label(timing.stage)
+        p50 = f"p50 {seconds(timing.p50):.2f} s, " if timing.HasField("p50") else ""
         lines.append(
-            f"  {name:<20} mean {_seconds(timing.mean):.2f} s, p95 {_seconds(timing.p95):.2f} s ({timing.samples} runs)"
+            f"  {name:<20} {p50}mean {seconds(timing.mean):.2f} s, p95 {seconds(timing.p95):.2f} s "
+            f"({timing.samples} runs)"
         )
     return "\n".join(lines)

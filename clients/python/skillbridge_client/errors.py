@@ -89,6 +89,12 @@ class DeadlineExceeded(SkillBridgeError):
     default_code = "DEADLINE_EXCEEDED"
 
 
+class Unimplemented(SkillBridgeError):
+    """The server does not offer this call (it runs an older version)."""
+
+    default_code = "UNIMPLEMENTED"
+
+
 ERRORS_BY_CODE: dict[str, type[SkillBridgeError]] = {
     "INVALID_ARGUMENT": InvalidRequest,
     "OUT_OF_RANGE": InvalidRequest,
@@ -101,6 +107,7 @@ ERRORS_BY_CODE: dict[str, type[SkillBridgeError]] = {
     "PERMISSION_DENIED": PermissionDenied,
     "UNAVAILABLE": Unavailable,
     "DEADLINE_EXCEEDED": DeadlineExceeded,
+    "UNIMPLEMENTED": Unimplemented,
 }
 
 

@@ -1,4 +1,7 @@
-"""Plain text from an uploaded resume or job description: .txt, .pdf (pypdf) or .docx (python-docx)."""
+"""Plain text from a resume or job description file: .txt, .pdf (pypdf) or .docx (python-docx).
+
+One extractor for every front end: the gateway's upload route and `skillbridge analyze --resume cv.pdf` both call
+`extract_text`, so a file reads the same everywhere. It imports nothing from the server."""
 
 from __future__ import annotations
 

@@ -1,10 +1,13 @@
-"""`skillbridge up` / `serve`: the local stack as supervised child processes, each health-checked, restarted
-when it dies, and stopped cleanly (SIGTERM, then SIGKILL after a grace period) on Ctrl-C or SIGTERM."""
+"""The supervisor behind `skillbridge up`: the local stack as child processes, each health-checked, restarted
+when it dies, and stopped cleanly (SIGTERM, then SIGKILL after a grace period) on Ctrl-C or SIGTERM.
+
+A child that exits with status 78 (EX_CONFIG) before it became healthy stopped on a configuration error, which a
+restart cannot fix: the supervisor stops the stack and reports the child's one-line reason instead of restarting
+it in a loop. After a child has been healthy, any exit (78 included) is a crash and it is restarted."""
 
 from __future__ import annotations
 
 import functools
-import importlib
 import logging
 import os
 import signal
@@ -14,16 +17,20 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import FrameType
 
 import grpc
 import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from services.cli.serve import EXIT_CONFIG, SERVICES
+
 log = logging.getLogger(__name__)
 
-GRPC_SERVICES = ("ner", "similarity", "retrieval", "recommendation", "scheduler")
-SERVICES = (*GRPC_SERVICES, "gateway")
+
+class ConfigurationStop(RuntimeError):
+    """A child stopped on a configuration error; the message is its reason, for one line on the terminal."""
 
 
 @dataclass
@@ -36,6 +43,20 @@ class Child:
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     next_start: float = 0.0
+    # Where the child writes why it stopped on a configuration error (`--reason-file` of services.cli.serve).
+    reason_file: Path | None = None
+    # Whether it has been healthy since it was last started.
+    healthy_since_start: bool = False
+
+    def configuration_error(self) -> str | None:
+        """The child's reason when it exited with EXIT_CONFIG before it became healthy; None otherwise."""
+        process = self.process
+        if process is None or process.returncode != EXIT_CONFIG or self.healthy_since_start:
+            return None
+        reason = ""
+        if self.reason_file is not None and self.reason_file.exists():
+            reason = self.reason_file.read_text(encoding="utf-8").strip()
+        return reason or f"{self.name} stopped on a configuration error (exit status {EXIT_CONFIG})"
 
 
 def grpc_healthy(address: str, timeout: float = 1.0) -> bool:
@@ -58,12 +79,9 @@ def http_healthy(url: str, timeout: float = 1.0) -> bool:
         return False
 
 
-def module_of(name: str) -> str:
-    return "gateway" if name == "gateway" else f"services.{name}"
-
-
-def stack_children(host: str, ports: Mapping[str, int]) -> list[Child]:
-    """The six processes of the local stack, stage services first so the scheduler finds them."""
+def stack_children(host: str, ports: Mapping[str, int], reasons: Path) -> list[Child]:
+    """The six processes of the local stack, stage services first so the scheduler finds them; each writes the
+    reason for a configuration stop into the folder `reasons`."""
     children = []
     for name in SERVICES:
         address = f"{host}:{ports[name]}"
@@ -72,7 +90,9 @@ def stack_children(host: str, ports: Mapping[str, int]) -> list[Child]:
             if name == "gateway"
             else functools.partial(grpc_healthy, address)
         )
-        children.append(Child(name, [sys.executable, "-m", module_of(name)], check))
+        reason = reasons / f"{name}.reason"
+        argv = [sys.executable, "-m", "services.cli.serve", name, "--reason-file", str(reason)]
+        children.append(Child(name, argv, check, reason_file=reason))
     return children
 
 
@@ -86,13 +106,19 @@ class Supervisor:
     stop_grace: float = 10.0
     restart_backoff: float = 1.0
     stopping: threading.Event = field(default_factory=threading.Event)
+    # Set when a child stopped on a configuration error: its reason. The supervisor then stops.
+    fatal: str | None = None
 
     def _spawn(self, child: Child) -> None:
         log.info("starting %s: %s", child.name, " ".join(child.argv))
+        if child.reason_file is not None:
+            child.reason_file.unlink(missing_ok=True)
+        child.healthy_since_start = False
         child.process = subprocess.Popen(list(child.argv), env=dict(self.env))
 
     def start(self) -> None:
-        """Starts every child in order and waits until each is healthy; raises RuntimeError if one is not."""
+        """Starts every child in order and waits until each is healthy; raises ConfigurationStop if one stopped
+        on a configuration error, RuntimeError if one exited or did not become healthy in time."""
         for child in self.children:
             self._spawn(child)
             deadline = time.monotonic() + self.start_timeout
@@ -100,20 +126,34 @@ class Supervisor:
                 if self.stopping.is_set():
                     return
                 if child.process is not None and child.process.poll() is not None:
+                    reason = child.configuration_error()
+                    if reason is not None:
+                        raise ConfigurationStop(reason)
                     raise RuntimeError(f"{child.name} exited with code {child.process.returncode} while starting")
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"{child.name} was not healthy within {self.start_timeout:.0f} s")
                 self.stopping.wait(0.2)  # health poll interval
+            child.healthy_since_start = True
             log.info("%s is healthy", child.name)
 
     def check(self) -> list[str]:
-        """Restarts children that have exited (with a growing backoff); returns the names restarted."""
-        restarted = []
+        """Restarts children that have exited (with a growing backoff); returns the names restarted. A child
+        that stopped on a configuration error is not restarted: `fatal` gets its reason and the supervisor stops."""
+        restarted: list[str] = []
         now = time.monotonic()
         for child in self.children:
             process = child.process
-            if process is None or process.poll() is None or self.stopping.is_set():
+            if process is None or self.stopping.is_set():
                 continue
+            if process.poll() is None:
+                if not child.healthy_since_start:
+                    child.healthy_since_start = child.health()
+                continue
+            reason = child.configuration_error()
+            if reason is not None:
+                self.fatal = reason
+                self.stopping.set()
+                return restarted
             if child.next_start == 0.0:
                 delay = min(self.restart_backoff * 2**child.restarts, 30.0)
                 child.next_start = now + delay
@@ -160,21 +200,3 @@ def up_environment(dev_key: str, base: Mapping[str, str] | None = None) -> dict[
     env.setdefault("HF_HUB_OFFLINE", "1")
     env.setdefault("TRANSFORMERS_OFFLINE", "1")
     return env
-
-
-def serve_one(name: str) -> None:
-    """`skillbridge serve NAME`: runs one service in the foreground with settings from the environment."""
-    from services.common.logs import configure_logging
-    from services.common.settings import Settings
-
-    settings = Settings.from_env()
-    configure_logging(settings.log_level, json_lines=settings.log_json, service=name)
-    if name == "gateway":
-        from gateway.server import serve as serve_gateway
-
-        serve_gateway(settings)
-        return
-    from services.common.server import run
-
-    server_module = importlib.import_module(f"{module_of(name)}.server")
-    run(lambda: server_module.serve(settings))
