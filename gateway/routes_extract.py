@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
+from skillbridge_client.documents import ExtractError, extract_text
 
 from gateway.errors import ApiError, error_responses
-from skillbridge_client.documents import ExtractError, extract_text
 
 
 class ExtractedText(BaseModel):
