@@ -5,26 +5,23 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import FastAPI, File, HTTPException, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, Response
-from fastapi.staticfiles import StaticFiles
+from fastapi.responses import Response
 from skillbridge_client import AsyncSchedulerClient, SkillBridgeError
 
 from gateway.errors import handle_sdk_error
 from gateway.extract import ExtractError, extract_text
 from gateway.metrics import GatewayMetrics
+from gateway.pages import add_pages
 from gateway.routes_seed import build_seed_router
 from gateway.routes_v1 import build_v1_router
-from services.common.settings import REPO_ROOT, Settings
+from services.common.settings import Settings
 
 log = logging.getLogger(__name__)
 
-STATIC_DIR = Path(__file__).resolve().parent / "static"
-WEB_CLIENT_DIR = REPO_ROOT / "clients" / "web"
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
 
@@ -84,11 +81,7 @@ def create_app(
             raise HTTPException(exc.status, detail=str(exc)) from None
         return {"filename": file.filename, "text": text, "characters": len(text)}
 
-    @app.get("/", include_in_schema=False)
-    async def index() -> FileResponse:
-        return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
-
-    app.mount("/static", StaticFiles(directory=WEB_CLIENT_DIR), name="static")
+    add_pages(app)
     return app
 
 
