@@ -229,8 +229,8 @@ async function whyRefused(url) {
 }
 
 /** Follows the job over server-sent events: onEvent(kind, data) for the snapshot and every event, in order
- *  (events carry `sequence`). The browser reconnects by itself with Last-Event-ID; the stream is closed after
- *  the terminal event. `afterSequence` starts after that event (a resumed view). onError(error) is called if
+ *  (events carry `sequence`; a finished job's events follow its snapshot too). The browser reconnects by itself
+ *  with Last-Event-ID; the stream is closed after the terminal event. `afterSequence` starts after that event (a resumed view). onError(error) is called if
  *  the stream cannot be used, with an ApiError whose status says why when the gateway refused it (404 unknown
  *  job, 401 key, 503 scheduler down); fall back to pollJobStatus then. Returns {close()}. */
 export function watchJob(jobId, onEvent, { onError, afterSequence = 0 } = {}) {
@@ -242,6 +242,7 @@ export function watchJob(jobId, onEvent, { onError, afterSequence = 0 } = {}) {
   const source = new EventSource(url);
   let received = false;
   let closed = false;
+  let lastSeen = afterSequence;
   const close = () => { closed = true; source.close(); };
   const fail = (error) => { if (onError) onError(error); };
   for (const kind of EVENT_KINDS) {
@@ -249,8 +250,11 @@ export function watchJob(jobId, onEvent, { onError, afterSequence = 0 } = {}) {
       if (closed) return;
       received = true;
       const data = JSON.parse(message.data);
+      if (kind !== "snapshot") lastSeen = Math.max(lastSeen, Number(data.sequence || 0));
       onEvent(kind, data);
-      if (TERMINAL_EVENTS.has(kind) || (kind === "snapshot" && isFinished(data))) close();
+      // A finished job's snapshot is followed by the events not seen yet (its history): the stream ends after them.
+      const done = kind === "snapshot" && isFinished(data) && Number(data.last_sequence || 0) <= lastSeen;
+      if (TERMINAL_EVENTS.has(kind) || done) close();
     });
   }
   source.addEventListener("error", (message) => {

@@ -59,7 +59,7 @@ async def pages(browser: Browser, base_url: str) -> AsyncIterator[OpenPage]:
     """Opens pages of the gateway; closes them before the gateway stops, so none polls a server that is gone."""
     opened: list[Opened] = []
 
-    async def open_one(path: str = "/", width: str = "desktop", **options: Any) -> Opened:
+    async def open_one(path: str = "/", width: str | dict[str, int] = "desktop", **options: Any) -> Opened:
         page = await open_page(browser, base_url + path, width, **options)
         opened.append(page)
         return page

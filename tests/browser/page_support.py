@@ -34,10 +34,12 @@ class Opened:
 class OpenPage(Protocol):
     """pages(path, width, **context_options): a new browser context at that width with base_url + path loaded."""
 
-    def __call__(self, path: str = "/", width: str = "desktop", **options: Any) -> Awaitable[Opened]: ...
+    def __call__(
+        self, path: str = "/", width: str | dict[str, int] = "desktop", **options: Any
+    ) -> Awaitable[Opened]: ...
 
 
-async def open_page(browser: Browser, url: str, width: str = "desktop", **options: Any) -> Opened:
+async def open_page(browser: Browser, url: str, width: str | dict[str, int] = "desktop", **options: Any) -> Opened:
     """A new context at `width` ("desktop" or "phone", or {"width", "height"}), `url` loaded."""
     viewport = WIDTHS[width] if isinstance(width, str) else width
     context = await browser.new_context(viewport=viewport, **options)

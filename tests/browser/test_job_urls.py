@@ -45,10 +45,15 @@ async def test_reload_keeps_the_job_and_resumes_its_stream(pages: OpenPage, base
 async def test_a_job_id_from_the_cli_opens_in_the_browser(pages: OpenPage, base_url: str, stack: Stack) -> None:
     async with AsyncSchedulerClient(stack.address) as client:
         job = await client.submit_analysis(RESUME, JOB_DESCRIPTION)
+        await client.wait(job.id, timeout=20)
     page = (await pages(f"/jobs/{job.id}", "phone")).page
     await expect(page.locator("#job-id")).to_have_text(job.id)
     await expect(page.locator("#report")).to_be_visible(timeout=20_000)
     await expect(page.locator("#score")).to_have_text("50%")
+    # A finished job's page still shows its history: the timeline and the log come from its replayed events.
+    await expect(page.locator("#events-summary")).to_have_text("Event log (15 events)")
+    await expect(page.locator("#state")).to_have_text("succeeded")
+    await expect(page.locator('#stages li[data-stage="STAGE_COURSE_RETRIEVAL"]')).to_contain_text("took 0.3")
     await expect(page.locator("#job-cli")).to_have_text(f"skillbridge watch {job.id}")
     # The same job typed into "Open a job by its id" from the start page.
     await page.goto(base_url)

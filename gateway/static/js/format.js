@@ -16,7 +16,8 @@ export function fixed(value, digits = 0) {
   if (up) digitsText = increment(digitsText);
   const intPart = digitsText.slice(0, digitsText.length - digits) || "0";
   const text = digits ? `${intPart}.${digitsText.slice(-digits)}` : intPart;
-  const negative = value < 0 && /[1-9]/.test(text);
+  // Python keeps the sign of a negative number that rounds to zero ("-0.0"), so this does too.
+  const negative = value < 0 || Object.is(value, -0);
   return (negative ? "-" : "") + text.replace(/^0+(?=\d)/, "");
 }
 

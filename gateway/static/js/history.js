@@ -35,6 +35,7 @@ export class History {
     this.current = null;
     this.timer = null;
     this.live = new Map();  // fresher copies from the open job view, by id
+    this.loaded = false;  // the list has been read once
   }
 
   start() {
@@ -54,6 +55,7 @@ export class History {
     try {
       const page = await listJobs({ pageSize: PAGE_SIZE });
       this.first = page.jobs;
+      this.loaded = true;
       if (!this.older.length) this.nextToken = page.next_page_token;
       $("history-status").textContent = "";
       this.render();
@@ -111,7 +113,8 @@ export class History {
             created === null ? null : h("time", { datetime: job.create_time, title: new Date(created).toLocaleString() }, ago(created)),
             h("code", { class: "hist-id" }, job.id.slice(0, 8)))));
     });
-    fill($("history-list"), items.length ? items : h("li", { class: "none" }, "No jobs yet."));
+    const empty = this.loaded ? h("li", { class: "none" }, "No jobs yet.") : null;
+    fill($("history-list"), items.length ? items : empty);
     show($("history-more"), Boolean(this.nextToken));
   }
 }

@@ -45,6 +45,12 @@ function note(tracker, data, text) {
 /** Applies a snapshot or one event (by its SSE kind) to the tracker. Events already seen (a reconnect that
  *  replays) are ignored. Returns a short sentence for screen readers when something worth saying happened. */
 export function apply(tracker, kind, data) {
+  const ended = kind !== "snapshot" && isFinished(tracker.job);
+  const said = applyOne(tracker, kind, data);
+  return ended ? null : said;  // history is not read out
+}
+
+function applyOne(tracker, kind, data) {
   if (kind === "snapshot") {
     const known = tracker.job;
     tracker.job = data;
@@ -55,6 +61,10 @@ export function apply(tracker, kind, data) {
   const sequence = Number(data.sequence || 0);
   if (sequence && sequence <= tracker.lastSequence) return null;
   const job = tracker.job;
+  // The history of a job that has already ended (a replay): its events fill the timeline and the log, but its
+  // state stays the final one.
+  const ended = isFinished(job);
+  const setState = (state) => { if (!ended) job.state = state; };
   if (sequence) {
     tracker.lastSequence = sequence;
     job.last_sequence = Math.max(Number(job.last_sequence || 0), sequence);
@@ -63,22 +73,26 @@ export function apply(tracker, kind, data) {
   const at = data.time;
   switch (kind) {
     case "queued":
-      if (!isFinished(job)) job.state = "JOB_STATE_QUEUED";
-      job.position_in_queue = data.queued.position_in_queue;
-      job.estimated_wait = data.queued.estimated_wait;
+      setState("JOB_STATE_QUEUED");
+      if (!ended) {
+        job.position_in_queue = data.queued.position_in_queue;
+        job.estimated_wait = data.queued.estimated_wait;
+      }
       note(tracker, data, `queued at position ${data.queued.position_in_queue}`);
       return "Queued.";
     case "started":
-      job.state = "JOB_STATE_RUNNING";
-      job.attempt = data.started.attempt;
-      job.start_time = at;
-      job.position_in_queue = 0;
+      setState("JOB_STATE_RUNNING");
+      if (!ended) {
+        job.attempt = data.started.attempt;
+        job.start_time = at;
+        job.position_in_queue = 0;
+      }
       note(tracker, data, `attempt ${data.started.attempt} started${data.started.worker ? ` on ${data.started.worker}` : ""}`);
       return data.started.attempt > 1 ? `Attempt ${data.started.attempt} started.` : "Started.";
     case "stage_started": {
       const name = data.stage_started.stage;
-      job.state = "JOB_STATE_RUNNING";
-      job.current_stage = name;
+      setState("JOB_STATE_RUNNING");
+      if (!ended) job.current_stage = name;
       Object.assign(stageOf(tracker, name), { state: "STAGE_STATE_RUNNING", start_time: at, end_time: null, duration: null });
       tracker.starts[name] = (tracker.starts[name] || 0) + 1;
       note(tracker, data, `${label(name)} started`);
@@ -101,30 +115,30 @@ export function apply(tracker, kind, data) {
       return `${capital(label(f.stage))} ${label(f.state)}. ${Math.round(job.progress * 100)}% done.`;
     }
     case "retried":
-      job.state = "JOB_STATE_QUEUED";
+      setState("JOB_STATE_QUEUED");
       for (const stage of job.stages || []) {
         if (stage.state === "STAGE_STATE_RUNNING") stage.state = "STAGE_STATE_PENDING";
       }
       note(tracker, data, `attempt ${data.retried.attempt} abandoned: ${data.retried.reason || "no reason given"}`);
       return `Attempt ${data.retried.attempt} was abandoned; the job is queued again.`;
     case "scheduled":
-      job.state = "JOB_STATE_SCHEDULED";
-      job.not_before = data.scheduled.not_before;
+      setState("JOB_STATE_SCHEDULED");
+      if (!ended) job.not_before = data.scheduled.not_before;
       note(tracker, data, "scheduled");
       return "Scheduled.";
     case "waiting":
-      job.state = "JOB_STATE_WAITING";
-      job.depends_on = data.waiting.depends_on;
+      setState("JOB_STATE_WAITING");
+      if (!ended) job.depends_on = data.waiting.depends_on;
       note(tracker, data, `waiting for ${(data.waiting.depends_on || []).join(", ")}`);
       return "Waiting for other jobs.";
     case "released":
-      job.state = "JOB_STATE_QUEUED";
-      job.position_in_queue = data.released.position_in_queue;
+      setState("JOB_STATE_QUEUED");
+      if (!ended) job.position_in_queue = data.released.position_in_queue;
       note(tracker, data, `released: ${data.released.reason || ""}`);
       return "Queued.";
     case "service_waiting": {
       const w = data.service_waiting;
-      job.waiting_for_service = w.service;
+      if (!ended) job.waiting_for_service = w.service;
       tracker.waits.push({ stage: w.stage, service: w.service, reason: w.reason, budget: seconds(w.budget), since: time(at), waited: null });
       note(tracker, data, `waiting for the ${w.service} service: ${w.reason || "unreachable"}`);
       return `Waiting for the ${w.service} service, which cannot be reached.`;

@@ -11,18 +11,22 @@ import { renderReport } from "./report.js";
 import { renderLog, renderTimeline } from "./timeline.js";
 
 export class JobView {
-  /** `onChange(job)` is told of every change (the job list shows it), `onError(message)` of errors to show. */
-  constructor(jobId, { onChange = () => {}, onError = () => {} } = {}) {
+  /** `onChange(job)` is told of every change (the job list shows it), `onFinished(job)` of the end, and
+   *  `onError(message)` of errors to show ("" clears). */
+  constructor(jobId, { onChange = () => {}, onFinished = () => {}, onError = () => {} } = {}) {
     this.id = jobId;
     this.tracker = track(jobId);
     this.onChange = onChange;
+    this.onFinished = onFinished;
     this.onError = onError;
     this.stream = null;
     this.poller = null;
     this.timer = null;
     this.closed = false;
     this.finished = false;
-    this.streamRetried = false;
+    this.loaded = false;  // a snapshot or an event has come
+    this.streamed = false;  // the stream has delivered something
+    this.troubled = false;  // a passing problem is shown
   }
 
   open() {
@@ -36,6 +40,12 @@ export class JobView {
     this.render();
     this.timer = setInterval(() => this.renderClock(), 250);
     this.connect(0);
+    // The snapshot on its own as well: it shows the job (or why it cannot be shown) at once, even while the
+    // stream is still being set up, e.g. by a gateway that retries an unreachable scheduler first.
+    getJob(this.id).then(
+      (job) => { if (!this.streamed) this.update("snapshot", job); },
+      (error) => { if (!this.streamed) this.problem(error); },
+    );
   }
 
   close() {
@@ -46,38 +56,53 @@ export class JobView {
   }
 
   connect(afterSequence) {
-    this.stream = watchJob(this.id, (kind, data) => this.update(kind, data), {
+    this.stream = watchJob(this.id, (kind, data) => {
+      this.streamed = true;
+      if (this.troubled) this.problem(null);
+      this.update(kind, data, { live: true });
+    }, {
       afterSequence,
       onError: (error) => this.streamFailed(error),
     });
   }
 
-  update(kind, data) {
+  /** Says what keeps the job from being shown: for good (unknown job, refused key) or for now (scheduler or
+   *  gateway away: the page retries by itself). `null` clears a passing problem. */
+  problem(error) {
+    if (error === null) {
+      this.troubled = false;
+      this.onError("");
+      return;
+    }
+    this.onError(describe(error));
+    if (isTransient(error)) this.troubled = true;
+    else if ([401, 403, 404].includes(error.status)) $("state").textContent = error.status === 404 ? "not found" : "not allowed";
+  }
+
+  /** Applies a snapshot or an event. On the stream, a finished job's snapshot is followed by its events (its
+   *  history): the view ends after them. */
+  update(kind, data, { live = false } = {}) {
     if (this.closed) return;
+    this.loaded = true;
     const said = apply(this.tracker, kind, data);
     this.render();
     if (said) this.announce(said);
-    if (isFinished(this.tracker.job)) this.finish();
+    const job = this.tracker.job;
+    const pending = Number(job.last_sequence || 0) > this.tracker.lastSequence;
+    if (isFinished(job) && !(live && pending)) this.finish();
   }
 
   streamFailed(error) {
     if (this.closed || this.finished) return;
-    if (error.status === 404 || error.status === 401 || error.status === 403) {
-      this.onError(describe(error));
-      $("state").textContent = error.status === 404 ? "not found" : "not allowed";
-      return;
-    }
-    if (isTransient(error)) this.onError(describe(error));
+    if ([401, 403, 404].includes(error.status)) return this.problem(error);
+    if (isTransient(error)) this.problem(error);
     // No live stream (scheduler away, or a proxy that does not stream): poll the snapshot with backoff instead.
     this.poller = new AbortController();
-    let hadTrouble = isTransient(error);
     pollJobStatus(this.id, (job) => {
-      if (hadTrouble) {
-        hadTrouble = false;
-        this.onError("");
-        if (!this.streamRetried && !isFinished(job)) {
+      if (this.troubled) {
+        this.problem(null);
+        if (!isFinished(job)) {
           // The scheduler is back: the stream resumes after the last event seen.
-          this.streamRetried = true;
           this.poller.abort();
           this.update("snapshot", job);
           this.connect(this.tracker.lastSequence);
@@ -90,12 +115,11 @@ export class JobView {
       fetchStatus: getJob,
       onError: (problem) => {
         if (!isTransient(problem)) return false;
-        hadTrouble = true;
-        this.onError(describe(problem));
+        this.problem(problem);
         return true;
       },
     }).catch((problem) => {
-      if (problem.name !== "AbortError") this.onError(describe(problem));
+      if (problem.name !== "AbortError") this.problem(problem);
     });
   }
 
@@ -113,9 +137,29 @@ export class JobView {
     this.render();
     const job = this.tracker.job;
     show($("job-actions-done"), true);
+    this.onFinished(job);
+    this.backfill();
     if (job.state === "JOB_STATE_SUCCEEDED") renderReport(job);
     if (job.state === "JOB_STATE_FAILED") this.onError(`The analysis failed: ${(job.error || {}).message || "unknown error"}`);
     if (job.state === "JOB_STATE_CANCELLED") this.onError(`The job was cancelled${job.error && job.error.message ? `: ${job.error.message}` : "."}`);
+  }
+
+  /** A job that ended while the page was polling (no stream, or the scheduler was away) lacks events: they are
+   *  read once, on a copy, so the timeline gets its retries, waits and log without the state going back and
+   *  forth on the screen. */
+  backfill() {
+    const job = this.tracker.job;
+    if (Number(job.last_sequence || 0) <= this.tracker.lastSequence) return;
+    const copy = track(this.id);
+    this.stream = watchJob(this.id, (kind, data) => {
+      if (this.closed || kind === "snapshot") return;
+      apply(copy, kind, data);
+      if (isFinished(copy.job)) {
+        Object.assign(this.tracker, { starts: copy.starts, waits: copy.waits, log: copy.log, lastSequence: copy.lastSequence });
+        renderTimeline($("stages"), this.tracker);
+        renderLog($("events"), $("events-summary"), this.tracker);
+      }
+    }, { onError: () => {} });  // without the events the timeline keeps what the snapshots said
   }
 
   async cancel() {
@@ -132,10 +176,10 @@ export class JobView {
 
   render() {
     const job = this.tracker.job;
-    $("state").textContent = stateLabel(job.state);
-    $("state").dataset.state = job.state || "";
-    $("state").className = `badge ${job.state || ""}`;
-    $("queue-info").textContent = queueWords(job);
+    $("state").textContent = this.loaded ? stateLabel(job.state) : "loading…";
+    $("state").dataset.state = this.loaded ? job.state || "" : "";
+    $("state").className = `badge ${this.loaded ? job.state || "" : ""}`;
+    $("queue-info").textContent = this.loaded ? queueWords(job) : "";
     const input = job.course_recommendation || {};
     const firstLine = (input.job_description_text || "").trim().split("\n")[0].slice(0, 120);
     const created = time(job.create_time);

@@ -55,7 +55,11 @@ function route({ focus = false } = {}) {
   }
   document.title = `Job ${jobId.slice(0, 8)} · SkillBridge`;
   if (!view) {
-    view = new JobView(jobId, { onChange: (job) => jobList.note(job), onError: showError });
+    view = new JobView(jobId, {
+      onChange: (job) => jobList.note(job),
+      onFinished: () => { jobList.refresh(); queue.refresh(); },
+      onError: showError,
+    });
     view.open();
   }
   if (focus) $("job-title").focus();
