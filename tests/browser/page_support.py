@@ -24,11 +24,12 @@ WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "he
 
 @dataclass
 class Opened:
-    """A page in its own browser context, with the script errors it raised."""
+    """A page in its own browser context, with the script errors it raised and the errors its console showed."""
 
     context: BrowserContext
     page: Page
     errors: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)  # refused by the page's policy, failed loads, ...
 
 
 class OpenPage(Protocol):
@@ -46,6 +47,7 @@ async def open_page(browser: Browser, url: str, width: str | dict[str, int] = "d
     page = await context.new_page()
     opened = Opened(context, page)
     page.on("pageerror", lambda exc: opened.errors.append(str(exc)))
+    page.on("console", lambda message: opened.console_errors.append(message.text) if message.type == "error" else None)
     await page.goto(url)
     return opened
 

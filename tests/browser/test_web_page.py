@@ -51,6 +51,7 @@ async def test_submit_shows_live_stages_then_report(pages: OpenPage, base_url: s
     assert await horizontal_overflow(page) == 0, "the report is wider than the screen"
     await screenshot(page, f"web-page-report-{width}.png")
     assert opened.errors == []
+    assert opened.console_errors == []  # nothing refused by the Content-Security-Policy, nothing failed to load
 
 
 async def test_cancel_button_cancels_on_server(pages: OpenPage, base_url: str, stack: Stack) -> None:

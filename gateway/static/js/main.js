@@ -13,6 +13,7 @@ const KEY_STORAGE = "skillbridge.apiKey";
 const jobList = new History();
 const queue = new QueuePanel();
 let view = null;
+let shownPath = null;  // the address whose view is shown
 
 function showError(message) {
   $("error").textContent = message;
@@ -39,6 +40,7 @@ function jobIdOf(path) {
 }
 
 function route({ focus = false } = {}) {
+  shownPath = location.pathname;
   const jobId = jobIdOf(location.pathname);
   if (view && view.id !== jobId) {
     view.close();
@@ -79,7 +81,8 @@ function setUpLinks() {
     event.preventDefault();
     navigate(new URL(link.href).pathname);
   });
-  window.addEventListener("popstate", () => route({ focus: true }));
+  // A jump to an anchor of the page ("Your jobs") changes only the hash: the view stays.
+  window.addEventListener("popstate", () => { if (location.pathname !== shownPath) route({ focus: true }); });
 }
 
 function setUpButtons() {

@@ -10,22 +10,29 @@ function chips(element, skills) {
   fill(element, skills.length ? skills.map((skill) => h("li", { class: "chip" }, skill)) : h("li", { class: "none" }, "none"));
 }
 
-/** How one job skill was matched, in a few words: "exact", "via Docker, 0.62", "missing". */
+/** How one job skill was matched, in a few words: "exact match", "via Docker, 0.62", "not in the resume". The
+ *  badge beside it names the kind (alias, related, semantic). */
 export function matchWords(match) {
   const kind = match.kind || "MATCH_KIND_UNSPECIFIED";
-  if (kind === "MATCH_KIND_EXACT") return "exact match";
-  if (kind === "MATCH_KIND_MISSING" || !match.resume_skill) return "missing";
-  const how = { MATCH_KIND_ALIAS: "alias", MATCH_KIND_RELATED: "related skill", MATCH_KIND_SEMANTIC: "similar meaning" }[kind];
-  return `via ${match.resume_skill}, ${fixed(match.score || 0, 2)}${how ? ` (${how})` : ""}`;
+  if (kind === "MATCH_KIND_EXACT" || (kind === "MATCH_KIND_UNSPECIFIED" && match.resume_skill && (match.score || 0) >= 1)) {
+    return "exact match";
+  }
+  if (kind === "MATCH_KIND_MISSING" || !match.resume_skill) {
+    return match.resume_skill ? `not in the resume (closest: ${match.resume_skill}, ${fixed(match.score || 0, 2)})` : "not in the resume";
+  }
+  return `via ${match.resume_skill}, ${fixed(match.score || 0, 2)}`;
 }
 
 function explainedItem(match) {
   const kind = match.kind || "MATCH_KIND_UNSPECIFIED";
   const missing = kind === "MATCH_KIND_MISSING" || (!match.resume_skill && kind !== "MATCH_KIND_EXACT");
-  const verdict = missing ? "missing" : FUZZY.has(kind) ? "fuzzy" : "exact";
+  // A server that does not say the kind: a perfect score reads as exact, any other as a fuzzy match.
+  const fuzzy = FUZZY.has(kind) || (kind === "MATCH_KIND_UNSPECIFIED" && (match.score || 0) < 1);
+  const verdict = missing ? "missing" : fuzzy ? "fuzzy" : "exact";
+  const badge = verdict === "fuzzy" ? (kind === "MATCH_KIND_UNSPECIFIED" ? "similar" : label(kind)) : verdict;
   return h("li", { class: `match ${verdict}`, "data-kind": kind, "data-required": match.required ? "true" : "false" },
     h("span", { class: "match-skill" }, match.job_skill),
-    h("span", { class: `badge match-${verdict}` }, missing ? "missing" : verdict === "fuzzy" ? label(kind) : "exact"),
+    h("span", { class: `badge match-${verdict}` }, badge),
     h("span", { class: "match-how" }, matchWords(match)),
     match.evidence ? h("q", { class: "evidence" }, match.evidence) : null);
 }
