@@ -11,11 +11,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.async_api import Page, Route, expect
 from skillbridge.scheduler.v1 import job_pb2
 from skillbridge_client import AsyncSchedulerClient
 
-from tests.browser.page_support import ARTIFACTS, OpenPage, screenshot, submit_analysis
+from tests.browser.page_support import ARTIFACTS, OpenPage, horizontal_overflow, screenshot, submit_analysis
 from tests.scheduler.stage_doubles import Behavior
 from tests.sdk.harness import JOB_DESCRIPTION, RESUME, Stack
 
@@ -65,9 +66,10 @@ async def finished_job(stack: Stack) -> str:
     return job.id
 
 
-async def test_explained_matches_and_uncovered_skills(pages: OpenPage, base_url: str, stack: Stack) -> None:
+@pytest.mark.parametrize("width", ["desktop", "phone"])
+async def test_explained_matches_and_uncovered_skills(pages: OpenPage, base_url: str, stack: Stack, width: str) -> None:
     job_id = await finished_job(stack)
-    opened = await pages()
+    opened = await pages("/", width)
     page = opened.page
     await add_to_job(
         page,
@@ -90,7 +92,8 @@ async def test_explained_matches_and_uncovered_skills(pages: OpenPage, base_url:
     await expect(nice.nth(1)).to_contain_text("not in the resume")
     await expect(nice.nth(0).locator(".badge")).to_have_text("alias")
     await expect(page.locator("#uncovered")).to_have_text("No course in the catalog teaches Kafka.")
-    await screenshot(page, "web-page-explained.png")
+    assert await horizontal_overflow(page) == 0
+    await screenshot(page, f"web-page-explained-{width}.png")
     assert opened.errors == []
 
 
@@ -106,11 +109,14 @@ async def test_without_explanations_the_report_keeps_the_skill_lists(
     await expect(page.locator("#missing li")).to_have_count(2)
 
 
-async def test_a_job_waiting_for_a_stage_service_says_so(pages: OpenPage, base_url: str, stack: Stack) -> None:
+@pytest.mark.parametrize("width", ["desktop", "phone"])
+async def test_a_job_waiting_for_a_stage_service_says_so(
+    pages: OpenPage, base_url: str, stack: Stack, width: str
+) -> None:
     stack.doubles.behaviors["CompareSkills"] = Behavior(hang=True)
     async with AsyncSchedulerClient(stack.address) as client:
         job = await client.submit_analysis(RESUME, JOB_DESCRIPTION)
-    opened = await pages()
+    opened = await pages("/", width)
     page = opened.page
     await add_to_job(page, job.id, {"waiting_for_service": "similarity"}, {})
     await page.route("**/events*", lambda route: route.abort())  # the page polls the (amended) snapshot
@@ -138,7 +144,9 @@ async def test_a_job_waiting_for_a_stage_service_says_so(pages: OpenPage, base_u
     await expect(page.locator('#queue-services li[data-service="similarity"]')).to_contain_text("unavailable")
     await expect(page.locator('#queue-services li[data-service="similarity"]')).to_contain_text("1 job waiting")
     await expect(page.locator("#queue-waiting")).to_contain_text("the similarity service")
-    await screenshot(page, "web-page-service-wait.png")
+    await expect(page.locator("#error")).to_be_hidden()  # a refused stream alone is no error to show
+    assert await horizontal_overflow(page) == 0
+    await screenshot(page, f"web-page-service-wait-{width}.png")
     assert opened.errors == []
 
 

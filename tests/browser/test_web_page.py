@@ -88,4 +88,5 @@ async def test_page_falls_back_to_polling_when_the_event_stream_fails(pages: Ope
     await expect(page.locator("#missing")).to_contain_text("Kubernetes")
     assert stream_requests, "the page never tried the event stream"
     assert len(polls) >= 2, "the report came without polling the job's status"
+    await expect(page.locator("#error")).to_be_hidden()
     assert opened.errors == []

@@ -36,6 +36,7 @@ export class History {
     this.timer = null;
     this.live = new Map();  // fresher copies from the open job view, by id
     this.loaded = false;  // the list has been read once
+    this.asked = new Set();  // ids not in the list that made it read the list again
   }
 
   start() {
@@ -88,8 +89,10 @@ export class History {
     if (!job || !job.id) return;
     const known = [...this.first, ...this.older].some((j) => j.id === job.id);
     this.live.set(job.id, job);
-    if (!known) this.refresh();  // a new job: fetch the list once so it appears with the others
-    else this.render();
+    if (!known && !this.asked.has(job.id)) {
+      this.asked.add(job.id);
+      this.refresh();  // a new job: read the list once so it appears with the others
+    } else this.render();
   }
 
   render() {

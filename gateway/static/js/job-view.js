@@ -95,7 +95,9 @@ export class JobView {
   streamFailed(error) {
     if (this.closed || this.finished) return;
     if ([401, 403, 404].includes(error.status)) return this.problem(error);
-    if (isTransient(error)) this.problem(error);
+    // A stream that cannot be opened at all (status 0) says nothing about the gateway: a proxy may refuse only
+    // streams. The polls below tell whether the gateway itself is away.
+    if (isTransient(error) && error.status !== 0) this.problem(error);
     // No live stream (scheduler away, or a proxy that does not stream): poll the snapshot with backoff instead.
     this.poller = new AbortController();
     pollJobStatus(this.id, (job) => {
