@@ -52,7 +52,7 @@ def docs_assets_dir() -> Path:
 def add_pages(app: FastAPI) -> None:
     """Adds the page routes, the static mounts and the offline docs to `app`. FastAPI's own /docs and /redoc,
     which load their assets from a CDN, are replaced."""
-    replaced = {DOCS_PATH, REDOC_PATH, app.swagger_ui_oauth2_redirect_url}
+    replaced = {path for path in (DOCS_PATH, REDOC_PATH, app.swagger_ui_oauth2_redirect_url) if path}
     app.router.routes[:] = [route for route in app.router.routes if _path(route) not in replaced]
     openapi_url = app.openapi_url or "/openapi.json"
     oauth2_redirect = app.swagger_ui_oauth2_redirect_url or f"{DOCS_PATH}/oauth2-redirect"

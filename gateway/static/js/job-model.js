@@ -23,7 +23,6 @@ export function track(jobId, snapshot = null) {
     starts: {},  // stage -> how many times it started (retries = starts - 1)
     waits: [],  // {stage, service, reason, budget, since, waited} per wait for a stage service
     log: [],  // {time, text}, one per event
-    haveEvents: false,
   };
 }
 
@@ -69,7 +68,6 @@ function applyOne(tracker, kind, data) {
     tracker.lastSequence = sequence;
     job.last_sequence = Math.max(Number(job.last_sequence || 0), sequence);
   }
-  tracker.haveEvents = true;
   const at = data.time;
   switch (kind) {
     case "queued":
