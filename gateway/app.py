@@ -6,30 +6,26 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import FileResponse
-from fastapi.staticfiles import StaticFiles
 from skillbridge_client import AsyncSchedulerClient
 
 from gateway.body_limit import BodyLimit
 from gateway.errors import install_error_handlers
 from gateway.metrics import GatewayMetrics
 from gateway.openapi import install_openapi
+from gateway.pages import add_pages
 from gateway.redact import AccessTokenRedaction
 from gateway.routes_events import build_events_router
 from gateway.routes_extract import build_extract_router
 from gateway.routes_ops import build_ops_router
 from gateway.routes_seed import build_seed_router
 from gateway.routes_v1 import build_v1_router
-from services.common.settings import REPO_ROOT, Settings
+from services.common.settings import Settings
 
 log = logging.getLogger(__name__)
 
-STATIC_DIR = Path(__file__).resolve().parent / "static"
-WEB_CLIENT_DIR = REPO_ROOT / "clients" / "web"
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
 
@@ -79,12 +75,8 @@ def create_app(
     app.include_router(seed)
     app.include_router(seed, prefix="/api/v1")
     app.include_router(build_ops_router(metrics))
-
-    @app.get("/", include_in_schema=False)
-    async def index() -> FileResponse:
-        return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
-
-    app.mount("/static", StaticFiles(directory=WEB_CLIENT_DIR), name="static")
+    # Last: the page routes replace FastAPI's CDN-based /docs and /redoc with assets served from here.
+    add_pages(app)
     return app
 
 

@@ -110,7 +110,13 @@ class Retrieval(ret_grpc.RetrievalServiceServicer):
         await self.d.act("SearchCourses", context)
         results = []
         for q in request.queries:
-            course = course_pb2.Course(id=f"c-{q.lower()}", title=f"Learn {q}", skills=[q], level="beginner")
+            course = course_pb2.Course(
+                id=f"c-{q.lower()}",
+                title=f"Learn {q}",
+                skills=[q],
+                level="beginner",
+                url=f"https://courses.example.org/learn-{q.lower()}",
+            )
             results.append(ret.QueryResult(query=q, courses=[ret.ScoredCourse(course=course, score=0.9)]))
         return ret.SearchCoursesResponse(results=results)
 
