@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.convertors import CONVERTOR_TYPES, StringConvertor, register_url_convertor
 from starlette.routing import BaseRoute
 
 from services.common.settings import REPO_ROOT
@@ -44,6 +45,16 @@ PAGE_HEADERS = {
 }
 
 
+class PageJobIdConvertor(StringConvertor):
+    """A job id in a page address. `/jobs/submit` is the original contract's POST route: a GET there is a 405,
+    not the page showing a job called "submit"."""
+
+    regex = "(?!submit$)[^/:]+"
+
+
+PAGE_JOB_ID = "page_job_id"
+
+
 def docs_assets_dir() -> Path:
     """The directory of Swagger UI's and ReDoc's scripts and styles inside the fastapi-offline package."""
     return Path(str(files("fastapi_offline") / "static"))
@@ -58,11 +69,14 @@ def add_pages(app: FastAPI) -> None:
     oauth2_redirect = app.swagger_ui_oauth2_redirect_url or f"{DOCS_PATH}/oauth2-redirect"
     title = app.title
 
+    if PAGE_JOB_ID not in CONVERTOR_TYPES:
+        register_url_convertor(PAGE_JOB_ID, PageJobIdConvertor())
+
     async def page() -> FileResponse:
         return FileResponse(PAGE_DIR / "index.html", media_type="text/html", headers=PAGE_HEADERS)
 
     app.add_api_route("/", page, methods=["GET"], include_in_schema=False)
-    app.add_api_route("/jobs/{job_id}", page, methods=["GET"], include_in_schema=False)
+    app.add_api_route(f"/jobs/{{job_id:{PAGE_JOB_ID}}}", page, methods=["GET"], include_in_schema=False)
 
     async def swagger_ui() -> HTMLResponse:
         return get_swagger_ui_html(

@@ -113,14 +113,14 @@ async def test_errors_are_read_in_either_shape(pages: OpenPage) -> None:
         };
         """,
     )
-    assert errors["pydantic"]["status"] == 422
-    assert errors["pydantic"]["fieldViolations"] == [
-        {"field": "course_recommendation.threshold", "description": "Input should be less than or equal to 1"}
-    ]
+    # The gateway answers a schema violation with the one error shape too: 400, the field named.
+    assert errors["pydantic"]["status"] == 400
+    assert errors["pydantic"]["code"] == "INVALID_ARGUMENT"
+    assert [v["field"] for v in errors["pydantic"]["fieldViolations"]] == ["course_recommendation.threshold"]
     assert errors["ours"] == {
         "status": 400,
         "code": "INVALID_ARGUMENT",
-        "message": "course_recommendation.resume_text must not be empty",
+        "message": "course_recommendation.resume_text: must not be empty",
         "fieldViolations": [{"field": "course_recommendation.resume_text", "description": "must not be empty"}],
     }
     assert errors["missing"]["status"] == 404
