@@ -72,9 +72,10 @@ async def evaluate(
 
 def _row(name: str, summary: Summary) -> str:
     j, g, c = summary.job, summary.gap, summary.courses
+    shares = f"{c.gap_share:7.3f} {c.known_share:7.3f}" if c.courses else f"{'-':>7} {'-':>7}"
     return (
         f"  {name:<26}{summary.pairs:>5}  {j.precision:6.3f} {j.recall:6.3f} {j.f1:6.3f}"
-        f"   {g.precision:6.3f} {g.recall:6.3f} {g.f1:6.3f}   {c.courses:>7} {c.gap_share:7.3f} {c.known_share:7.3f}"
+        f"   {g.precision:6.3f} {g.recall:6.3f} {g.f1:6.3f}   {c.courses:>7} {shares}"
     )
 
 
