@@ -7,8 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from tests.eval.dataset import EvalPair
-from tests.eval.runner import PairOutcome
-from tests.eval.scoring import Counts, CourseCounts, SkillMatch, match_skills, score_courses
+from tests.eval.scoring import Counts, CourseCounts, PairOutcome, SkillMatch, match_skills, score_courses
 
 OVERALL = "all"
 

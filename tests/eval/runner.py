@@ -8,11 +8,9 @@ Every pair is one COURSE_RECOMMENDATION job; what the evaluation reads is the jo
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import tempfile
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
@@ -24,24 +22,10 @@ from services.common.settings import Settings
 from services.scheduler.server import start as start_scheduler
 from services.stack import start_stage_services
 from tests.eval.dataset import EvalPair
-from tests.eval.scoring import RecommendedCourse
+from tests.eval.scoring import PairOutcome, RecommendedCourse
 
 # Generous: on a busy two-core machine a job can wait behind every other pair of the split.
 JOB_DEADLINE_SECONDS = 900.0
-
-
-@dataclass(frozen=True)
-class PairOutcome:
-    """What the stack answered for one pair; `error` is set (and the rest empty) when the job did not succeed."""
-
-    pair_id: str
-    job_skills: tuple[str, ...] = ()
-    user_skills: tuple[str, ...] = ()
-    skill_gap: tuple[str, ...] = ()
-    courses: tuple[RecommendedCourse, ...] = ()
-    # Job skill name -> required, from matching_details.job_skill_matches (empty when the stack does not say).
-    required: dict[str, bool] = dataclasses.field(default_factory=dict)
-    error: str = ""
 
 
 def _outcome(pair_id: str, job: job_pb2.Job) -> PairOutcome:

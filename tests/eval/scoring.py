@@ -171,3 +171,17 @@ def score_courses(
             counts.teach_known += 1
             redundant.append(course.title)
     return counts, off_gap, redundant
+
+
+@dataclass(frozen=True)
+class PairOutcome:
+    """What the stack answered for one pair; `error` is set (and the rest empty) when the job did not succeed."""
+
+    pair_id: str
+    job_skills: tuple[str, ...] = ()
+    user_skills: tuple[str, ...] = ()
+    skill_gap: tuple[str, ...] = ()
+    courses: tuple[RecommendedCourse, ...] = ()
+    # Job skill name -> required, from matching_details.job_skill_matches (empty when the stack does not say).
+    required: dict[str, bool] = field(default_factory=dict)
+    error: str = ""

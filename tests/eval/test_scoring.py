@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.eval.dataset import GoldSkill
-from tests.eval.scoring import Counts, RecommendedCourse, match_skills, normalise, score_courses
+from tests.eval.dataset import OUTSIDE_SOFTWARE_GROUP, SOFTWARE_GROUP, EvalPair, GoldSkill
+from tests.eval.figures import score_pair, summarise
+from tests.eval.scoring import Counts, PairOutcome, RecommendedCourse, match_skills, normalise, score_courses
 
 
 @pytest.mark.parametrize(
@@ -79,3 +80,45 @@ def test_courses_on_the_gap_and_courses_teaching_known_skills() -> None:
     assert counts.gap_share == 0.5 and counts.known_share == 0.25
     empty, _, _ = score_courses([], missing, known)
     assert (empty.gap_share, empty.known_share) == (1.0, 0.0)
+
+
+def _pair(pair_id: str, field: str) -> EvalPair:
+    return EvalPair(
+        id=pair_id,
+        field=field,
+        split="dev",
+        title="t",
+        resume="r",
+        job_description="j",
+        job_skills=(GoldSkill("Python", ("Python 3",)), GoldSkill("Wound Care", ("wound management",), False)),
+        resume_skills=(GoldSkill("Python", ()),),
+        missing_skill_names=("Wound Care",),
+    )
+
+
+def test_pairs_are_summed_overall_per_group_and_per_field() -> None:
+    nurse = _pair("healthcare-01", "healthcare")
+    coder = _pair("software-01", "software")
+    scores = [
+        score_pair(nurse, PairOutcome("healthcare-01", job_skills=("Python", "Nursing"), skill_gap=("Nursing",))),
+        score_pair(coder, PairOutcome("software-01", error="FAILED: stage timed out")),  # predicts nothing
+    ]
+    summaries = summarise(scores)
+    assert summaries.overall.job == Counts(tp=1, fp=1, fn=3)
+    assert summaries.overall.gap == Counts(tp=0, fp=1, fn=2)
+    assert summaries.overall.failed == 1
+    assert list(summaries.groups) == [OUTSIDE_SOFTWARE_GROUP, SOFTWARE_GROUP]
+    assert summaries.fields["software"].job == Counts(tp=0, fp=0, fn=2)
+    assert [label for label, _ in summaries.rows()] == [
+        "all",
+        "group: outside software",
+        "group: software",
+        "healthcare",
+        "software",
+    ]
+
+
+def test_the_required_flag_is_compared_where_the_stack_reports_it() -> None:
+    outcome = PairOutcome("x", job_skills=("python", "Wound Care"), required={"python": True, "Wound Care": True})
+    score = score_pair(_pair("x", "healthcare"), outcome)
+    assert (score.required_checked, score.required_agreed) == (2, 1)
