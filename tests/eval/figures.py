@@ -58,7 +58,7 @@ class Summary:
             "courses": self.courses.as_dict(),
         }
         if self.required_checked:
-            figures["required_agreement"] = round(self.required_agreed / self.required_checked, 4)
+            figures["required_agreement"] = self.required_agreed / self.required_checked
         return figures
 
 

@@ -53,9 +53,9 @@ class Counts:
 
     def as_dict(self) -> dict[str, float]:
         return {
-            "precision": round(self.precision, 4),
-            "recall": round(self.recall, 4),
-            "f1": round(self.f1, 4),
+            "precision": self.precision,
+            "recall": self.recall,
+            "f1": self.f1,
             "tp": self.tp,
             "fp": self.fp,
             "fn": self.fn,
@@ -139,9 +139,9 @@ class CourseCounts:
         return {
             "courses": self.courses,
             "cover_gold_gap": self.cover_gap,
-            "cover_gold_gap_share": round(self.gap_share, 4),
+            "cover_gold_gap_share": self.gap_share,
             "teach_known": self.teach_known,
-            "teach_known_share": round(self.known_share, 4),
+            "teach_known_share": self.known_share,
         }
 
 
