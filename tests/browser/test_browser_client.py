@@ -1,13 +1,14 @@
 """clients/web/job-api.js in Chromium against the real gateway: the original client's calls (submitJob on the seed
 route, pollJobStatus with its 200 ms x 1.5 up to 2 s backoff, AbortController cancel) keep working, watchJob
 follows a job to its end, errors are read in either shape the gateway sends, and POST /v1/jobs may answer 202.
-Also: the page rounds scores digit for digit as Python (the CLI) does."""
+Also: the page rounds scores digit for digit as the CLI does (both follow the original client: Math.round, toFixed)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from playwright.async_api import Page, Route
+from skillbridge_client import scores
 
 from tests.browser.page_support import OpenPage
 from tests.scheduler.stage_doubles import Behavior
@@ -147,29 +148,28 @@ async def test_create_job_accepts_202_and_a_wrapped_job(pages: OpenPage) -> None
     assert job["state"] == "JOB_STATE_QUEUED" and job["id"]
 
 
-VALUES = [0.5, 1.5, 2.5, 12.5, 0.25, 0.125, 2.675, 1.005, 99.95, 99.96, 100 * 2 / 3, 55.5, 0.05 * 100, 67.5, -0.25]
+# Fractions whose percent sits on or near a rounding tie, where Python's own round() would differ.
+FRACTIONS = [v / 100 for v in (0.5, 1.5, 2.5, 12.5, 0.25, 0.125, 2.675, 1.005, 99.95, 99.96, 55.5, 67.5)]
+FRACTIONS += [2 / 3, 1 / 8, 3 / 8, 5 / 8, 11 / 20, 0.675, 0.0125, 1 / 3]
 
 
-async def test_scores_are_rounded_as_python_rounds_them(pages: OpenPage) -> None:
+async def test_scores_are_rounded_as_the_cli_rounds_them(pages: OpenPage) -> None:
     page = (await pages(BLANK)).page
     shown = await page.evaluate(
-        """async (values) => {
+        """async (fractions) => {
             const f = await import("/static/app/js/format.js");
             return {
-                fixed: values.map((v) => [f.fixed(v, 0), f.fixed(v, 1), f.fixed(v, 2)]),
+                whole: fractions.map((x) => f.fixed(100 * x, 0)),
+                percent: fractions.map((x) => f.percent(x)),
+                points: fractions.map((x) => f.points(x)),
                 score: [[1, 8], [3, 8], [5, 8], [2, 4], [11, 20]].map(([m, t]) => f.matchScore({
                     job_skills: Array.from({length: t}, (_, i) => `s${i}`),
                     skill_gap: Array.from({length: t - m}, (_, i) => `s${i}`)})),
-                percent: [f.percent(0.675), f.percent(0.0125), f.points(0.25), f.points(1 / 3)],
             };
         }""",
-        VALUES,
+        FRACTIONS,
     )
-    assert shown["fixed"] == [[f"{v:.0f}", f"{v:.1f}", f"{v:.2f}"] for v in VALUES]
-    assert shown["score"] == [round(100 * m / t) for m, t in [(1, 8), (3, 8), (5, 8), (2, 4), (11, 20)]]
-    assert shown["percent"] == [
-        f"{100 * 0.675:.1f}%",
-        f"{100 * 0.0125:.1f}%",
-        f"+{100 * 0.25:.1f} points",
-        f"+{100 * (1 / 3):.1f} points",
-    ]
+    assert shown["whole"] == [str(scores.whole_percent(x)) for x in FRACTIONS]
+    assert shown["percent"] == [scores.potential_score(x) for x in FRACTIONS]
+    assert shown["points"] == [scores.improvement(x) for x in FRACTIONS]
+    assert shown["score"] == [scores.whole_percent(m / t) for m, t in [(1, 8), (3, 8), (5, 8), (2, 4), (11, 20)]]

@@ -4,6 +4,8 @@ the CLI rounds them, the cancel button really cancels, and the page falls back t
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.async_api import Route, expect
 from skillbridge.scheduler.v1 import job_pb2
@@ -46,8 +48,10 @@ async def test_submit_shows_live_stages_then_report(pages: OpenPage, base_url: s
     await expect(page.locator("#courses")).to_contain_text("Covers")
     # The timeline says when each stage started and how long it took.
     first = page.locator('#stages li[data-stage="STAGE_ENTITY_RECOGNITION"]')
-    await expect(first).to_contain_text("start +0.00 s")
-    await expect(page.locator('#stages li[data-stage="STAGE_SKILL_EXTRACTION"]')).to_contain_text("took 0.3")
+    # (Durations, not exact figures: the machine may be busy. The double's skill extraction takes 0.3 s or more.)
+    await expect(first).to_contain_text(re.compile(r"start \+0\.\d\d s"))
+    took = re.compile(r"took (0\.[3-9]\d|[1-9][\d.]*) s")
+    await expect(page.locator('#stages li[data-stage="STAGE_SKILL_EXTRACTION"]')).to_contain_text(took)
     assert await horizontal_overflow(page) == 0, "the report is wider than the screen"
     await screenshot(page, f"web-page-report-{width}.png")
     assert opened.errors == []

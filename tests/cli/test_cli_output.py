@@ -42,7 +42,9 @@ def queued_snapshot(position: int) -> Job:
 
 
 def test_matches_explained_exact_plainly_fuzzy_with_what_stood_in() -> None:
-    result = CourseRecommendationResult(skill_gap=["Kafka"])
+    result = CourseRecommendationResult(
+        job_skills=["Python", "Kubernetes", "Machine learning", "Kafka"], skill_gap=["Kafka"]
+    )
     result.matching_details.overall_score = 0.555
     result.matching_details.threshold = 0.5
     result.matching_details.job_skill_matches.extend(
@@ -67,7 +69,8 @@ def test_matches_explained_exact_plainly_fuzzy_with_what_stood_in() -> None:
         ]
     )
     lines = analysis(result)
-    assert lines[0] == "Match score: 56% (threshold 0.50)"
+    # The original client's score, as the page shows it: 3 of 4 job skills covered.
+    assert lines[0] == "Match score: 75% (3 of 4 job skills)"
     assert lines[1] == "Skills the job asks for (3 required, 1 nice to have):"
     by_skill = {line.split()[1]: line for line in lines[2:6]}
     assert by_skill["Python"].split()[0] == "[exact]" and "via" not in by_skill["Python"]

@@ -47,7 +47,8 @@ async def test_original_client_submits_polls_and_renders(http: httpx.AsyncClient
     assert details["Python"] == {**details["Python"], "best_match": "Python", "similarity": 1.0, "is_match": True}
     assert details["Kafka"] == {**details["Kafka"], "best_match": None, "similarity": 0.0, "is_match": False}
     page = render_like_the_original_page(result)
-    assert "Match score: 50%" in page and "Learn Kafka: 75.0% (https://courses.example.org/learn-kafka)" in page and "Kafka -> - 0%" in page
+    assert "Match score: 50%" in page and "Kafka -> - 0%" in page
+    assert "Learn Kafka: 75.0% (https://courses.example.org/learn-kafka)" in page
 
 
 @pytest.mark.parametrize("prefix", ["", "/api/v1"])

@@ -56,7 +56,10 @@ def report(job: Job) -> str:
 def analysis(result: CourseRecommendationResult) -> list[str]:
     """The lines of an analysis: score, skills (explained when the result says how each matched), courses."""
     details = result.matching_details
-    lines = [f"Match score: {scores.match_score(details.overall_score)} (threshold {details.threshold:.2f})"]
+    covered = scores.covered_fraction(result.job_skills, result.skill_gap)
+    shown = "-" if covered is None else scores.match_score(covered)
+    matched = len(result.job_skills) - len(result.skill_gap)
+    lines = [f"Match score: {shown} ({matched} of {len(result.job_skills)} job skills)"]
     if details.job_skill_matches:
         lines += explained_matches(details.job_skill_matches)
     else:
@@ -150,7 +153,9 @@ def jobs_table(jobs: Sequence[Job], now: float | None = None) -> str:
     for job in jobs:
         score = ""
         if job.WhichOneof("result") == "course_recommendation_result":
-            score = scores.match_score(job.course_recommendation_result.matching_details.overall_score)
+            result = job.course_recommendation_result
+            covered = scores.covered_fraction(result.job_skills, result.skill_gap)
+            score = "" if covered is None else scores.match_score(covered)
         submitted = ago(epoch(job.create_time), now) if job.HasField("create_time") else ""
         rows.append((job.id, JobState.label(job.state), JobType.label(job.type), score, submitted))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]

@@ -1,6 +1,7 @@
 """How scores are shown, the same way everywhere: the rules of the original browser client (SEED.md).
 
-- The match score is a whole percent, rounded half up as JavaScript's `Math.round(100 * score)` does.
+- The match score is the share of the job's skills the resume covers (`covered_fraction`), a whole percent,
+  rounded half up as JavaScript's `Math.round(100 * score)` does.
 - A course's potential score and its improvement are percents with one decimal, rounded as
   `Number.prototype.toFixed(1)` does: on the exact binary value, a tie going up. The improvement is
   `max(0, potential - current)` in points of percent, shown with a sign: "+12.5 points".
@@ -12,6 +13,7 @@ Python's own `round()` and format specs round ties to even, which is how the pag
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import ROUND_HALF_DOWN, ROUND_HALF_UP, Decimal
 
 
@@ -25,6 +27,15 @@ def one_decimal_percent(fraction: float) -> str:
     """A score in [0, 1] as a percent with one decimal, as `(fraction * 100).toFixed(1)`: ties away from zero."""
     exact = Decimal(fraction * 100)
     return f"{exact.quantize(Decimal('0.1'), rounding=ROUND_HALF_UP):.1f}"
+
+
+def covered_fraction(job_skills: Sequence[str], skill_gap: Sequence[str]) -> float | None:
+    """The match score as the original client computes it: the share of job skills not in the gap (None when the
+    job asks for no skill). The web page computes the same."""
+    if not job_skills:
+        return None
+    gap = set(skill_gap)
+    return sum(1 for skill in job_skills if skill not in gap) / len(job_skills)
 
 
 def match_score(fraction: float) -> str:

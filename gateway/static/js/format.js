@@ -1,33 +1,11 @@
-// Numbers, durations, times and names as the page shows them. Scores are rounded the way the CLI (Python)
-// rounds them, so both show the same digits: half to even on the exact value of the double, as Python's
-// round() and format() do (JavaScript's Math.round and toFixed round halves up).
+// Numbers, durations, times and names as the page shows them. Scores are rounded the way the original browser
+// client rounds them (SEED.md): whole percents with Math.round, one decimal with toFixed. The CLI applies the same
+// rules in Python (skillbridge_client.scores), so both show the same digits.
 
-/** `value` with `digits` decimals, rounded half to even on its exact binary value (Python's f"{value:.Nf}"). */
+/** `value` with `digits` decimals: Math.round for none (ties go up), toFixed otherwise. */
 export function fixed(value, digits = 0) {
   if (!Number.isFinite(value)) return String(value);
-  // toFixed(60) is exact for the doubles shown here: it prints the binary value's decimal expansion.
-  const exact = Math.abs(value).toFixed(60);
-  const [whole, fraction] = exact.split(".");
-  const kept = fraction.slice(0, digits);
-  const rest = fraction.slice(digits);
-  let digitsText = whole + kept;
-  const half = rest[0] === "5" && /^0*$/.test(rest.slice(1));
-  const up = rest[0] > "5" || (rest[0] === "5" && !half) || (half && Number(digitsText.at(-1)) % 2 === 1);
-  if (up) digitsText = increment(digitsText);
-  const intPart = digitsText.slice(0, digitsText.length - digits) || "0";
-  const text = digits ? `${intPart}.${digitsText.slice(-digits)}` : intPart;
-  // Python keeps the sign of a negative number that rounds to zero ("-0.0"), so this does too.
-  const negative = value < 0 || Object.is(value, -0);
-  return (negative ? "-" : "") + text.replace(/^0+(?=\d)/, "");
-}
-
-function increment(digits) {
-  const chars = digits.split("");
-  for (let i = chars.length - 1; i >= 0; i -= 1) {
-    if (chars[i] === "9") chars[i] = "0";
-    else { chars[i] = String(Number(chars[i]) + 1); return chars.join(""); }
-  }
-  return `1${chars.join("")}`;
+  return digits ? value.toFixed(digits) : String(Math.round(value));
 }
 
 /** The match score in percent, as SEED.md defines it: round(100 × matched / total), or null with no job skills. */
