@@ -7,6 +7,7 @@ import logging
 import uvicorn
 
 from gateway.app import create_app
+from services.common.exposure import exit_if_exposed
 from services.common.logs import configure_logging
 from services.common.settings import Settings
 
@@ -14,7 +15,9 @@ log = logging.getLogger(__name__)
 
 
 def serve(settings: Settings) -> None:
-    """Serves until SIGINT/SIGTERM (uvicorn drains open connections, then the app closes its channel)."""
+    """Serves until SIGINT/SIGTERM (uvicorn drains open connections, then the app closes its channel). Exits at
+    once when it would serve unauthenticated callers on a reachable address (services.common.exposure)."""
+    exit_if_exposed(settings, settings.host, settings.gateway_port, "gateway")
     app = create_app(settings)
     log.info("gateway on http://%s:%d", settings.host, settings.gateway_port)
     config = uvicorn.Config(

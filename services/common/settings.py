@@ -65,6 +65,9 @@ class Settings:
     dev_owner: str = "dev"
     # With keys configured, a request without a key still acts as dev_owner (the local `skillbridge up` stack).
     allow_anonymous: bool = False
+    # A scheduler or gateway bound to a non-loopback address refuses to start without API keys (or with
+    # anonymous access) unless this is set: serving everyone as an admin must be asked for by name.
+    insecure_no_auth: bool = False
 
     # Uploads to the gateway (POST /v1/extract-text): files are read in worker processes, at most this many at
     # once, each within the time limit and with this much memory above the worker's own footprint.

@@ -42,3 +42,12 @@ def test_start_restart_and_stop(tmp_path: Path) -> None:
         supervisor.stop()
     assert child.process is not None and child.process.returncode == 0  # drained on SIGTERM, not killed
     assert not grpc_healthy(address)
+
+
+def test_up_environment_keeps_configured_keys_and_allows_anonymous_callers_only_locally() -> None:
+    local = up_environment("dev-k", {"SKILLBRIDGE_API_KEYS": "k-alice=alice"})
+    assert local["SKILLBRIDGE_API_KEYS"] == "dev-k=dev:standard,k-alice=alice"
+    assert local["SKILLBRIDGE_ALLOW_ANONYMOUS"] == "1"
+    exposed = up_environment("dev-k", {"SKILLBRIDGE_API_KEYS": "k-alice=alice"}, anonymous=False)
+    assert "SKILLBRIDGE_ALLOW_ANONYMOUS" not in exposed
+    assert up_environment("dev-k", {})["SKILLBRIDGE_API_KEYS"] == "dev-k=dev:standard"

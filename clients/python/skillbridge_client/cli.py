@@ -118,9 +118,18 @@ def import_catalog(path: Path) -> int:
 
 
 def up(args: argparse.Namespace) -> int:
+    from services.common.exposure import InsecureBind, check_exposure, is_loopback
     from services.common.settings import Settings
 
     settings = Settings.from_env()
+    # On a reachable address the stack needs keys (or the explicit insecure setting); checked here, once,
+    # rather than by each child failing to start and being restarted.
+    try:
+        check_exposure(settings, settings.host, settings.gateway_port, "skillbridge up")
+    except InsecureBind as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    anonymous = is_loopback(settings.host) or settings.insecure_no_auth
     dev_key = os.environ.get("SKILLBRIDGE_DEV_KEY") or f"dev-{secrets.token_urlsafe(12)}"
     ports = {
         "scheduler": settings.scheduler_port,
@@ -130,7 +139,7 @@ def up(args: argparse.Namespace) -> int:
         "recommendation": settings.recommendation_port,
         "gateway": settings.gateway_port,
     }
-    supervisor = Supervisor(stack_children(settings.host, ports), up_environment(dev_key))
+    supervisor = Supervisor(stack_children(settings.host, ports), up_environment(dev_key, anonymous=anonymous))
     supervisor.install_signal_handlers()
     page = f"http://{settings.host}:{settings.gateway_port}/"
     try:
@@ -138,7 +147,8 @@ def up(args: argparse.Namespace) -> int:
         if supervisor.stopping.is_set():
             return 130
         print(f"SkillBridge is up. Web page: {page}  (API docs: {page}docs)")
-        print(f"Development API key: {dev_key}  (requests without a key act as the development owner)")
+        anonymous_note = "requests without a key act as the development owner" if anonymous else "keys required"
+        print(f"Development API key: {dev_key}  ({anonymous_note})")
         if args.demo:
             demo = threading.Thread(target=run_demo, args=(settings.scheduler_address, dev_key, page), daemon=True)
             demo.start()
