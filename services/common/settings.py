@@ -59,6 +59,9 @@ class Settings:
     # Above the 10 MB a careless client may send, so oversized texts get a field violation, not a transport error.
     max_message_bytes: int = 16 * 1024 * 1024
     shutdown_grace_seconds: float = 10.0
+    # Connections older than this are closed gracefully (0 = never), so that clients balancing over a headless
+    # Service (dns:/// targets) re-resolve and find replicas added since they connected.
+    max_connection_age_seconds: float = 0.0
 
     # Auth: "key=owner[:tier],key2=owner2" pairs; empty means the development owner for every caller.
     api_keys: str = ""
