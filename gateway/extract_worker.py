@@ -24,12 +24,18 @@ from gateway.extract import ExtractError, ExtractLimits, extract_text
 MAX_HEADER_BYTES = 64 * 1024
 
 
-def cap_memory(extra_bytes: int) -> None:
-    """Caps this process's address space at what it maps now plus `extra_bytes`."""
-    with open("/proc/self/statm") as statm:
-        mapped = int(statm.read().split()[0]) * resource.getpagesize()
-    limit = mapped + extra_bytes
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+def cap_memory(extra_bytes: int) -> bool:
+    """Caps this process's address space at what it maps now plus `extra_bytes`. Linux only (it reads
+    /proc); elsewhere the worker runs uncapped and says so. Returns whether the cap is set."""
+    try:
+        with open("/proc/self/statm") as statm:
+            mapped = int(statm.read().split()[0]) * resource.getpagesize()
+        limit = mapped + extra_bytes
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (OSError, ValueError) as exc:
+        logging.getLogger(__name__).error("extraction worker runs without a memory cap: %s", exc)
+        return False
+    return True
 
 
 def answer(out: IO[bytes], header: dict[str, Any], body: bytes = b"") -> None:
