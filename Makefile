@@ -46,7 +46,7 @@ typecheck: install
 test: install install-browser
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
-# Hostile input with larger budgets than `make test`: FUZZ_FILES mutated uploads (default 20,000, about ten
+# Hostile input with larger budgets than `make test`: FUZZ_FILES mutated uploads (default 20,000, about six
 # minutes here) with another seed than the suite's.
 fuzz: install
 	FUZZ_FILES=$${FUZZ_FILES:-20000} FUZZ_SEED=$${FUZZ_SEED:-11} $(BIN)/pytest -q -s --timeout=0 tests/gateway/test_upload_fuzz.py
