@@ -17,12 +17,17 @@ import httpx
 import pytest
 
 from services.common.settings import REPO_ROOT
-from tests.deploy.conftest import free_port
 from tests.gateway.hostile_files import docx_bomb, docx_bytes
 from tests.support import wait_until
 
 KEY = "k-upload-test"
 MIB = 1 << 20
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 @pytest.fixture
