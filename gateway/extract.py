@@ -5,7 +5,7 @@ how large each one and all of them inflate (zipfile never inflates a member past
 declared sizes bound the work) and how far each is compressed. A .pdf is opened with pypdf's own resource
 limits tightened and a cap on pages. Whatever a parser raises on a malformed file becomes an ExtractError
 (HTTP 400) saying that the file could not be read. Time and memory are bounded by running this in a worker
-process (gateway.extract_pool), not here.
+process (gateway.extract_pool), not here. Nothing here imports the server: the CLI reads files with it too.
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
-
-from services.common.error_text import bounded
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +74,13 @@ def _text(data: bytes) -> str:
     return data.decode("latin-1")  # every byte string decodes: better odd characters than a refusal
 
 
+def _short(text: str, limit: int) -> str:
+    # What a parser says about a hostile file may quote the file: never more than a line of it.
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _unreadable(kind: str, exc: BaseException) -> ExtractError:
-    reason = bounded(str(exc) or type(exc).__name__, MAX_REASON_CHARS)
+    reason = _short(str(exc) or type(exc).__name__, MAX_REASON_CHARS)
     return ExtractError(f"this {kind} file could not be read: {reason}")
 
 
@@ -119,7 +122,7 @@ def check_docx_archive(data: bytes, limits: ExtractLimits) -> None:
         raise ExtractError(f"this .docx file has {len(members)} parts; at most {limits.docx_max_members} are read")
     total = 0
     for member in members:
-        name = bounded(member.filename, 64)
+        name = _short(member.filename, 64)
         if member.file_size > limits.docx_max_member_bytes:
             raise ExtractError(
                 f"this .docx file could not be read: {name} inflates to {member.file_size} bytes "
