@@ -56,8 +56,11 @@ class ExtractedText(BaseModel):
     characters: int
 
 
-def build_upload_router(settings: Settings, *, max_upload_bytes: int) -> APIRouter:
-    """The router of POST /v1/extract-text. Its lifespan stops the extraction workers when the app stops."""
+def build_upload_router(
+    settings: Settings, *, max_upload_bytes: int, responses: dict[int | str, dict[str, Any]] | None = None
+) -> APIRouter:
+    """The router of POST /v1/extract-text. Its lifespan stops the extraction workers when the app stops.
+    `responses` documents the error answers in OpenAPI (by default, their descriptions)."""
     keys = KeyRing.from_settings(settings)
     pool = ExtractorPool(
         workers=settings.extract_workers,
@@ -74,7 +77,7 @@ def build_upload_router(settings: Settings, *, max_upload_bytes: int) -> APIRout
 
     router = APIRouter(prefix="/v1", tags=["v1"], lifespan=lifespan)
 
-    @router.post("/extract-text", openapi_extra=UPLOAD_BODY, responses=ERROR_ANSWERS)
+    @router.post("/extract-text", openapi_extra=UPLOAD_BODY, responses=responses or ERROR_ANSWERS)
     async def extract(request: Request) -> ExtractedText:
         """The plain text of an uploaded resume or job description (multipart form field `file`)."""
         try:
