@@ -48,10 +48,13 @@ typecheck: install
 test: install install-browser
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
-# The property-based tests with a larger budget than `make test` gives them (examples per REST operation).
+# Hostile input with larger budgets than `make test`: the property-based REST tests (FUZZ_EXAMPLES examples per
+# operation) and FUZZ_FILES mutated uploads (default 20,000, about six minutes here) with another seed than the
+# suite's.
 FUZZ_EXAMPLES ?= 500
 fuzz: install
 	SKILLBRIDGE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q --timeout 3600 tests/gateway/test_api_fuzz.py
+	FUZZ_FILES=$${FUZZ_FILES:-20000} FUZZ_SEED=$${FUZZ_SEED:-11} $(BIN)/pytest -q -s --timeout=0 tests/gateway/test_upload_fuzz.py
 
 # Side by side in one run: SkillBridge (SQLite, Redis x1, x2) against Celery, RQ, arq, Dramatiq and saq
 # (installed into .bench-venv, never into the project), raw ceilings, the ML pipeline and status fan-out.

@@ -12,16 +12,16 @@ from fastapi import FastAPI
 from skillbridge_client import AsyncSchedulerClient
 
 from gateway.body_limit import BodyLimit
-from gateway.errors import install_error_handlers
+from gateway.errors import error_responses, install_error_handlers
 from gateway.metrics import GatewayMetrics
 from gateway.openapi import install_openapi
 from gateway.pages import add_pages
 from gateway.redact import AccessTokenRedaction
 from gateway.routes_events import build_events_router
-from gateway.routes_extract import build_extract_router
 from gateway.routes_ops import build_ops_router
 from gateway.routes_seed import build_seed_router
 from gateway.routes_v1 import build_v1_router
+from gateway.uploads import build_upload_router
 from services.common.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,11 @@ def create_app(
 
     app.include_router(build_v1_router())
     app.include_router(build_events_router())
-    app.include_router(build_extract_router())
+    app.include_router(
+        build_upload_router(
+            settings, max_upload_bytes=max_upload_bytes, responses=error_responses(400, 401, 413, 415, 503)
+        )
+    )
     seed = build_seed_router()
     app.include_router(seed)
     app.include_router(seed, prefix="/api/v1")

@@ -8,6 +8,7 @@ import uvicorn
 
 from gateway.app import create_app
 from gateway.redact import install_log_redaction
+from services.common.exposure import exit_if_exposed
 from services.common.logs import configure_logging
 from services.common.settings import Settings
 
@@ -15,7 +16,9 @@ log = logging.getLogger(__name__)
 
 
 def serve(settings: Settings) -> None:
-    """Serves until SIGINT/SIGTERM (uvicorn drains open connections, then the app closes its channel)."""
+    """Serves until SIGINT/SIGTERM (uvicorn drains open connections, then the app closes its channel). Exits at
+    once when it would serve unauthenticated callers on a reachable address (services.common.exposure)."""
+    exit_if_exposed(settings, settings.host, settings.gateway_port, "gateway")
     app = create_app(settings)
     install_log_redaction()  # after logging is configured: its handlers get the filter
     log.info("gateway on http://%s:%d", settings.host, settings.gateway_port)

@@ -63,6 +63,7 @@ def import_catalog(path: Path) -> int:
 def up(args: argparse.Namespace) -> int:
     """Runs the stack until Ctrl-C or SIGTERM; with --demo, analyses the examples once it is up."""
     from services.cli.supervisor import ConfigurationStop, Supervisor, stack_children, up_environment
+    from services.common.exposure import InsecureBind, check_exposure, is_loopback
     from services.common.settings import Settings
 
     try:
@@ -70,6 +71,14 @@ def up(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}: fix the setting and run `skillbridge up` again", file=sys.stderr)
         return EXIT_CONFIG
+    # On a reachable address the stack needs keys (or the explicit insecure setting): checked here, once, rather
+    # than by each child refusing to start.
+    try:
+        check_exposure(settings, settings.host, settings.gateway_port, "skillbridge up")
+    except InsecureBind as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    anonymous = is_loopback(settings.host) or settings.insecure_no_auth
     dev_key = os.environ.get("SKILLBRIDGE_DEV_KEY") or f"dev-{secrets.token_urlsafe(12)}"
     ports = {
         "scheduler": settings.scheduler_port,
@@ -82,7 +91,9 @@ def up(args: argparse.Namespace) -> int:
     page = f"http://{settings.host}:{settings.gateway_port}/"
     with tempfile.TemporaryDirectory(prefix="skillbridge-up-") as reasons:
         children = stack_children(settings.host, ports, Path(reasons))
-        supervisor = Supervisor(children, up_environment(dev_key), start_timeout=args.start_timeout)
+        supervisor = Supervisor(
+            children, up_environment(dev_key, anonymous=anonymous), start_timeout=args.start_timeout
+        )
         supervisor.install_signal_handlers()
         failure: str | None = None
         try:
@@ -90,7 +101,8 @@ def up(args: argparse.Namespace) -> int:
             if supervisor.stopping.is_set():
                 return 130
             print(f"SkillBridge is up. Web page: {page}  (API docs: {page}docs)")
-            print(f"Development API key: {dev_key}  (requests without a key act as the development owner)")
+            anonymous_note = "requests without a key act as the development owner" if anonymous else "keys required"
+            print(f"Development API key: {dev_key}  ({anonymous_note})")
             if args.demo:  # it ends with how to stop; printing that here too would interleave with its lines
                 demo = threading.Thread(target=run_demo, args=(settings.scheduler_address, dev_key, page), daemon=True)
                 demo.start()

@@ -192,11 +192,14 @@ class Supervisor:
         signal.signal(signal.SIGINT, handler)
 
 
-def up_environment(dev_key: str, base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The children's environment: one local development key, and anonymous callers allowed (the page)."""
+def up_environment(dev_key: str, base: Mapping[str, str] | None = None, *, anonymous: bool = True) -> dict[str, str]:
+    """The children's environment: one local development key beside any keys configured, and (on a local
+    stack) anonymous callers allowed, so the page works without a key."""
     env = dict(os.environ if base is None else base)
-    env["SKILLBRIDGE_API_KEYS"] = f"{dev_key}=dev:standard"
-    env["SKILLBRIDGE_ALLOW_ANONYMOUS"] = "1"
+    configured = env.get("SKILLBRIDGE_API_KEYS", "").strip()
+    env["SKILLBRIDGE_API_KEYS"] = ",".join(k for k in (f"{dev_key}=dev:standard", configured) if k)
+    if anonymous:
+        env["SKILLBRIDGE_ALLOW_ANONYMOUS"] = "1"
     env.setdefault("HF_HUB_OFFLINE", "1")
     env.setdefault("TRANSFORMERS_OFFLINE", "1")
     return env

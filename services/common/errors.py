@@ -1,12 +1,21 @@
 """The error hierarchy every service raises from its core.
 
 Core code never imports grpc: it raises these, and the server maps them to gRPC status codes with
-`google.rpc` details in one table (see `services.common.grpc_errors`).
+`google.rpc` details in one table (see `services.common.grpc_errors`). Every message and field violation is
+bounded (`services.common.error_text`): an error never echoes unbounded input.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from services.common.error_text import (
+    MAX_DESCRIPTION_CHARS,
+    MAX_FIELD_CHARS,
+    MAX_MESSAGE_CHARS,
+    MAX_VIOLATIONS,
+    bounded,
+)
 
 
 @dataclass(frozen=True)
@@ -16,6 +25,10 @@ class FieldViolation:
     field: str
     description: str
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "field", bounded(self.field, MAX_FIELD_CHARS))
+        object.__setattr__(self, "description", bounded(self.description, MAX_DESCRIPTION_CHARS))
+
 
 class SkillBridgeError(Exception):
     """Root of every error the services raise on purpose."""
@@ -23,8 +36,8 @@ class SkillBridgeError(Exception):
     reason: str = "ERROR"
 
     def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+        self.message = bounded(message)
+        super().__init__(self.message)
 
 
 class InvalidArgument(SkillBridgeError):
@@ -33,8 +46,15 @@ class InvalidArgument(SkillBridgeError):
     reason = "INVALID_ARGUMENT"
 
     def __init__(self, message: str, violations: list[FieldViolation] | None = None) -> None:
+        every = violations or []
+        if len(every) > MAX_VIOLATIONS:
+            # Listed up to a cap, counted beyond it: 10,000 bad ids make one short answer, not 10,000 lines.
+            # The count leads, so that it survives any shortening of the message.
+            note = f"{len(every)} field violations, the first {MAX_VIOLATIONS} listed: "
+            message = note + bounded(message, MAX_MESSAGE_CHARS - len(note))
         super().__init__(message)
-        self.violations: list[FieldViolation] = violations or []
+        self.violations: list[FieldViolation] = every[:MAX_VIOLATIONS]
+        self.violation_count = len(every)
 
     @classmethod
     def for_field(cls, field_name: str, description: str) -> InvalidArgument:
@@ -71,6 +91,10 @@ class QuotaViolation:
 
     subject: str
     description: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "subject", bounded(self.subject, MAX_FIELD_CHARS))
+        object.__setattr__(self, "description", bounded(self.description, MAX_DESCRIPTION_CHARS))
 
 
 class ResourceExhausted(SkillBridgeError):

@@ -3,7 +3,8 @@
 
 grpc.aio interceptors see a handler, not the call, so we wrap the handler's behaviour: domain errors become
 a google.rpc.Status with details, unknown exceptions are logged once and become INTERNAL with no traceback
-sent to the caller.
+sent to the caller. A request that protobuf cannot parse (invalid UTF-8 in a string) reaches the wrapped
+behaviour as an UndecodableRequest and is answered INVALID_ARGUMENT naming the field.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from services.common.grpc_errors import abort_with, internal_status, to_status_p
 from services.common.logs import job_id_var, reset_var, trace_id_var
 from services.common.metrics import RpcMetrics
 from services.common.tracing import OpenSpan, Spans, enter_trace, traceparent_of
+from services.common.wire_check import UndecodableRequest, safe_deserializer
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,8 @@ def _wrap_unary(method: str, behavior: Callable[[Any, Context], Awaitable[Any]] 
         trace_token = trace_id_var.set(trace_id_var.get() or _trace_id_of(context))
         started = time.perf_counter()
         try:
+            if isinstance(request, UndecodableRequest):
+                raise request.error
             return await behavior(request, context)
         except (grpc.aio.AbortError, grpc.aio.UsageError):
             raise
@@ -82,6 +86,8 @@ def _wrap_stream(method: str, behavior: Callable[[Any, Context], AsyncIterator[A
         job_token = job_id_var.set(_job_id_of(request))
         trace_token = trace_id_var.set(trace_id_var.get() or _trace_id_of(context))
         try:
+            if isinstance(request, UndecodableRequest):
+                raise request.error
             async for item in behavior(request, context):
                 yield item
         except (grpc.aio.AbortError, grpc.aio.UsageError):
@@ -96,7 +102,10 @@ def _wrap_stream(method: str, behavior: Callable[[Any, Context], AsyncIterator[A
 
 
 class _WrappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
-    """An interceptor that wraps the behaviour of unary-unary and unary-stream handlers; others pass through."""
+    """An interceptor that wraps the behaviour of unary-unary and unary-stream handlers; others pass through.
+    With `safe_requests`, the handler's request deserializer is wrapped too (see wire_check)."""
+
+    safe_requests = False
 
     def wrap_unary(self, method: str, inner: Any) -> Any:
         raise NotImplementedError
@@ -113,15 +122,19 @@ class _WrappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg
         if handler is None:
             return handler
         method = handler_call_details.method
+        safe = self.safe_requests
         if handler.unary_unary is not None:
-            return _rewrapped(handler, unary=self.wrap_unary(method, handler.unary_unary))
+            return _rewrapped(handler, unary=self.wrap_unary(method, handler.unary_unary), safe=safe)
         if handler.unary_stream is not None:
-            return _rewrapped(handler, stream=self.wrap_stream(method, handler.unary_stream))
+            return _rewrapped(handler, stream=self.wrap_stream(method, handler.unary_stream), safe=safe)
         return handler
 
 
 class ErrorMappingInterceptor(_WrappingInterceptor):
-    """Maps domain errors to rich gRPC statuses and sets the logging context for each call."""
+    """Maps domain errors to rich gRPC statuses and sets the logging context for each call; requests that do
+    not parse become field errors (its handlers deserialize with `safe_deserializer`)."""
+
+    safe_requests = True
 
     def wrap_unary(self, method: str, inner: Any) -> Any:
         return _wrap_unary(method, inner)
@@ -130,14 +143,16 @@ class ErrorMappingInterceptor(_WrappingInterceptor):
         return _wrap_stream(method, inner)
 
 
-def _rewrapped(handler: Any, *, unary: Any = None, stream: Any = None) -> Any:
-    """A method handler like `handler` (same (de)serializers) whose behaviour is the wrapped one."""
+def _rewrapped(handler: Any, *, unary: Any = None, stream: Any = None, safe: bool = False) -> Any:
+    """A method handler like `handler` (same serializer; the same deserializer, made safe if asked) whose
+    behaviour is the wrapped one."""
+    deserializer = safe_deserializer(handler.request_deserializer) if safe else handler.request_deserializer
     if unary is not None:
         return grpc.unary_unary_rpc_method_handler(
-            unary, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
+            unary, request_deserializer=deserializer, response_serializer=handler.response_serializer
         )
     return grpc.unary_stream_rpc_method_handler(
-        stream, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
+        stream, request_deserializer=deserializer, response_serializer=handler.response_serializer
     )
 
 

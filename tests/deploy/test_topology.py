@@ -28,6 +28,9 @@ from tests.support import assert_eventually
 
 JOBS_PER_REPLICA = 3
 STARTUP_SECONDS = 90
+# What the test puts in the variables compose requires (${VAR:?...}), as a user's .env would.
+REQUIRED = {"SKILLBRIDGE_API_KEYS": "k-topology=topology"}
+KEY_METADATA = (("authorization", "Bearer k-topology"),)
 
 
 @dataclass
@@ -47,7 +50,9 @@ def default_port(service: str) -> int | None:
 
 
 def interpolate(value: str) -> str:
-    """Compose's ${VAR:-default}, taking the defaults: the test does not read the developer's variables."""
+    """Compose's ${VAR:-default}, taking the defaults, and ${VAR:?error}, taking the test's REQUIRED values:
+    the test does not read the developer's variables."""
+    value = re.sub(r"\$\{(\w+):\?[^}]*\}", lambda m: REQUIRED[m.group(1)], value)
     return re.sub(r"\$\{\w+:-([^}]*)\}", lambda m: m.group(1), value)
 
 
@@ -124,16 +129,24 @@ async def test_compose_topology_runs_as_local_processes(redis_prefix: tuple[str,
     channels = [grpc.aio.insecure_channel(f"127.0.0.1:{s.port}") for s in schedulers]
     try:
         stubs = [pb_grpc.JobSchedulerServiceStub(c) for c in channels]
-        ids = [(await stub.SubmitJob(course_request())).job.id for stub in stubs for _ in range(JOBS_PER_REPLICA)]
+        ids = [
+            (await stub.SubmitJob(course_request(), metadata=KEY_METADATA)).job.id
+            for stub in stubs
+            for _ in range(JOBS_PER_REPLICA)
+        ]
 
         async def all_succeeded() -> bool:
-            jobs = [(await stubs[i % 2].GetJob(pb.GetJobRequest(job_id=job_id))).job for i, job_id in enumerate(ids)]
+            jobs = [
+                (await stubs[i % 2].GetJob(pb.GetJobRequest(job_id=job_id), metadata=KEY_METADATA)).job
+                for i, job_id in enumerate(ids)
+            ]
             failed = [j for j in jobs if j.state == job_pb2.JOB_STATE_FAILED]
             assert not failed, failed[0].error
             return all(j.state == job_pb2.JOB_STATE_SUCCEEDED for j in jobs)
 
         await assert_eventually(all_succeeded, within=60, message="the jobs did not all succeed")
-        result = (await stubs[0].GetJob(pb.GetJobRequest(job_id=ids[-1]))).job.course_recommendation_result
+        last = await stubs[0].GetJob(pb.GetJobRequest(job_id=ids[-1]), metadata=KEY_METADATA)
+        result = last.job.course_recommendation_result
         assert result.job_skills, "the real NER service found no skills"
     finally:
         for channel in channels:
