@@ -58,8 +58,8 @@ def analysis(result: CourseRecommendationResult) -> list[str]:
     details = result.matching_details
     covered = scores.covered_fraction(result.job_skills, result.skill_gap)
     shown = "-" if covered is None else scores.match_score(covered)
-    matched = len(result.job_skills) - len(result.skill_gap)
-    lines = [f"Match score: {shown} ({matched} of {len(result.job_skills)} job skills)"]
+    covered_count = len(result.job_skills) - len(result.skill_gap)
+    lines = [f"Match score: {shown} ({covered_count} of {len(result.job_skills)} job skills)"]
     if details.job_skill_matches:
         lines += explained_matches(details.job_skill_matches)
     else:
