@@ -209,7 +209,7 @@ async def test_analyze_reads_pdf_and_docx(
     broken = tmp_path / "broken.pdf"
     broken.write_bytes(b"%PDF-1.7 not really")
     assert await run_cli("analyze", "--resume", str(broken), "--job", str(job)) == USAGE
-    assert "cannot read this PDF" in capsys.readouterr().err
+    assert "this PDF file could not be read" in capsys.readouterr().err
 
 
 def pdf_with_text(text: str) -> bytes:
