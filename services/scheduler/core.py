@@ -8,6 +8,7 @@ import itertools
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from services.scheduler.model import (
     STAGES_BY_TYPE,
     EventKind,
     JobError,
+    JobNotFound,
     JobRecord,
     JobState,
     JobType,
@@ -23,7 +25,10 @@ from services.scheduler.model import (
     Stage,
     StageRecord,
     StageState,
+    StaleAttempt,
 )
+
+__all__ = ["JobNotFound", "StaleAttempt"]
 
 # google.rpc.Code numbers, kept here so core needs no protobuf import.
 CODE_CANCELLED = 1
@@ -34,24 +39,12 @@ CODE_INTERNAL = 13
 CODE_UNAVAILABLE = 14
 
 
-class JobNotFound(errors.NotFound):
-    reason = "JOB_NOT_FOUND"
-
-    def __init__(self, job_id: str) -> None:
-        super().__init__(f"job {job_id!r} not found")
-        self.job_id = job_id
-
-
 class JobAlreadyFinished(errors.FailedPrecondition):
     reason = "JOB_ALREADY_FINISHED"
 
 
 class QueueFull(errors.ResourceExhausted):
     reason = "QUEUE_FULL"
-
-
-class StaleAttempt(Exception):
-    """A worker wrote with a fencing token that is no longer the job's: its attempt was superseded."""
 
 
 @dataclass(frozen=True)
@@ -244,6 +237,11 @@ def start_attempt(job: JobRecord, worker: str, now: float, lease_until: float) -
     return [NewEvent(EventKind.STARTED, {"attempt": job.attempt, "worker": worker})]
 
 
+def starter(worker: str, now: float, lease_seconds: float) -> Callable[[JobRecord], list[NewEvent]]:
+    """The change that starts a claimed job's attempt, as a store's claim() takes it."""
+    return lambda job: start_attempt(job, worker, now, now + lease_seconds)
+
+
 def _stage(job: JobRecord, stage: Stage) -> StageRecord:
     for record in job.stages:
         if record.stage is stage:
@@ -281,7 +279,7 @@ def finish_stage(job: JobRecord, stage: Stage, now: float, summary: str, metrics
         "summary": summary,
         "metrics": dict(record.metrics),
     }
-    return [NewEvent(EventKind.STAGE_FINISHED, data)]
+    return [NewEvent(EventKind.STAGE_FINISHED, data, timing=(f"stage:{stage.value}", record.duration or 0.0))]
 
 
 def _close_running_stage(job: JobRecord, state: StageState, now: float) -> list[NewEvent]:
@@ -311,7 +309,7 @@ def succeed(job: JobRecord, result: dict[str, Any], now: float, ttl: float) -> l
     job.result = result
     duration = now - (job.start_time or now)
     _end(job, JobState.SUCCEEDED, now, ttl)
-    return [NewEvent(EventKind.SUCCEEDED, {"duration": duration})]
+    return [NewEvent(EventKind.SUCCEEDED, {"duration": duration}, timing=(f"job:{job.type.value}", duration))]
 
 
 def fail(job: JobRecord, error: JobError, now: float, ttl: float) -> list[NewEvent]:
@@ -380,14 +378,3 @@ def estimate_wait(position: int, running: int, workers: int, mean_job_seconds: f
         return 0.0
     credit = 0.5 if running > 0 else 0.0
     return max(0.0, (completions - credit) * mean_job_seconds / slots)
-
-
-def timings_from_events(job: JobRecord, events: list[NewEvent]) -> list[tuple[str, float]]:
-    """The durations worth remembering for estimates: each finished stage and each successful job."""
-    found: list[tuple[str, float]] = []
-    for event in events:
-        if event.kind is EventKind.STAGE_FINISHED and event.data.get("state") == StageState.SUCCEEDED.value:
-            found.append((f"stage:{event.data['stage']}", float(event.data["duration"])))
-        elif event.kind is EventKind.SUCCEEDED:
-            found.append((f"job:{job.type.value}", float(event.data["duration"])))
-    return found

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from services.common import tracing
 from services.common.logs import job_id_var
 from services.common.settings import Settings
-from services.scheduler import core
+from services.scheduler import admission, core
 from services.scheduler.feed import ChangeFeed
 from services.scheduler.metrics import SchedulerMetrics
 from services.scheduler.model import JobError, JobRecord, JobState, JobType, Stage
@@ -184,7 +184,8 @@ class Dispatcher:
             return
         self._released_at = time.monotonic()
         try:
-            await self._store.release(self._clock(), self._settings.result_ttl_seconds)
+            now = self._clock()
+            await self._store.release(now, admission.releaser(now, self._settings.result_ttl_seconds))
         except Exception:
             log.exception("releasing scheduled and waiting jobs failed; retrying")
 
@@ -196,8 +197,13 @@ class Dispatcher:
                 if free > 0:
                     now = self._clock()
                     try:
+                        lease = self._settings.lease_seconds
                         jobs = await self._store.claim(
-                            worker=self.worker_id, now=now, lease_seconds=self._settings.lease_seconds, limit=free
+                            worker=self.worker_id,
+                            now=now,
+                            lease_seconds=lease,
+                            limit=free,
+                            start=core.starter(self.worker_id, now, lease),
                         )
                     except Exception:
                         log.exception("claim failed; retrying")

@@ -9,9 +9,11 @@ from collections.abc import AsyncIterator, Callable, Collection
 
 from services.common import tracing
 from services.common.settings import Settings
-from services.scheduler import core, policy
+from services.scheduler import admission, core, policy
 from services.scheduler.feed import ChangeFeed
 from services.scheduler.model import (
+    Admission,
+    AdmissionSnapshot,
     EventKind,
     JobEvent,
     JobRecord,
@@ -24,7 +26,7 @@ from services.scheduler.model import (
     QueueStatus,
     Timing,
 )
-from services.scheduler.store.base import JobStore
+from services.scheduler.store.base import AdmissionRequestKeys, JobStore
 
 log = logging.getLogger(__name__)
 
@@ -104,33 +106,45 @@ class JobService:
 
     async def submit(self, principal: Principal, sub: core.Submission) -> tuple[JobView, bool]:
         """Validates and stores a job; returns its view and False when request_id matched an earlier job."""
-        core.validate_submission(sub, self._limits)
         quota = policy.quota_for(principal, self._settings)
-        policy.check_priority(sub.priority, quota)
-        await self._refresh_stats()
-        now = self._clock()
-        job, _ = core.new_job(sub, principal.owner, now)
-        job.max_running = quota.max_running
-        # The SubmitJob span (services.common.interceptors) is the parent of every stage call of the job.
-        job.traceparent = tracing.current_traceparent() or tracing.TraceContext.new_root().traceparent
-
-        placed: list[JobView] = []
-
-        def queued_event(position: int) -> NewEvent:
-            estimate = self._estimate(job.type, position)
-            placed.append(JobView(job, position, estimate))
-            return NewEvent(EventKind.QUEUED, {"position": position, "estimated_wait": estimate})
-
-        stored, created = await self._store.create(
-            job, queued_event, max_queue_depth=self._settings.max_queue_depth, quota=quota if quota.limited else None
+        request = admission.AdmissionRequest(
+            submission=sub,
+            owner=principal.owner,
+            now=self._clock(),
+            limits=self._limits,
+            max_queue_depth=self._settings.max_queue_depth,
+            quota=quota,
+            # The SubmitJob span (services.common.interceptors) is the parent of every stage call of the job.
+            traceparent=tracing.current_traceparent() or tracing.TraceContext.new_root().traceparent,
+            wait=lambda position: self._estimate(sub.type or JobType.NOOP, position),
         )
+        admission.validate(request)  # bad input is refused before any read
+        await self._refresh_stats()
+        keys = AdmissionRequestKeys(principal.owner, sub.priority, sub.request_id, sub.depends_on)
+        placed: list[int] = []
+
+        def decide(snapshot: AdmissionSnapshot) -> Admission:
+            decided = admission.decide(request, snapshot)
+            if decided.queued_event is not None:
+                build = decided.queued_event
+
+                def queued_event(position: int) -> NewEvent:
+                    placed.append(position)
+                    return build(position)
+
+                decided.queued_event = queued_event
+            return decided
+
+        stored, created = await self._store.admit(keys, decide)
         if created:
             self._on_submit(stored)
-        if not created or not placed:
+        if not created or not placed or stored.state is not JobState.QUEUED:
             return await self.view(stored), created
-        log.debug("job %s submitted by %s (%s, priority %d)", job.id, job.owner, job.type.value, job.priority)
-        # The position computed inside the insert's transaction is the answer: no second count.
-        return placed[0], True
+        log.debug(
+            "job %s submitted by %s (%s, priority %d)", stored.id, stored.owner, stored.type.value, stored.priority
+        )
+        # The position counted when the job was written is the answer: no second count.
+        return JobView(stored, placed[-1], self._estimate(stored.type, placed[-1])), True
 
     async def _visible(self, principal: Principal, job_id: str) -> JobRecord:
         job = await self._store.get(job_id) if job_id else None
@@ -154,7 +168,8 @@ class JobService:
         # The store moved the fence, so the worker's further writes fail; stopping its task also cancels the
         # in-flight stage RPC right away instead of at its next write.
         self._on_cancel(job_id)
-        await self._store.release(now, self._settings.result_ttl_seconds)  # jobs waiting on it are cancelled
+        # Jobs waiting on it are cancelled.
+        await self._store.release(now, admission.releaser(now, self._settings.result_ttl_seconds))
         log.info("job %s cancelled: %s", job_id, text)
         return await self.get(principal, job_id)
 

@@ -81,6 +81,7 @@ async def start(
     metrics = SchedulerMetrics(observability.registry)
     feed = feed or ChangeFeed()
     store = store or open_store(settings, feed)
+    await store.open()
     metrics.watch_store(store, asyncio.get_running_loop(), time.time)
     clients: StageClients | None = None
     if handlers is None:

@@ -25,6 +25,7 @@ from services.common.metrics import serve_metrics
 from services.common.observability import Observability
 from services.common.settings import Settings
 from services.common.tracing import TraceContext, outgoing_metadata, parse_traceparent
+from services.scheduler import core
 from services.scheduler.dispatcher import Dispatcher
 from services.scheduler.feed import ChangeFeed
 from services.scheduler.jobs import JobService
@@ -265,7 +266,9 @@ async def test_an_expired_lease_is_counted_when_it_is_requeued(settings: Setting
         from services.scheduler.model import JobType
 
         view, _ = await jobs.submit(Principal("dev"), Submission(type=JobType.NOOP, input={"payload": ""}))
-        claimed = await store.claim(worker="gone", now=time.time(), lease_seconds=0.5, limit=1)
+        claimed = await store.claim(
+            worker="gone", now=time.time(), lease_seconds=0.5, limit=1, start=core.starter("gone", time.time(), 0.5)
+        )
         assert [j.id for j in claimed] == [view.job.id]
         later = Dispatcher(store, feed, {}, settings, clock=lambda: time.time() + 60, metrics=metrics)
         await later.maintain()

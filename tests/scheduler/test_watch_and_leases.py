@@ -64,7 +64,13 @@ async def test_expired_lease_requeues_and_fencing_rejects_the_stale_worker(stage
         async with grpc.aio.insecure_channel(a.address) as channel:
             stub = pb_grpc.JobSchedulerServiceStub(channel)
             job = (await stub.SubmitJob(noop_request(b"x"))).job
-            (stale,) = await a.store.claim(worker="ghost", now=time.time(), lease_seconds=0.3, limit=1)
+            (stale,) = await a.store.claim(
+                worker="ghost",
+                now=time.time(),
+                lease_seconds=0.3,
+                limit=1,
+                start=core.starter("ghost", time.time(), 0.3),
+            )
             assert stale.id == job.id
             b = await start(stage_settings, port=0)
             events = events_of(await watch_all(stub, job.id))

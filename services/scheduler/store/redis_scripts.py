@@ -8,13 +8,14 @@ only place that knows the rules.
 
 from __future__ import annotations
 
+import enum
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from services.scheduler import codec, core, policy
-from services.scheduler.model import JobEvent, JobRecord, JobState, NewEvent
+from services.scheduler import codec
+from services.scheduler.model import JobEvent, JobRecord, JobState, NewEvent, order_key
 from services.scheduler.store.base import TIMING_SAMPLES
 
 # Bodies above this many bytes are compressed when it helps: inputs and results are text, often repetitive.
@@ -27,68 +28,70 @@ class StoreContention(Exception):
     """An optimistic transaction kept conflicting with other writers."""
 
 
-# The queue is one sorted set, every score 0, so members sort by their bytes: policy.order_key (26 digits:
+# The queue is one sorted set, every score 0, so members sort by their bytes: model.order_key (26 digits:
 # priority desc, fair round, submit order), then the job id, then " <max_running> <owner>" for an owner with a
 # running cap (the claim script reads it there). ZRANK is then the job's place in dispatch order.
 ORDER_KEY_CHARS = 26
 
-# KEYS: job, events, queue, owner index, owners, request, usage, rounds, buckets, scheduled, waiting, expire
-# ARGV: 1 body, 2 state, 3 id, 4 owner, 5 max depth, 6 has request ("1"/"0"), 7 channel, 8 message,
-#       9 queue member, 10 index score (not_before or expire_time), 11 max queued (0: none),
-#       12 rounds field ("" when not queued), 13 its expected value ("" for none), 14 the new round,
-#       15 new bucket ("" for none), 16 its expected value ("" for none), 17... the events.
-# Returns {2, 0} stored; {0, existing id} repeated request id; {1, depth} queue full; {3, 0} the round or
-# bucket moved since it was read (retry); {4, pending} the owner is at max queued.
-CREATE = """
-if ARGV[6] == '1' then
-  local existing = redis.call('GET', KEYS[6])
-  if existing then return {0, existing} end
-end
-local owner, state = ARGV[4], ARGV[2]
-if ARGV[12] ~= '' and (redis.call('HGET', KEYS[8], ARGV[12]) or '') ~= ARGV[13] then return {3, 0} end
-if ARGV[15] ~= '' and (redis.call('HGET', KEYS[9], owner) or '') ~= ARGV[16] then return {3, 0} end
-if tonumber(ARGV[11]) > 0 then
-  local pending = 0
-  for _, s in ipairs({'QUEUED', 'SCHEDULED', 'WAITING'}) do
-    pending = pending + tonumber(redis.call('HGET', KEYS[7], s .. ':' .. owner) or '0')
+
+class Outcome(enum.StrEnum):
+    """What GUARDED answers."""
+
+    APPLIED = "applied"  # every guard held: the commands ran
+    DUPLICATE = "duplicate"  # an "absent" guard's key exists (its value is the detail): nothing ran
+    CONFLICT = "conflict"  # something read has changed since: nothing ran; read again and re-decide
+
+
+# A compare-and-set of what a decision read: checks every guard, then runs the commands, or runs nothing.
+# ARGV: the number of guards, then 4 values per guard (op, key, field, expected), then the commands, each as
+# its number of words and the words. Keys travel in ARGV because what a decision touches is only known after
+# it is made (this store is one Redis server, not a cluster). Guard ops:
+#   absent  <key> - -          the key must not exist (else DUPLICATE, with its value)
+#   equals  <key> <field> <v>  HGET key field must be v ("" when absent)
+#   sum_le  <key> <f1 f2..> <n> the sum of HGET key fi (fields joined by \31) must be at most n
+#   zcard_le <key> - <n>       ZCARD key must be at most n
+#   llen    <key> - <n>        LLEN key must be exactly n (a job's event count: its version)
+# Returns {outcome, detail}.
+GUARDED = """
+local guards = tonumber(ARGV[1])
+local at = 2
+for _ = 1, guards do
+  local op, key, field, want = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3]
+  at = at + 4
+  if op == 'absent' then
+    local value = redis.call('GET', key)
+    if value then return {'duplicate', value} end
+  elseif op == 'equals' then
+    if (redis.call('HGET', key, field) or '') ~= want then return {'conflict', key} end
+  elseif op == 'sum_le' then
+    local total = 0
+    for f in string.gmatch(field, '[^\\31]+') do total = total + tonumber(redis.call('HGET', key, f) or '0') end
+    if total > tonumber(want) then return {'conflict', key} end
+  elseif op == 'zcard_le' then
+    if redis.call('ZCARD', key) > tonumber(want) then return {'conflict', key} end
+  elseif op == 'llen' then
+    if redis.call('LLEN', key) ~= tonumber(want) then return {'conflict', key} end
   end
-  if pending >= tonumber(ARGV[11]) then return {4, pending} end
 end
-if state == 'QUEUED' then
-  local depth = redis.call('ZCARD', KEYS[3])
-  if depth >= tonumber(ARGV[5]) then return {1, depth} end
-  redis.call('ZADD', KEYS[3], 0, ARGV[9])
-  redis.call('HSET', KEYS[8], ARGV[12], ARGV[14])
-elseif state == 'SCHEDULED' then
-  redis.call('ZADD', KEYS[10], ARGV[10], ARGV[3])
-elseif state == 'WAITING' then
-  redis.call('SADD', KEYS[11], ARGV[3])
-else
-  redis.call('ZADD', KEYS[12], ARGV[10], ARGV[3])
+while at <= #ARGV do
+  local n = tonumber(ARGV[at])
+  redis.call(unpack(ARGV, at + 1, at + n))
+  at = at + n + 1
 end
-if ARGV[15] ~= '' then redis.call('HSET', KEYS[9], owner, ARGV[15]) end
-if state == 'QUEUED' or state == 'SCHEDULED' or state == 'WAITING' then
-  redis.call('HINCRBY', KEYS[7], state .. ':' .. owner, 1)
-end
-redis.call('SET', KEYS[1], ARGV[1])
-redis.call('RPUSH', KEYS[2], unpack(ARGV, 17))
-redis.call('ZADD', KEYS[4], 0, ARGV[3])
-redis.call('SADD', KEYS[5], owner)
-if ARGV[6] == '1' then redis.call('SET', KEYS[6], ARGV[3]) end
-redis.call('PUBLISH', ARGV[7], ARGV[8])
-return {2, 0}
+return {'applied', ''}
 """
 
 # Takes up to ARGV[1] jobs from the head of the queue (scanning at most ARGV[3]), passing over owners at their
 # running cap, and parks their ids in the lease set until ARGV[2] so no other dispatcher takes them. The claimer
-# then starts each attempt under WATCH; if it dies first, the parked lease runs out and lease expiry puts the
-# still-QUEUED job back (see RedisJobStore._index). Also moves each priority's serving round on.
-# KEYS: queue, leases, usage, rounds. Returns the ids, head first.
+# then starts each attempt with a guarded write; if it dies first, the parked lease runs out and lease expiry puts the
+# still-QUEUED job back (see index()). Also moves each priority's serving round on.
+# KEYS: queue, leases, usage, rounds; ARGV: limit, lease until, scan limit, job key prefix.
+# Returns {id, body, id, body, ...}, head first, so the claimer needs no second read.
 RESERVE = """
 local limit = tonumber(ARGV[1])
 local ids, extra = {}, {}
 for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[3]) - 1)) do
-  if #ids >= limit then break end
+  if #ids >= 2 * limit then break end
   local rest = string.sub(m, 27)
   local id, free = rest, true
   local gap = string.find(rest, ' ', 1, true)
@@ -108,6 +111,7 @@ for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[3]) - 1)) do
       redis.call('HSET', KEYS[4], serving, string.format('%d', round))
     end
     ids[#ids + 1] = id
+    ids[#ids + 1] = redis.call('GET', ARGV[4] .. id) or ''
   end
 end
 return ids
@@ -191,7 +195,7 @@ class Keys:
     @property
     def rounds(self) -> str:
         """Fair-order rounds: "<pp>:<owner>" the owner's last, "<pp>:" the one being served (pp as in
-        policy.order_key)."""
+        model.order_key)."""
         return f"{self.prefix}rounds"
 
     @property
@@ -273,7 +277,7 @@ def number(job: JobRecord, events: list[NewEvent], now: float) -> list[JobEvent]
 
 def member(job: JobRecord) -> str:
     """The job's queue member: it sorts in dispatch order (see redis_scripts.ORDER_KEY_CHARS)."""
-    member = policy.order_key(job.priority, job.fair_round, job.queue_seq) + job.id
+    member = order_key(job.priority, job.fair_round, job.queue_seq) + job.id
     return f"{member} {job.max_running} {job.owner}" if job.max_running else member
 
 
@@ -309,14 +313,88 @@ def index(pipe: Any, k: Keys, job: JobRecord, before: JobState, now: float) -> N
             pipe.hincrby(k.usage, f"{state.value}:{job.owner}", 1)
 
 
-def write(pipe: Any, k: Keys, job: JobRecord, stored: list[JobEvent], before: JobState, now: float) -> None:
-    """Queues, inside MULTI, everything one change of one job writes."""
+def write(pipe: Any, k: Keys, job: JobRecord, events: list[NewEvent], before: JobState, now: float) -> list[JobEvent]:
+    """Queues (inside MULTI, or into a Commands list) everything one change of one job writes: the record, its
+    events numbered on from its last sequence, the timings they carry, its indexes. Returns the numbered events."""
+    stored = number(job, events, now)
     pipe.set(k.job(job.id), pack_record(job))
     if stored:
         pipe.rpush(k.events(job.id), *(codec.dumps([e.time, e.kind.value, e.data]) for e in stored))
-    new = [NewEvent(e.kind, e.data) for e in stored]
-    for key, seconds in core.timings_from_events(job, new):
-        pipe.lpush(k.timing(key), repr(seconds))
-        pipe.ltrim(k.timing(key), 0, TIMING_SAMPLES - 1)
-        pipe.sadd(k.timing_keys, key)
+    for event in events:
+        if event.timing is not None:
+            key, seconds = event.timing
+            pipe.lpush(k.timing(key), repr(seconds))
+            pipe.ltrim(k.timing(key), 0, TIMING_SAMPLES - 1)
+            pipe.sadd(k.timing_keys, key)
     index(pipe, k, job, before, now)
+    return stored
+
+
+@dataclass
+class Commands:
+    """Redis commands collected for GUARDED, with the pipeline's method names (so write() fills either)."""
+
+    words: list[str | bytes] = field(default_factory=list)
+
+    def _add(self, *words: object) -> None:
+        self.words.append(str(len(words)))
+        self.words.extend(w if isinstance(w, str | bytes) else str(w) for w in words)
+
+    def set(self, key: str, value: str | bytes) -> None:
+        self._add("SET", key, value)
+
+    def rpush(self, key: str, *values: str) -> None:
+        self._add("RPUSH", key, *values)
+
+    def lpush(self, key: str, *values: str) -> None:
+        self._add("LPUSH", key, *values)
+
+    def ltrim(self, key: str, start: int, end: int) -> None:
+        self._add("LTRIM", key, start, end)
+
+    def zadd(self, key: str, mapping: dict[str, float]) -> None:
+        for name, score in mapping.items():
+            self._add("ZADD", key, repr(float(score)), name)
+
+    def zrem(self, key: str, *names: str) -> None:
+        self._add("ZREM", key, *names)
+
+    def sadd(self, key: str, *names: str) -> None:
+        self._add("SADD", key, *names)
+
+    def srem(self, key: str, *names: str) -> None:
+        self._add("SREM", key, *names)
+
+    def hset(self, key: str, name: str, value: str) -> None:
+        self._add("HSET", key, name, value)
+
+    def hincrby(self, key: str, name: str, amount: int) -> None:
+        self._add("HINCRBY", key, name, amount)
+
+    def publish(self, channel: str, message: str) -> None:
+        self._add("PUBLISH", channel, message)
+
+
+@dataclass
+class Guards:
+    """The guards of one GUARDED call."""
+
+    words: list[str] = field(default_factory=list)
+
+    def absent(self, key: str) -> None:
+        self.words += ["absent", key, "-", "-"]
+
+    def equals(self, key: str, hash_field: str, value: str) -> None:
+        self.words += ["equals", key, hash_field, value]
+
+    def sum_at_most(self, key: str, fields: list[str], limit: int) -> None:
+        self.words += ["sum_le", key, "\x1f".join(fields), str(limit)]
+
+    def card_at_most(self, key: str, limit: int) -> None:
+        self.words += ["zcard_le", key, "-", str(limit)]
+
+    def length(self, key: str, value: int) -> None:
+        self.words += ["llen", key, "-", str(value)]
+
+    def args(self, commands: Commands) -> list[str | bytes]:
+        return [str(len(self.words) // 4), *self.words, *commands.words]

@@ -8,23 +8,36 @@ locking. synchronous=NORMAL in WAL mode survives a killed process (only an OS cr
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from services.scheduler import codec, core
+from services.scheduler import codec
 from services.scheduler.feed import ChangeFeed
 from services.scheduler.model import (
+    Admission,
+    AdmissionSnapshot,
+    Bucket,
     EventKind,
     JobEvent,
+    JobNotFound,
     JobRecord,
     JobState,
     NewEvent,
+    OwnerUsage,
     QueueCounts,
+    StaleAttempt,
     Timing,
 )
-from services.scheduler.policy import Bucket, Quota, assign_round, quota_exceeded, take_token
-from services.scheduler.store.base import TIMING_SAMPLES, WORKER_TTL_SECONDS, Change, OwnerUsage, timing_of
+from services.scheduler.store.base import (
+    TIMING_SAMPLES,
+    WORKER_TTL_SECONDS,
+    AdmissionRequestKeys,
+    Change,
+    Decide,
+    DecideRelease,
+    timing_of,
+)
 from services.scheduler.store.sqlite_schema import migrate
 
 
@@ -100,7 +113,7 @@ class SqliteJobStore:
             job.last_sequence += 1
             stored.append(JobEvent(job.id, job.last_sequence, now, event.kind, event.data))
         self._write_events(stored)
-        timings = core.timings_from_events(job, events)
+        timings = [e.timing for e in events if e.timing is not None]
         if timings:
             self._db.executemany(
                 "INSERT INTO timings (key, at, seconds) VALUES (?,?,?)", [(k, now, s) for k, s in timings]
@@ -133,72 +146,77 @@ class SqliteJobStore:
             (priority, owner, value),
         )
 
-    def _enqueue(self, job: JobRecord) -> int:
-        """Gives a job entering the queue its submit order and fair round; returns its position."""
-        job.queue_seq = self._next_seq
-        self._next_seq += 1
-        job.fair_round = assign_round(self._round(job.priority, "") or 0, self._round(job.priority, job.owner))
-        self._set_round(job.priority, job.owner, job.fair_round)
-        return self._position(job)
+    def _snapshot(self, owner: str, priority: int, depends_on: Collection[str]) -> AdmissionSnapshot:
+        """What an admission decision reads, inside the write transaction (so it cannot change under it)."""
+        (pending,) = self._db.execute(
+            "SELECT COUNT(*) FROM jobs WHERE owner = ? AND state IN ('QUEUED', 'SCHEDULED', 'WAITING')", (owner,)
+        ).fetchone()
+        (depth,) = self._db.execute("SELECT COUNT(*) FROM jobs INDEXED BY jobs_queue WHERE state = 'QUEUED'").fetchone()
+        row = self._db.execute("SELECT tokens, updated FROM buckets WHERE owner = ?", (owner,)).fetchone()
+        return AdmissionSnapshot(
+            dependencies={dep_id: self._load(dep_id) for dep_id in depends_on},
+            pending=int(pending),
+            depth=int(depth),
+            bucket=Bucket(float(row[0]), float(row[1])) if row else None,
+            serving_round=self._round(priority, "") or 0,
+            owner_round=self._round(priority, owner),
+        )
 
-    def _check_quota(self, job: JobRecord, quota: Quota) -> None:
-        if quota.max_queued:
-            (pending,) = self._db.execute(
-                "SELECT COUNT(*) FROM jobs WHERE owner = ? AND state IN ('QUEUED', 'SCHEDULED', 'WAITING')",
-                (job.owner,),
-            ).fetchone()
-            if pending >= quota.max_queued:
-                raise quota_exceeded(job.owner, "queued jobs", quota.max_queued, retry_after=5.0)
-        if quota.submit_rate:
-            row = self._db.execute("SELECT tokens, updated FROM buckets WHERE owner = ?", (job.owner,)).fetchone()
-            bucket, wait = take_token(Bucket(row[0], row[1]) if row else None, quota, job.create_time)
-            if wait:
-                raise quota_exceeded(job.owner, "submits per second", quota.submit_rate, retry_after=wait)
+    def _apply(self, admission: Admission, now: float, *, insert: bool) -> JobRecord:
+        """Writes an admission decision (inside the caller's transaction): the record, its events, its place in
+        the queue, the owner's round and bucket, its dependencies."""
+        job = admission.job
+        assert job is not None
+        events = list(admission.events)
+        if admission.queued_event is not None and job.state is JobState.QUEUED:
+            job.queue_seq = self._next_seq
+            self._next_seq += 1
+            self._set_round(job.priority, job.owner, job.fair_round)
+            events.append(admission.queued_event(self._position(job)))
+        if admission.bucket is not None:
             self._db.execute(
                 "INSERT INTO buckets (owner, tokens, updated) VALUES (?,?,?)"
                 " ON CONFLICT(owner) DO UPDATE SET tokens = excluded.tokens, updated = excluded.updated",
-                (job.owner, bucket.tokens, bucket.updated),
+                (job.owner, admission.bucket.tokens, admission.bucket.updated),
             )
-
-    # --- JobStore ------------------------------------------------------------------------------------------
-
-    async def create(
-        self,
-        job: JobRecord,
-        queued_event: Callable[[int], NewEvent],
-        *,
-        max_queue_depth: int,
-        quota: Quota | None = None,
-    ) -> tuple[JobRecord, bool]:
-        with self._tx():
-            if job.request_id:
-                row = self._db.execute(
-                    "SELECT body FROM jobs WHERE owner = ? AND request_id = ?", (job.owner, job.request_id)
-                ).fetchone()
-                if row:
-                    return codec.record_from_dict(codec.loads(row[0])), False
-            deps = {dep_id: self._load(dep_id) for dep_id in job.depends_on}
-            core.check_dependencies(job, deps)
-            if quota is not None:
-                self._check_quota(job, quota)
-            events = core.admit(job, deps, job.create_time, 0.0)
-            if job.state is JobState.QUEUED:
-                depth = self._db.execute(
-                    "SELECT COUNT(*) FROM jobs INDEXED BY jobs_queue WHERE state = 'QUEUED'"
-                ).fetchone()[0]
-                if depth >= max_queue_depth:
-                    raise core.QueueFull(f"the queue is full ({depth} jobs); try again later", retry_after=5.0)
-                events = [queued_event(self._enqueue(job))]
+        if insert:
             stored = []
             for event in events:
                 job.last_sequence += 1
-                stored.append(JobEvent(job.id, job.last_sequence, job.create_time, event.kind, event.data))
+                stored.append(JobEvent(job.id, job.last_sequence, now, event.kind, event.data))
             self._save(job, insert=True)
             self._write_events(stored)
             if job.depends_on:
                 self._db.executemany(
                     "INSERT INTO deps (job_id, depends_on) VALUES (?,?)", [(job.id, d) for d in job.depends_on]
                 )
+        else:
+            self._append(job, events, now)
+            self._save(job)
+        return job
+
+    # --- JobStore ------------------------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Nothing to connect: the file was opened with the store."""
+
+    async def admit(self, request: AdmissionRequestKeys, decide: Decide) -> tuple[JobRecord, bool]:
+        with self._tx():
+            existing = None
+            if request.request_id:
+                row = self._db.execute(
+                    "SELECT body FROM jobs WHERE owner = ? AND request_id = ?", (request.owner, request.request_id)
+                ).fetchone()
+                existing = codec.record_from_dict(codec.loads(row[0])) if row else None
+            if existing is not None:
+                snapshot = AdmissionSnapshot(existing=existing)
+            else:
+                snapshot = self._snapshot(request.owner, request.priority, request.depends_on)
+            admission = decide(snapshot)
+            if admission.job is None:
+                assert admission.existing is not None
+                return admission.existing, False
+            job = self._apply(admission, admission.job.create_time, insert=True)
         self._feed.job_changed(job.id)
         self._feed.queue_changed()
         return job, True
@@ -233,7 +251,9 @@ class SqliteJobStore:
     async def position(self, job: JobRecord) -> int:
         return self._position(job) if job.state is JobState.QUEUED else 0
 
-    async def claim(self, *, worker: str, now: float, lease_seconds: float, limit: int) -> list[JobRecord]:
+    async def claim(
+        self, *, worker: str, now: float, lease_seconds: float, limit: int, start: Change
+    ) -> list[JobRecord]:
         claimed: list[JobRecord] = []
         with self._tx():
             running: dict[str, int] | None = None
@@ -255,7 +275,7 @@ class SqliteJobStore:
                     if running.get(owner, 0) >= max_running:
                         continue
                 job = codec.record_from_dict(codec.loads(body))
-                events = core.start_attempt(job, worker, now, now + lease_seconds)
+                events = start(job)
                 self._append(job, events, now)
                 self._save(job)
                 if (self._round(job.priority, "") or 0) < job.fair_round:
@@ -269,9 +289,7 @@ class SqliteJobStore:
             self._feed.queue_changed()
         return claimed
 
-    async def release(self, now: float, ttl: float) -> int:
-        """Moves due SCHEDULED jobs on, and WAITING jobs whose dependencies all ended (to the queue when they
-        succeeded, to CANCELLED when one did not). Returns how many jobs changed state."""
+    async def release(self, now: float, decide: DecideRelease) -> int:
         changed: list[str] = []
         with self._tx():
             rows = self._db.execute(
@@ -283,15 +301,14 @@ class SqliteJobStore:
             ).fetchall()
             for (body,) in rows:
                 job = codec.record_from_dict(codec.loads(body))
-                before = job.state
-                deps = {dep_id: self._load(dep_id) for dep_id in job.depends_on}
-                events = core.admit(job, deps, now, ttl)
-                if job.state is JobState.QUEUED:
-                    reason = "not_before reached" if before is JobState.SCHEDULED else "dependencies succeeded"
-                    events.append(core.released_event(reason, self._enqueue(job)))
-                if job.state is not before or events:
-                    self._append(job, events, now)
-                    self._save(job)
+                snapshot = AdmissionSnapshot(
+                    dependencies={dep_id: self._load(dep_id) for dep_id in job.depends_on},
+                    serving_round=self._round(job.priority, "") or 0,
+                    owner_round=self._round(job.priority, job.owner),
+                )
+                admission = decide(job, snapshot)
+                if admission.job is not None:
+                    self._apply(admission, now, insert=False)
                     changed.append(job.id)
         for job_id in changed:
             self._feed.job_changed(job_id)
@@ -313,9 +330,9 @@ class SqliteJobStore:
         with self._tx():
             job = self._load(job_id)
             if job is None:
-                raise core.JobNotFound(job_id)
+                raise JobNotFound(job_id)
             if fence is not None and job.fence != fence:
-                raise core.StaleAttempt(f"job {job_id}: fence {fence} is stale (now {job.fence})")
+                raise StaleAttempt(f"job {job_id}: fence {fence} is stale (now {job.fence})")
             was_queued = job.state is JobState.QUEUED
             events = change(job)
             stored = self._append(job, events, now)
