@@ -6,7 +6,7 @@ Core code never imports grpc: it raises these, and the server maps them to gRPC 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -88,12 +88,3 @@ class Unavailable(SkillBridgeError):
     """A dependency is down or the service is draining; retrying later may work."""
 
     reason = "UNAVAILABLE"
-
-
-@dataclass
-class ErrorDetails:
-    """Plain description of an error, as stored with a failed job (no grpc types)."""
-
-    code: str
-    message: str
-    details: dict[str, str] = field(default_factory=dict)

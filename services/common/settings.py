@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +116,6 @@ class Settings:
 
     log_level: str = "INFO"
     log_json: bool = True
-    extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -124,13 +123,9 @@ class Settings:
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for f in fields(cls):
-            if f.name == "extra":
-                continue
             raw = env.get(f"SKILLBRIDGE_{f.name.upper()}")
             if raw is not None:
                 values[f.name] = _parse(f.type, raw, f.name)
-        extra = {k[len("SKILLBRIDGE_") :].lower(): v for k, v in env.items() if k.startswith("SKILLBRIDGE_")}
-        values["extra"] = extra
         values.update(overrides)
         return cls(**values)
 
