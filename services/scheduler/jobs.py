@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Collection
 
-from services.common import tracing
+from services.common import errors, tracing
 from services.common.settings import Settings
 from services.scheduler import admission, core, policy
 from services.scheduler.feed import ChangeFeed
@@ -24,6 +24,7 @@ from services.scheduler.model import (
     Principal,
     QueueCounts,
     QueueStatus,
+    Quota,
     Timing,
 )
 from services.scheduler.store.base import AdmissionRequestKeys, JobStore
@@ -39,6 +40,52 @@ REQUEUED_EVENTS = frozenset({EventKind.QUEUED, EventKind.RELEASED, EventKind.RET
 # How fresh the cached queue counts and timings used for wait estimates must be.
 STATS_MAX_AGE_SECONDS = 1.0
 DEFAULT_JOB_SECONDS = {JobType.NOOP: 0.001}
+
+
+# The most jobs one SubmitJobs call may carry.
+MAX_BATCH = 1000
+
+
+def _in_batch(exc: errors.InvalidArgument, index: int) -> errors.InvalidArgument:
+    """The same violations, each field named as requests[index].field."""
+    bad = [errors.FieldViolation(f"requests[{index}].{v.field}", v.description) for v in exc.violations]
+    return errors.InvalidArgument("; ".join(f"{v.field} {v.description}" for v in bad) or exc.message, bad)
+
+
+class _Admitting:
+    """One submit on its way into the store: the core's decision, with the position the store counted."""
+
+    def __init__(self, request: admission.AdmissionRequest, keys: AdmissionRequestKeys, index: int | None) -> None:
+        self.request, self.keys, self.index = request, keys, index
+        self.position: int | None = None
+
+    def decide_checks(self) -> None:
+        """The checks that need no store read, with batch field names."""
+        try:
+            admission.validate(self.request)
+        except errors.InvalidArgument as exc:
+            raise exc if self.index is None else _in_batch(exc, self.index) from exc
+        except errors.PermissionDenied as exc:
+            if self.index is None:
+                raise
+            raise errors.InvalidArgument.for_field(f"requests[{self.index}].priority", exc.message) from exc
+
+    def decide(self, snapshot: AdmissionSnapshot) -> Admission:
+        try:
+            decided = admission.decide(self.request, snapshot)
+        except errors.InvalidArgument as exc:
+            if self.index is None:
+                raise
+            raise _in_batch(exc, self.index) from exc
+        build = decided.queued_event
+        if build is not None:
+
+            def queued_event(position: int) -> NewEvent:
+                self.position = position
+                return build(position)
+
+            decided.queued_event = queued_event
+        return decided
 
 
 class JobService:
@@ -104,9 +151,9 @@ class JobService:
 
     # --- API ---------------------------------------------------------------------------------------------
 
-    async def submit(self, principal: Principal, sub: core.Submission) -> tuple[JobView, bool]:
-        """Validates and stores a job; returns its view and False when request_id matched an earlier job."""
-        quota = policy.quota_for(principal, self._settings)
+    def _admission(
+        self, principal: Principal, sub: core.Submission, quota: Quota, batch_index: int | None = None
+    ) -> _Admitting:
         request = admission.AdmissionRequest(
             submission=sub,
             owner=principal.owner,
@@ -118,33 +165,51 @@ class JobService:
             traceparent=tracing.current_traceparent() or tracing.TraceContext.new_root().traceparent,
             wait=lambda position: self._estimate(sub.type or JobType.NOOP, position),
         )
-        admission.validate(request)  # bad input is refused before any read
-        await self._refresh_stats()
-        keys = AdmissionRequestKeys(principal.owner, sub.priority, sub.request_id, sub.depends_on)
-        placed: list[int] = []
+        return _Admitting(
+            request, AdmissionRequestKeys(principal.owner, sub.priority, sub.request_id, sub.depends_on), batch_index
+        )
 
-        def decide(snapshot: AdmissionSnapshot) -> Admission:
-            decided = admission.decide(request, snapshot)
-            if decided.queued_event is not None:
-                build = decided.queued_event
-
-                def queued_event(position: int) -> NewEvent:
-                    placed.append(position)
-                    return build(position)
-
-                decided.queued_event = queued_event
-            return decided
-
-        stored, created = await self._store.admit(keys, decide)
+    async def _answer(self, stored: JobRecord, created: bool, admitting: _Admitting, recount: bool = False) -> JobView:
         if created:
             self._on_submit(stored)
-        if not created or not placed or stored.state is not JobState.QUEUED:
-            return await self.view(stored), created
-        log.debug(
-            "job %s submitted by %s (%s, priority %d)", stored.id, stored.owner, stored.type.value, stored.priority
-        )
+        if recount or not created or admitting.position is None or stored.state is not JobState.QUEUED:
+            return await self.view(stored)
         # The position counted when the job was written is the answer: no second count.
-        return JobView(stored, placed[-1], self._estimate(stored.type, placed[-1])), True
+        return JobView(stored, admitting.position, self._estimate(stored.type, admitting.position))
+
+    async def submit(self, principal: Principal, sub: core.Submission) -> tuple[JobView, bool]:
+        """Validates and stores a job; returns its view and False when request_id matched an earlier job."""
+        admitting = self._admission(principal, sub, policy.quota_for(principal, self._settings))
+        admission.validate(admitting.request)  # bad input is refused before any read
+        await self._refresh_stats()
+        stored, created = await self._store.admit(admitting.keys, admitting.decide)
+        return await self._answer(stored, created, admitting), created
+
+    async def submit_many(self, principal: Principal, subs: list[core.Submission]) -> list[tuple[JobView, bool]]:
+        """Validates and stores many jobs in one transaction: all of them, or none. Violations name the job
+        as requests[i]."""
+        if not subs:
+            raise errors.InvalidArgument.for_field("requests", "must not be empty")
+        if len(subs) > MAX_BATCH:
+            raise errors.InvalidArgument.for_field("requests", f"at most {MAX_BATCH} jobs in one batch")
+        quota = policy.quota_for(principal, self._settings)
+        batch = [self._admission(principal, sub, quota, i) for i, sub in enumerate(subs)]
+        bad: list[errors.FieldViolation] = []
+        for admitting in batch:
+            try:
+                admitting.decide_checks()
+            except errors.InvalidArgument as exc:
+                bad.extend(exc.violations)
+        if bad:
+            raise errors.InvalidArgument("; ".join(f"{v.field} {v.description}" for v in bad), bad)
+        await self._refresh_stats()
+        done = await self._store.admit_many([(a.keys, a.decide) for a in batch])
+        # A later job of higher priority moves the earlier ones back: then each position is counted again.
+        recount = len({sub.priority for sub in subs}) > 1
+        return [
+            (await self._answer(job, created, a, recount), created)
+            for (job, created), a in zip(done, batch, strict=True)
+        ]
 
     async def _visible(self, principal: Principal, job_id: str) -> JobRecord:
         job = await self._store.get(job_id) if job_id else None
@@ -184,12 +249,18 @@ class JobService:
         views = [await self.view(j) for j in jobs]
         return views, (jobs[-1].id if more and jobs else "")
 
-    async def watch(self, principal: Principal, job_id: str, after_sequence: int) -> AsyncIterator[JobView | JobEvent]:
+    async def watch(
+        self, principal: Principal, job_id: str, after_sequence: int, *, first: JobView | None = None
+    ) -> AsyncIterator[JobView | JobEvent]:
         """A snapshot, then every event after `after_sequence` in order, live; ends after the terminal event.
-        While the job is queued, a fresh snapshot follows whenever its position changes."""
-        job = await self._visible(principal, job_id)
-        snapshot = await self.view(job)
-        yield snapshot
+        While the job is queued, a fresh snapshot follows whenever its position changes. `first` is a snapshot
+        the caller already has and sent (a submit's answer): the stream goes on from it."""
+        if first is None:
+            job = await self._visible(principal, job_id)
+            snapshot = await self.view(job)
+            yield snapshot
+        else:
+            job, snapshot = first.job, first
         last = max(after_sequence, 0)
         position = snapshot.position
         current: JobRecord | None = job  # the record, while it is queued (its place comes from it)

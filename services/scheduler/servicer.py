@@ -43,6 +43,25 @@ class JobSchedulerServicer(scheduler_service_pb2_grpc.JobSchedulerServiceService
         view, created = await self._jobs.submit(principal, convert.submission(request))
         return pb.SubmitJobResponse(job=convert.job(view), deduplicated=not created)
 
+    async def SubmitJobs(self, request: pb.SubmitJobsRequest, context: Context) -> pb.SubmitJobsResponse:
+        principal = principal_of(self._keys, context)
+        done = await self._jobs.submit_many(principal, [convert.submission(r) for r in request.requests])
+        return pb.SubmitJobsResponse(
+            responses=[pb.SubmitJobResponse(job=convert.job(view), deduplicated=not created) for view, created in done]
+        )
+
+    async def SubmitAndWatchJob(
+        self, request: pb.SubmitAndWatchJobRequest, context: Context
+    ) -> AsyncIterator[pb.SubmitAndWatchJobResponse]:
+        principal = principal_of(self._keys, context)
+        view, created = await self._jobs.submit(principal, convert.submission(request.job))
+        yield pb.SubmitAndWatchJobResponse(snapshot=convert.job(view), deduplicated=not created)
+        async for update in self._jobs.watch(principal, view.job.id, 0, first=view):
+            if isinstance(update, JobView):
+                yield pb.SubmitAndWatchJobResponse(snapshot=convert.job(update))
+            else:
+                yield pb.SubmitAndWatchJobResponse(event=convert.event(update))
+
     async def GetJob(self, request: pb.GetJobRequest, context: Context) -> pb.GetJobResponse:
         principal = principal_of(self._keys, context)
         view = await self._jobs.get(principal, require_id(request.job_id))

@@ -64,6 +64,11 @@ class JobStore(Protocol):
         propagates, and nothing is stored."""
         ...
 
+    async def admit_many(self, requests: list[tuple[AdmissionRequestKeys, Decide]]) -> list[tuple[JobRecord, bool]]:
+        """admit() for many submits of one owner in one transaction, in order, each decision seeing the ones
+        before it: all are stored, or (when any decision raises) none."""
+        ...
+
     async def get(self, job_id: str) -> JobRecord | None: ...
 
     async def list_jobs(

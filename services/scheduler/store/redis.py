@@ -19,6 +19,7 @@ processes' messages into ChangeFeed notices, so watchers and idle dispatchers on
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any, TypeVar
@@ -74,6 +75,21 @@ def _bucket_text(bucket: Bucket | None) -> str:
 def _records(ids: Collection[str], bodies: list[Any]) -> dict[str, JobRecord | None]:
     """Job ids with their records as read (None for the missing)."""
     return {i: unpack_record(b) if isinstance(b, bytes) else None for i, b in zip(ids, bodies, strict=False)}
+
+
+def advance(snapshot: AdmissionSnapshot, priority: int, decided: list[Admission]) -> AdmissionSnapshot:
+    """A snapshot as it will be once the earlier decisions of the same batch are written (same owner)."""
+    pending, depth, bucket, rounds = snapshot.pending, snapshot.depth, snapshot.bucket, snapshot.owner_round
+    for earlier in decided:
+        job = earlier.job
+        assert job is not None
+        pending += job.state in PENDING_STATES
+        if job.state is JobState.QUEUED:
+            depth += 1
+            if job.priority == priority:
+                rounds = job.fair_round
+        bucket = earlier.bucket or bucket
+    return dataclasses.replace(snapshot, pending=pending, depth=depth, bucket=bucket, owner_round=rounds)
 
 
 def _tier(priority: int) -> str:
@@ -152,7 +168,9 @@ class RedisJobStore:
             owner_round=int(last) if last is not None else None,
         )
 
-    async def _writes(self, admission: Admission, now: float, *, new: bool) -> tuple[Guards, Commands, JobRecord]:
+    async def _writes(
+        self, admission: Admission, now: float, *, new: bool, ahead: int = 0
+    ) -> tuple[Guards, Commands, JobRecord]:
         """The guards and commands that apply an admission decision. A job entering the queue first takes its
         submit order and counts its place (one round trip; a concurrent submit may shift it by one, as it would
         a moment later anyway: the live position is always recounted)."""
@@ -179,9 +197,9 @@ class RedisJobStore:
             async with self._redis.pipeline(transaction=False) as pipe:
                 pipe.incr(k.seq)
                 pipe.zlexcount(k.queue, "-", f"({tier[:2]}{job.fair_round + 1:012d}")
-                seq, ahead = await pipe.execute()
+                seq, counted = await pipe.execute()
             job.queue_seq = int(seq)
-            events.append(admission.queued_event(int(ahead) + 1))
+            events.append(admission.queued_event(int(counted) + ahead + 1))
             commands.hset(k.rounds, tier + job.owner, str(job.fair_round))
         if admission.bucket is not None:
             commands.hset(k.buckets, job.owner, _bucket_text(admission.bucket))
@@ -214,6 +232,45 @@ class RedisJobStore:
                 # two stop colliding.
                 await asyncio.sleep(random.uniform(0, 0.001 * min(attempt + 1, 20)))
         raise StoreContention(f"submit for {request.owner} kept conflicting")
+
+    async def admit_many(self, requests: list[tuple[AdmissionRequestKeys, Decide]]) -> list[tuple[JobRecord, bool]]:
+        """One GUARDED write for the whole batch. Each decision reads the first snapshot advanced by the decisions
+        before it (the batch is one owner's); the guards are those of the snapshot as read."""
+        if len(requests) == 1:
+            return [await self.admit(*requests[0])]
+        owners = {request.owner for request, _ in requests}
+        assert len(owners) == 1, "a batch is one owner's"
+        async with self._owner_locks.setdefault(owners.pop(), asyncio.Lock()):
+            for attempt in range(MAX_CONFLICTS):
+                snapshots = [await self._snapshot(request) for request, _ in requests]
+                done: list[tuple[JobRecord, bool]] = []
+                guards, commands, seen = Guards(), Commands(), set()
+                decided: list[Admission] = []
+                queued_priorities: list[int] = []
+                for (request, decide), snapshot in zip(requests, snapshots, strict=True):
+                    admission = decide(advance(snapshot, request.priority, decided))
+                    if admission.job is None:
+                        assert admission.existing is not None
+                        done.append((admission.existing, False))
+                        continue
+                    job = admission.job
+                    ahead = sum(1 for p in queued_priorities if p >= job.priority)
+                    g, c, _ = await self._writes(admission, job.create_time, new=True, ahead=ahead)
+                    guards.merge_first(g)
+                    commands.words += c.words
+                    decided.append(admission)
+                    if job.state is JobState.QUEUED:
+                        queued_priorities.append(job.priority)
+                    seen.add(job.id)
+                    done.append((job, True))
+                if not decided:
+                    return done
+                outcome, _ = await self._apply(guards, commands)
+                if outcome is Outcome.APPLIED:
+                    self._relay.notify(sorted(seen), True)
+                    return done
+                await asyncio.sleep(random.uniform(0, 0.001 * min(attempt + 1, 20)))
+        raise StoreContention("batch submit kept conflicting")
 
     async def release(self, now: float, decide: DecideRelease) -> int:
         due = await self._redis.zrangebyscore(self.keys.scheduled, "-inf", repr(now))

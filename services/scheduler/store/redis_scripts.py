@@ -396,5 +396,12 @@ class Guards:
     def length(self, key: str, value: int) -> None:
         self.words += ["llen", key, "-", str(value)]
 
+    def merge_first(self, other: Guards) -> None:
+        """Adds `other`'s guards on whatever this one does not guard yet (a batch's first read is what counts)."""
+        have = {tuple(self.words[i : i + 3]) for i in range(0, len(self.words), 4)}
+        for i in range(0, len(other.words), 4):
+            if tuple(other.words[i : i + 3]) not in have:
+                self.words += other.words[i : i + 4]
+
     def args(self, commands: Commands) -> list[str | bytes]:
         return [str(len(self.words) // 4), *self.words, *commands.words]

@@ -200,26 +200,36 @@ class SqliteJobStore:
     async def open(self) -> None:
         """Nothing to connect: the file was opened with the store."""
 
+    def _admit(self, request: AdmissionRequestKeys, decide: Decide) -> tuple[JobRecord, bool]:
+        """One admission, inside the caller's transaction."""
+        existing = None
+        if request.request_id:
+            row = self._db.execute(
+                "SELECT body FROM jobs WHERE owner = ? AND request_id = ?", (request.owner, request.request_id)
+            ).fetchone()
+            existing = codec.record_from_dict(codec.loads(row[0])) if row else None
+        if existing is not None:
+            snapshot = AdmissionSnapshot(existing=existing)
+        else:
+            snapshot = self._snapshot(request.owner, request.priority, request.depends_on)
+        admission = decide(snapshot)
+        if admission.job is None:
+            assert admission.existing is not None
+            return admission.existing, False
+        return self._apply(admission, admission.job.create_time, insert=True), True
+
     async def admit(self, request: AdmissionRequestKeys, decide: Decide) -> tuple[JobRecord, bool]:
+        return (await self.admit_many([(request, decide)]))[0]
+
+    async def admit_many(self, requests: list[tuple[AdmissionRequestKeys, Decide]]) -> list[tuple[JobRecord, bool]]:
         with self._tx():
-            existing = None
-            if request.request_id:
-                row = self._db.execute(
-                    "SELECT body FROM jobs WHERE owner = ? AND request_id = ?", (request.owner, request.request_id)
-                ).fetchone()
-                existing = codec.record_from_dict(codec.loads(row[0])) if row else None
-            if existing is not None:
-                snapshot = AdmissionSnapshot(existing=existing)
-            else:
-                snapshot = self._snapshot(request.owner, request.priority, request.depends_on)
-            admission = decide(snapshot)
-            if admission.job is None:
-                assert admission.existing is not None
-                return admission.existing, False
-            job = self._apply(admission, admission.job.create_time, insert=True)
-        self._feed.job_changed(job.id)
-        self._feed.queue_changed()
-        return job, True
+            done = [self._admit(request, decide) for request, decide in requests]
+        for job, created in done:
+            if created:
+                self._feed.job_changed(job.id)
+        if any(created for _, created in done):
+            self._feed.queue_changed()
+        return done
 
     async def get(self, job_id: str) -> JobRecord | None:
         return self._load(job_id)
