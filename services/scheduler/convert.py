@@ -216,6 +216,7 @@ def queue_status(status: QueueStatus) -> scheduler_service_pb2.GetQueueStatusRes
                 stage=STAGE_TO_PROTO[stage],
                 mean=duration(timing.mean),
                 p95=duration(timing.p95),
+                p50=duration(timing.p50),
                 samples=timing.samples,
             )
     for job_type in JobType:

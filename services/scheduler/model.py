@@ -195,6 +195,7 @@ class Timing:
     mean: float
     p95: float
     samples: int
+    p50: float = 0.0
 
 
 @dataclass

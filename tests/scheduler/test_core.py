@@ -139,3 +139,10 @@ def test_timings_come_from_finished_stages_and_successful_jobs() -> None:
         ("stage:ENTITY_RECOGNITION", 1.5),
         ("job:course_recommendation", 3.0),
     ]
+
+
+def test_timings_report_mean_median_and_p95() -> None:
+    from services.scheduler.store.base import timing_of
+
+    timing = timing_of("stage:SCORING", [3.0, 1.0, 2.0, 10.0])
+    assert (timing.mean, timing.p50, timing.p95, timing.samples) == (4.0, 2.5, 10.0, 4)

@@ -129,9 +129,9 @@ class JobStore(Protocol):
 
 
 def timing_of(key: str, samples: list[float]) -> Timing:
-    """Mean and 95th percentile of samples (newest first)."""
+    """Mean, median and 95th percentile of samples (newest first)."""
     if not samples:
         return Timing(key, 0.0, 0.0, 0)
     ordered = sorted(samples)
     p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
-    return Timing(key, statistics.fmean(samples), p95, len(samples))
+    return Timing(key, statistics.fmean(samples), p95, len(samples), p50=statistics.median(ordered))
