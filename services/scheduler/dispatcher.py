@@ -84,34 +84,6 @@ class JobHandler(Protocol):
     async def run(self, job: JobRecord, ctx: JobContext) -> dict[str, Any]: ...
 
 
-class NoopHandler:
-    """The job with no stages: returns its payload. It measures the queue, nothing else."""
-
-    async def run(self, job: JobRecord, ctx: JobContext) -> dict[str, Any]:
-        return {"payload": job.input.get("payload", "")}
-
-
-class RankAnalysesHandler:
-    """Ranks the course-recommendation jobs it depended on by their match score, best first."""
-
-    async def run(self, job: JobRecord, ctx: JobContext) -> dict[str, Any]:
-        ranked: list[dict[str, Any]] = []
-        for dep in await ctx.dependencies():
-            result = dep.result or {}
-            score = float(result.get("matching_details", {}).get("overall_score", 0.0))
-            potentials = [float(c.get("potential_score", 0.0)) for c in result.get("recommended_courses", [])]
-            ranked.append(
-                {
-                    "job_id": dep.id,
-                    "overall_score": score,
-                    "missing_skills": len(result.get("skill_gap", [])),
-                    "best_potential_score": max(potentials, default=score),
-                }
-            )
-        ranked.sort(key=lambda r: (-r["overall_score"], r["job_id"]))
-        return {"ranked": ranked}
-
-
 # The claim loop settles scheduled and waiting jobs at most this often.
 RELEASE_INTERVAL_SECONDS = 0.05
 

@@ -16,13 +16,13 @@ from services.common.observability import Observability
 from services.common.server import RunningServer, create_server, serve_until_signal
 from services.common.settings import Settings
 from services.scheduler.auth import KeyRing
-from services.scheduler.dispatcher import Dispatcher, JobHandler, NoopHandler, RankAnalysesHandler
+from services.scheduler.dispatcher import Dispatcher, JobHandler
 from services.scheduler.feed import ChangeFeed
+from services.scheduler.handlers import CourseRecommendationHandler, NoopHandler, RankAnalysesHandler
 from services.scheduler.jobs import JobService
 from services.scheduler.metrics import SchedulerMetrics
 from services.scheduler.model import JobType
 from services.scheduler.operations import OperationsServicer
-from services.scheduler.pipeline import CourseRecommendationHandler
 from services.scheduler.servicer import JobSchedulerServicer
 from services.scheduler.stage_clients import StageClients
 from services.scheduler.store.base import JobStore

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypeVar
 
 import grpc
 from skillbridge.ner.v1 import ner_service_pb2_grpc
@@ -22,6 +21,8 @@ from services.scheduler.metrics import SchedulerMetrics
 from services.scheduler.model import Stage
 
 log = logging.getLogger(__name__)
+Req = TypeVar("Req")
+Resp = TypeVar("Resp")
 
 RETRY_BACKOFF_SECONDS = 0.1
 
@@ -44,10 +45,10 @@ def channel_for(addresses: str, max_message_bytes: int) -> grpc.aio.Channel:
 class StageClients:
     """Stubs of the stage services and the call policy."""
 
-    ner: ner_service_pb2_grpc.NerServiceStub
-    similarity: similarity_service_pb2_grpc.SimilarityServiceStub
-    retrieval: retrieval_service_pb2_grpc.RetrievalServiceStub
-    recommendation: recommendation_service_pb2_grpc.RecommendationServiceStub
+    ner: ner_service_pb2_grpc.NerServiceAsyncStub
+    similarity: similarity_service_pb2_grpc.SimilarityServiceAsyncStub
+    retrieval: retrieval_service_pb2_grpc.RetrievalServiceAsyncStub
+    recommendation: recommendation_service_pb2_grpc.RecommendationServiceAsyncStub
     timeout: float
     retries: int
     channels: tuple[grpc.aio.Channel, ...] = ()
@@ -75,7 +76,7 @@ class StageClients:
             metrics=metrics,
         )
 
-    async def call(self, stage: Stage, rpc: Callable[..., Any], request: Any) -> Any:
+    async def call(self, stage: Stage, rpc: grpc.aio.UnaryUnaryMultiCallable[Req, Resp], request: Req) -> Resp:
         """Calls `rpc` with a deadline; retries UNAVAILABLE with exponential backoff; any other failure (and
         UNAVAILABLE after the last retry) raises StageFailed naming the stage.
 

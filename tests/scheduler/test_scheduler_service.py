@@ -8,6 +8,7 @@ import dataclasses
 import grpc
 import pytest
 from google.rpc import error_details_pb2
+from skillbridge.common.v1 import course_pb2
 from skillbridge.scheduler.v1 import job_pb2
 from skillbridge.scheduler.v1 import scheduler_service_pb2 as pb
 from skillbridge.scheduler.v1 import scheduler_service_pb2_grpc as pb_grpc
@@ -66,6 +67,19 @@ async def test_course_job_runs_six_stages_in_order(stub: Stub, doubles: tuple[St
     assert all(c.score_improvement > 0 for c in result.recommended_courses)
     skills_event = next(e for e in events if e.stage_finished.stage == job_pb2.STAGE_SKILL_EXTRACTION)
     assert skills_event.stage_finished.metrics["skills_found"] == 4
+
+
+async def test_course_job_carries_the_explained_matches(stub: Stub) -> None:
+    """What the stage services say about the job ad (its kind, field, required skills, explained matches and the
+    calibrated threshold) reaches the result; every missing skill here has a course, so none is uncovered."""
+    job, _ = await run_to_end(stub, course_request())
+    details = job.course_recommendation_result.matching_details
+    assert details.job_field == "software"
+    assert details.calibrated_threshold == pytest.approx(0.4)
+    assert [m.job_skill for m in details.job_skill_matches] == ["Python", "SQL", "Kubernetes", "Kafka", "Terraform"]
+    assert [m.kind for m in details.job_skill_matches].count(course_pb2.MATCH_KIND_MISSING) == 3
+    assert all(m.required and m.skill_id.startswith("double:") for m in details.job_skill_matches)
+    assert list(job.course_recommendation_result.uncovered_skills) == []
 
 
 @pytest.mark.parametrize(
