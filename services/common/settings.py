@@ -54,6 +54,9 @@ class Settings:
     result_ttl_seconds: float = 24 * 3600.0
     sweep_interval_seconds: float = 60.0
     default_job_seconds: float = 2.0
+    # Mixed into the result cache's key (services/scheduler/versions.py): change it to stop serving every result
+    # cached so far.
+    result_cache_salt: str = ""
 
     # gRPC servers
     # Above the 10 MB a careless client may send, so oversized texts get a field violation, not a transport error.

@@ -43,6 +43,8 @@ class AdmissionRequest:
     traceparent: str = ""
     # The wait estimate for a queue position, in seconds (the queued event carries it).
     wait: Callable[[int], float] = lambda position: 0.0
+    # How long a finished job is kept (a job answered from the cache finishes at once).
+    result_ttl: float = 24 * 3600.0
 
 
 def validate(request: AdmissionRequest) -> None:
@@ -62,6 +64,9 @@ def decide(request: AdmissionRequest, snapshot: AdmissionSnapshot) -> Admission:
     job.max_running = quota.max_running
     job.traceparent = request.traceparent
     core.check_dependencies(job, snapshot.dependencies)
+    cached = snapshot.cached
+    if cached is not None and not request.submission.skip_cache and _reusable(job, cached):
+        return Admission(job, snapshot, core.reuse(job, cached, now, request.result_ttl))
     pending_at_most: int | None = None
     if quota.max_queued:
         if snapshot.pending >= quota.max_queued:
@@ -87,6 +92,18 @@ def decide(request: AdmissionRequest, snapshot: AdmissionSnapshot) -> Admission:
         pending_at_most=pending_at_most, depth_at_most=snapshot.depth, bucket=bucket is not None, owner_round=True
     )
     return Admission(job, snapshot, events, queued_event, bucket, guard)
+
+
+def _reusable(job: JobRecord, cached: JobRecord) -> bool:
+    """A finished analysis of the same owner, inputs and versions, with no schedule of its own to keep."""
+    return (
+        cached.state is JobState.SUCCEEDED
+        and cached.owner == job.owner
+        and bool(job.cache_key)
+        and cached.cache_key == job.cache_key
+        and job.not_before is None
+        and not job.depends_on
+    )
 
 
 def decide_release(job: JobRecord, snapshot: AdmissionSnapshot, now: float, ttl: float) -> Admission:

@@ -56,6 +56,8 @@ def record_to_dict(job: JobRecord) -> dict[str, Any]:
         "depends_on": job.depends_on,
         "max_running": job.max_running,
         "traceparent": job.traceparent,
+        "cache_key": job.cache_key,
+        "cached_from": job.cached_from,
     }
 
 
@@ -108,6 +110,8 @@ def record_from_dict(data: dict[str, Any]) -> JobRecord:
         depends_on=list(data.get("depends_on", [])),
         max_running=data.get("max_running", 0),
         traceparent=data.get("traceparent", ""),
+        cache_key=data.get("cache_key", ""),
+        cached_from=data.get("cached_from", ""),
     )
 
 

@@ -78,6 +78,7 @@ def submission(request: scheduler_service_pb2.SubmitJobRequest) -> core.Submissi
         not_before=request.not_before.ToNanoseconds() / 1e9 if request.HasField("not_before") else None,
         delay=request.delay.ToNanoseconds() / 1e9 if request.HasField("delay") else None,
         depends_on=tuple(request.depends_on),
+        skip_cache=request.skip_cache,
     )
 
 
@@ -97,6 +98,7 @@ def job(view: JobView) -> job_pb2.Job:
         attempt=record.attempt,
         last_sequence=record.last_sequence,
         depends_on=record.depends_on,
+        cached_from_job_id=record.cached_from,
     )
     if record.not_before is not None:
         out.not_before.CopyFrom(timestamp(record.not_before))
@@ -179,6 +181,7 @@ def event(ev: JobEvent) -> job_pb2.JobEvent:
         out.retried.reason = str(d.get("reason", ""))
     elif ev.kind is EventKind.SUCCEEDED:
         out.succeeded.duration.CopyFrom(duration(float(d.get("duration", 0.0))))
+        out.succeeded.cached_from_job_id = str(d.get("cached_from_job_id", ""))
     elif ev.kind is EventKind.FAILED:
         out.failed.error.CopyFrom(status_pb2.Status(code=int(d["code"]), message=str(d.get("message", ""))))
         out.failed.stage = stage

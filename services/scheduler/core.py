@@ -70,6 +70,10 @@ class Submission:
     not_before: float | None = None  # absolute time, seconds since the epoch
     delay: float | None = None  # seconds after submit
     depends_on: tuple[str, ...] = ()
+    # Run even when an identical analysis of the owner already succeeded.
+    skip_cache: bool = False
+    # The key of the analysis's result in the cache (set by the scheduler from the inputs and versions).
+    cache_key: str = ""
 
 
 # A per-process counter keeps ids submitted in the same millisecond in submission order.
@@ -161,6 +165,7 @@ def new_job(sub: Submission, owner: str, now: float) -> tuple[JobRecord, NewEven
         stages=[StageRecord(stage=s) for s in STAGES_BY_TYPE[sub.type]],
         not_before=sub.not_before if sub.delay is None else now + sub.delay,
         depends_on=list(sub.depends_on),
+        cache_key=sub.cache_key,
     )
     return job, NewEvent(EventKind.QUEUED, {})
 
@@ -310,6 +315,20 @@ def succeed(job: JobRecord, result: dict[str, Any], now: float, ttl: float) -> l
     duration = now - (job.start_time or now)
     _end(job, JobState.SUCCEEDED, now, ttl)
     return [NewEvent(EventKind.SUCCEEDED, {"duration": duration}, timing=(f"job:{job.type.value}", duration))]
+
+
+def reuse(job: JobRecord, cached: JobRecord, now: float, ttl: float) -> list[NewEvent]:
+    """A new job answered at once with the result of an identical finished one: SUCCEEDED, its stages as they
+    ran there, marked as cached."""
+    job.result = cached.result
+    job.cached_from = cached.id
+    job.stages = [
+        StageRecord(r.stage, r.state, r.start_time, r.end_time, r.summary, dict(r.metrics), r.progress)
+        for r in cached.stages
+    ]
+    job.start_time = now
+    _end(job, JobState.SUCCEEDED, now, ttl)
+    return [NewEvent(EventKind.SUCCEEDED, {"duration": 0.0, "cached_from_job_id": cached.id})]
 
 
 def fail(job: JobRecord, error: JobError, now: float, ttl: float) -> list[NewEvent]:

@@ -3,13 +3,14 @@ servicer converts, this decides."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Collection
 
 from services.common import errors, tracing
 from services.common.settings import Settings
-from services.scheduler import admission, core, policy
+from services.scheduler import admission, core, policy, versions
 from services.scheduler.feed import ChangeFeed
 from services.scheduler.model import (
     Admission,
@@ -28,6 +29,7 @@ from services.scheduler.model import (
     Timing,
 )
 from services.scheduler.store.base import AdmissionRequestKeys, JobStore
+from services.scheduler.versions import ResultVersions
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +103,7 @@ class JobService:
         on_cancel: Callable[[str], object] = lambda job_id: None,
         on_submit: Callable[[JobRecord], object] = lambda job: None,
         clock: Callable[[], float] = time.time,
+        versions: ResultVersions | None = None,
     ) -> None:
         self._store = store
         self._feed = feed
@@ -109,6 +112,7 @@ class JobService:
         self._on_cancel = on_cancel
         self._on_submit = on_submit
         self._clock = clock
+        self._versions = versions
         self._limits = core.Limits(max_text_bytes=settings.max_text_bytes, max_priority=settings.max_priority)
         self._stats_at = -1e9
         self._counts = QueueCounts()
@@ -151,9 +155,21 @@ class JobService:
 
     # --- API ---------------------------------------------------------------------------------------------
 
+    def _with_cache_key(self, sub: core.Submission) -> core.Submission:
+        """An analysis gets the key of its result in the cache (its inputs with the model and data versions)."""
+        if sub.type is not JobType.COURSE_RECOMMENDATION or self._versions is None:
+            return sub
+        texts = sub.input.get("resume_text"), sub.input.get("job_description_text")
+        threshold = sub.input.get("threshold") or 0.5
+        if not all(isinstance(t, str) for t in texts) or not isinstance(threshold, int | float):
+            return sub  # invalid: validation says why
+        key = versions.cache_key(str(texts[0]), str(texts[1]), float(threshold), self._versions.fingerprint())
+        return dataclasses.replace(sub, cache_key=key)
+
     def _admission(
         self, principal: Principal, sub: core.Submission, quota: Quota, batch_index: int | None = None
     ) -> _Admitting:
+        sub = self._with_cache_key(sub)
         request = admission.AdmissionRequest(
             submission=sub,
             owner=principal.owner,
@@ -164,10 +180,11 @@ class JobService:
             # The SubmitJob span (services.common.interceptors) is the parent of every stage call of the job.
             traceparent=tracing.current_traceparent() or tracing.TraceContext.new_root().traceparent,
             wait=lambda position: self._estimate(sub.type or JobType.NOOP, position),
+            result_ttl=self._settings.result_ttl_seconds,
         )
-        return _Admitting(
-            request, AdmissionRequestKeys(principal.owner, sub.priority, sub.request_id, sub.depends_on), batch_index
-        )
+        lookup = "" if sub.skip_cache else sub.cache_key
+        keys = AdmissionRequestKeys(principal.owner, sub.priority, sub.request_id, sub.depends_on, lookup)
+        return _Admitting(request, keys, batch_index)
 
     async def _answer(self, stored: JobRecord, created: bool, admitting: _Admitting, recount: bool = False) -> JobView:
         if created:

@@ -143,6 +143,10 @@ class JobRecord:
     max_running: int = 0
     # W3C traceparent of the request that submitted the job: its stage calls continue that trace.
     traceparent: str = ""
+    # The result cache: the key of this job's inputs with the model and data versions ("" when not cacheable),
+    # and the job whose result this one reused ("" when it ran itself).
+    cache_key: str = ""
+    cached_from: str = ""
 
 
 @dataclass(frozen=True)
@@ -270,6 +274,8 @@ class AdmissionSnapshot:
     depth: int = 0
     # The owner's submit-rate bucket (None: never used).
     bucket: Bucket | None = None
+    # The owner's finished job with the same cache key, when one was asked for.
+    cached: JobRecord | None = None
     # The fair-order round being served at the job's priority, and the owner's last round there.
     serving_round: int = 0
     owner_round: int | None = None

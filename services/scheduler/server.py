@@ -27,6 +27,7 @@ from services.scheduler.servicer import JobSchedulerServicer
 from services.scheduler.stage_clients import StageClients
 from services.scheduler.store.base import JobStore
 from services.scheduler.store.factory import open_store
+from services.scheduler.versions import ResultVersions
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,7 @@ async def start(
         local_workers=(lambda: dispatcher.slots) if dispatcher else (lambda: 0),
         on_cancel=dispatcher.abort if dispatcher else (lambda job_id: None),
         on_submit=metrics.job_submitted,
+        versions=ResultVersions.from_settings(settings),
     )
     keys = KeyRing.from_settings(settings)
 

@@ -17,10 +17,12 @@ async def create(
     *,
     max_queue_depth: int = 100,
     quota: Quota | None = None,
+    lookup: bool = False,
 ) -> tuple[JobRecord, bool]:
-    """Admits `sub` for `owner` at time `at`; returns (the job, True) or (the earlier one, False)."""
+    """Admits `sub` for `owner` at time `at`; returns (the job, True) or (the earlier one, False). With
+    `lookup`, the result cache is asked for sub.cache_key."""
     request = admission.AdmissionRequest(
         sub, owner, at, LIMITS, max_queue_depth, quota or admission.UNLIMITED, wait=lambda position: 0.0
     )
-    keys = AdmissionRequestKeys(owner, sub.priority, sub.request_id, sub.depends_on)
+    keys = AdmissionRequestKeys(owner, sub.priority, sub.request_id, sub.depends_on, sub.cache_key if lookup else "")
     return await store.admit(keys, lambda snapshot: admission.decide(request, snapshot))

@@ -41,6 +41,8 @@ class AdmissionRequestKeys:
     priority: int
     request_id: str = ""
     depends_on: tuple[str, ...] = ()
+    # The result cache key to look up among the owner's finished jobs ("" for none).
+    cache_key: str = ""
 
 
 class JobStore(Protocol):

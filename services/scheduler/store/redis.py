@@ -156,8 +156,10 @@ class RedisJobStore:
             pipe.hget(k.buckets, owner)
             pipe.zcard(k.queue)
             pipe.hmget(k.rounds, [tier, tier + owner])
-            earlier, bodies, pending, bucket, depth, (serving, last) = await pipe.execute()
+            pipe.get(k.cache(owner, request.cache_key or "-"))
+            earlier, bodies, pending, bucket, depth, (serving, last), cached_id = await pipe.execute()
         existing = await self.get(text(earlier)) if request.request_id and earlier is not None else None
+        cached = await self.get(text(cached_id)) if request.cache_key and cached_id is not None else None
         return AdmissionSnapshot(
             existing=existing,
             dependencies=_records(deps, bodies),
@@ -166,6 +168,7 @@ class RedisJobStore:
             bucket=Bucket(*(float(x) for x in text(bucket).split())) if bucket is not None else None,
             serving_round=int(serving or 0),
             owner_round=int(last) if last is not None else None,
+            cached=cached,
         )
 
     async def _writes(
@@ -205,7 +208,12 @@ class RedisJobStore:
             commands.hset(k.buckets, job.owner, _bucket_text(admission.bucket))
         before = job.state if new else (snap.existing.state if snap.existing else JobState.WAITING)
         write(commands, k, job, events, before, now)
-        if new:
+        if new and job.state.terminal:  # answered from the cache
+            commands.hincrby(k.finished, job.state.value, 1)
+            commands.zadd(k.ended, {job.id: job.end_time if job.end_time is not None else now})
+            if job.cache_key:
+                commands.set(k.cache(job.owner, job.cache_key), job.id, px=scripts.cache_ttl_ms(job, now))
+        elif new:
             commands.hincrby(k.usage, f"{job.state.value}:{job.owner}", 1)
             commands.zadd(k.owner(job.owner), {job.id: 0})
             commands.sadd(k.owners, job.owner)

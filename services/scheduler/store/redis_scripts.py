@@ -160,6 +160,9 @@ class Keys:
         # The owner's length first, so no owner/request pair can collide with another.
         return f"{self.prefix}r:{len(owner)}:{owner}:{request_id}"
 
+    def cache(self, owner: str, key: str) -> str:
+        return f"{self.prefix}c:{len(owner)}:{owner}:{key}"
+
     def timing(self, key: str) -> str:
         return f"{self.prefix}t:{key}"
 
@@ -281,6 +284,12 @@ def member(job: JobRecord) -> str:
     return f"{member} {job.max_running} {job.owner}" if job.max_running else member
 
 
+def cache_ttl_ms(job: JobRecord, now: float) -> int:
+    """How long a finished job's cache entry lives: as long as the job itself."""
+    expire = job.expire_time if job.expire_time is not None else now
+    return max(int((expire - now) * 1000), 1)
+
+
 def index(pipe: Any, k: Keys, job: JobRecord, before: JobState, now: float) -> None:
     """Puts the job in exactly the sorted sets its state calls for. Writing the index from the state, not
     from the transition, also heals a job left parked in the lease set by a claimer that died."""
@@ -301,6 +310,8 @@ def index(pipe: Any, k: Keys, job: JobRecord, before: JobState, now: float) -> N
         pipe.sadd(k.waiting, job_id)
     else:
         pipe.srem(k.waiting, job_id)
+    if state is JobState.SUCCEEDED and job.cache_key and not before.terminal:
+        pipe.set(k.cache(job.owner, job.cache_key), job.id, px=cache_ttl_ms(job, now))
     if state.terminal:
         pipe.zadd(k.expire, {job_id: job.expire_time if job.expire_time is not None else now})
         if not before.terminal:
@@ -340,8 +351,11 @@ class Commands:
         self.words.append(str(len(words)))
         self.words.extend(w if isinstance(w, str | bytes) else str(w) for w in words)
 
-    def set(self, key: str, value: str | bytes) -> None:
-        self._add("SET", key, value)
+    def set(self, key: str, value: str | bytes, px: int | None = None) -> None:
+        if px is None:
+            self._add("SET", key, value)
+        else:
+            self._add("SET", key, value, "PX", px)
 
     def rpush(self, key: str, *values: str) -> None:
         self._add("RPUSH", key, *values)

@@ -88,6 +88,12 @@ class SqliteJobStore:
             codec.dumps(codec.record_to_dict(job)),
             job.id,
         )
+        if job.state is JobState.SUCCEEDED and job.cache_key:
+            self._db.execute(
+                "INSERT INTO cache (owner, key, job_id) VALUES (?,?,?)"
+                " ON CONFLICT(owner, key) DO UPDATE SET job_id = excluded.job_id",
+                (job.owner, job.cache_key, job.id),
+            )
         if insert:
             self._db.execute(
                 "INSERT INTO jobs (owner, state, priority, queue_seq, request_id, fence, lease_until, end_time,"
@@ -146,7 +152,18 @@ class SqliteJobStore:
             (priority, owner, value),
         )
 
-    def _snapshot(self, owner: str, priority: int, depends_on: Collection[str]) -> AdmissionSnapshot:
+    def _cached(self, owner: str, cache_key: str) -> JobRecord | None:
+        if not cache_key:
+            return None
+        row = self._db.execute(
+            "SELECT j.body FROM cache c JOIN jobs j ON j.id = c.job_id WHERE c.owner = ? AND c.key = ?",
+            (owner, cache_key),
+        ).fetchone()
+        return codec.record_from_dict(codec.loads(row[0])) if row else None
+
+    def _snapshot(
+        self, owner: str, priority: int, depends_on: Collection[str], cache_key: str = ""
+    ) -> AdmissionSnapshot:
         """What an admission decision reads, inside the write transaction (so it cannot change under it)."""
         (pending,) = self._db.execute(
             "SELECT COUNT(*) FROM jobs WHERE owner = ? AND state IN ('QUEUED', 'SCHEDULED', 'WAITING')", (owner,)
@@ -160,6 +177,7 @@ class SqliteJobStore:
             bucket=Bucket(float(row[0]), float(row[1])) if row else None,
             serving_round=self._round(priority, "") or 0,
             owner_round=self._round(priority, owner),
+            cached=self._cached(owner, cache_key),
         )
 
     def _apply(self, admission: Admission, now: float, *, insert: bool) -> JobRecord:
@@ -211,7 +229,7 @@ class SqliteJobStore:
         if existing is not None:
             snapshot = AdmissionSnapshot(existing=existing)
         else:
-            snapshot = self._snapshot(request.owner, request.priority, request.depends_on)
+            snapshot = self._snapshot(request.owner, request.priority, request.depends_on, request.cache_key)
         admission = decide(snapshot)
         if admission.job is None:
             assert admission.existing is not None
@@ -374,6 +392,7 @@ class SqliteJobStore:
             ids = [r[0] for r in self._db.execute("SELECT id FROM jobs WHERE expire_time < ?", (now,))]
             self._db.executemany("DELETE FROM events WHERE job_id = ?", [(i,) for i in ids])
             self._db.executemany("DELETE FROM deps WHERE job_id = ?", [(i,) for i in ids])
+            self._db.executemany("DELETE FROM cache WHERE job_id = ?", [(i,) for i in ids])
             self._db.executemany("DELETE FROM jobs WHERE id = ?", [(i,) for i in ids])
             keys = [r[0] for r in self._db.execute("SELECT DISTINCT key FROM timings")]
             for key in keys:

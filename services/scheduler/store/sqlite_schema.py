@@ -45,6 +45,13 @@ CREATE TABLE IF NOT EXISTS rounds (
     round INTEGER NOT NULL,
     PRIMARY KEY (priority, owner)
 ) WITHOUT ROWID;
+-- the result cache: per owner and cache key, the latest job that succeeded with that key
+CREATE TABLE IF NOT EXISTS cache (
+    owner TEXT NOT NULL,
+    key TEXT NOT NULL,
+    job_id TEXT NOT NULL,
+    PRIMARY KEY (owner, key)
+) WITHOUT ROWID;
 -- submit-rate token buckets, per owner
 CREATE TABLE IF NOT EXISTS buckets (owner TEXT PRIMARY KEY, tokens REAL NOT NULL, updated REAL NOT NULL);
 """
