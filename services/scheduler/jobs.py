@@ -183,7 +183,9 @@ class JobService:
             result_ttl=self._settings.result_ttl_seconds,
         )
         lookup = "" if sub.skip_cache else sub.cache_key
-        keys = AdmissionRequestKeys(principal.owner, sub.priority, sub.request_id, sub.depends_on, lookup)
+        keys = AdmissionRequestKeys(
+            principal.owner, sub.priority, sub.request_id, sub.depends_on, lookup, count_pending=quota.max_queued > 0
+        )
         return _Admitting(request, keys, batch_index)
 
     async def _answer(self, stored: JobRecord, created: bool, admitting: _Admitting, recount: bool = False) -> JobView:

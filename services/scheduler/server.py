@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import grpc
 from google.longrunning import operations_pb2_grpc
-from skillbridge.scheduler.v1 import scheduler_service_pb2, scheduler_service_pb2_grpc
+from skillbridge.scheduler.v1 import scheduler_service_pb2
 
 from services.common.observability import Observability
 from services.common.server import RunningServer, create_server, serve_until_signal
@@ -23,7 +23,7 @@ from services.scheduler.jobs import JobService
 from services.scheduler.metrics import SchedulerMetrics
 from services.scheduler.model import JobType
 from services.scheduler.operations import OperationsServicer
-from services.scheduler.servicer import JobSchedulerServicer
+from services.scheduler.servicer import JobSchedulerServicer, add_to_server
 from services.scheduler.stage_clients import StageClients
 from services.scheduler.store.base import JobStore
 from services.scheduler.store.factory import open_store
@@ -105,7 +105,7 @@ async def start(
     keys = KeyRing.from_settings(settings)
 
     def register(server: grpc.aio.Server) -> None:
-        scheduler_service_pb2_grpc.add_JobSchedulerServiceServicer_to_server(JobSchedulerServicer(jobs, keys), server)
+        add_to_server(JobSchedulerServicer(jobs, keys), server)
         operations_pb2_grpc.add_OperationsServicer_to_server(OperationsServicer(jobs, keys), server)
 
     running = await create_server(

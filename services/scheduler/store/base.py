@@ -43,6 +43,9 @@ class AdmissionRequestKeys:
     depends_on: tuple[str, ...] = ()
     # The result cache key to look up among the owner's finished jobs ("" for none).
     cache_key: str = ""
+    # Whether the decision needs the owner's count of waiting jobs (only a max_queued quota does; a store
+    # that must scan to count skips it otherwise).
+    count_pending: bool = True
 
 
 class JobStore(Protocol):

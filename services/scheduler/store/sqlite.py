@@ -162,12 +162,14 @@ class SqliteJobStore:
         return codec.record_from_dict(codec.loads(row[0])) if row else None
 
     def _snapshot(
-        self, owner: str, priority: int, depends_on: Collection[str], cache_key: str = ""
+        self, owner: str, priority: int, depends_on: Collection[str], cache_key: str = "", count_pending: bool = True
     ) -> AdmissionSnapshot:
         """What an admission decision reads, inside the write transaction (so it cannot change under it)."""
-        (pending,) = self._db.execute(
-            "SELECT COUNT(*) FROM jobs WHERE owner = ? AND state IN ('QUEUED', 'SCHEDULED', 'WAITING')", (owner,)
-        ).fetchone()
+        pending = 0
+        if count_pending:
+            (pending,) = self._db.execute(
+                "SELECT COUNT(*) FROM jobs WHERE owner = ? AND state IN ('QUEUED', 'SCHEDULED', 'WAITING')", (owner,)
+            ).fetchone()
         (depth,) = self._db.execute("SELECT COUNT(*) FROM jobs INDEXED BY jobs_queue WHERE state = 'QUEUED'").fetchone()
         row = self._db.execute("SELECT tokens, updated FROM buckets WHERE owner = ?", (owner,)).fetchone()
         return AdmissionSnapshot(
@@ -229,7 +231,9 @@ class SqliteJobStore:
         if existing is not None:
             snapshot = AdmissionSnapshot(existing=existing)
         else:
-            snapshot = self._snapshot(request.owner, request.priority, request.depends_on, request.cache_key)
+            snapshot = self._snapshot(
+                request.owner, request.priority, request.depends_on, request.cache_key, request.count_pending
+            )
         admission = decide(snapshot)
         if admission.job is None:
             assert admission.existing is not None
