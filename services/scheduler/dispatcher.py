@@ -111,6 +111,7 @@ class Dispatcher:
         self._loops: list[asyncio.Task[None]] = []
         self._stopping = False
         self._released_at = -1e9
+        self._busy_end: float | None = None  # when the last job ended with every slot busy
 
     @property
     def slots(self) -> int:
@@ -226,6 +227,7 @@ class Dispatcher:
             await self._store.transition(job.id, job.fence, lambda j: core.succeed(j, result, now, ttl), now)
             if self._metrics is not None:
                 self._metrics.job_finished(job, JobState.SUCCEEDED)
+            await self._measure_slot_time(job, now)
         except asyncio.CancelledError:
             await self._hand_back(job, "cancelled")
         except core.StaleAttempt:
@@ -243,6 +245,17 @@ class Dispatcher:
             self._slot_free.set()
             leave_trace()
             job_id_var.reset(token)
+
+    async def _measure_slot_time(self, job: JobRecord, now: float) -> None:
+        """While every slot is busy, the time between two completions times the slots is what one slot takes
+        per job under that load (contention included): the wait estimate's service time at depth."""
+        busy = len(self._active) >= self.slots
+        if busy and self._busy_end is not None and now > self._busy_end:
+            try:
+                await self._store.record_timing(f"slot:{job.type.value}", (now - self._busy_end) * self.slots, now)
+            except Exception:
+                log.exception("could not record a slot time")
+        self._busy_end = now if busy else None
 
     async def _fail(self, job: JobRecord, error: JobError) -> None:
         now = self._clock()

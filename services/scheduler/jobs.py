@@ -42,6 +42,8 @@ REQUEUED_EVENTS = frozenset({EventKind.QUEUED, EventKind.RELEASED, EventKind.RET
 # How fresh the cached queue counts and timings used for wait estimates must be.
 STATS_MAX_AGE_SECONDS = 1.0
 DEFAULT_JOB_SECONDS = {JobType.NOOP: 0.001}
+# Slot times measured under load are trusted for estimates from this many samples on.
+MIN_SLOT_SAMPLES = 5
 
 
 # The most jobs one SubmitJobs call may carry.
@@ -131,6 +133,12 @@ class JobService:
         return max(self._counts.workers, self._local_workers(), 1)
 
     def mean_job_seconds(self, job_type: JobType) -> float:
+        """What one worker slot takes per job of this type: measured under load when there are enough samples
+        (the median time between completions while every slot was busy, times the slots), else the mean
+        duration of a job, else a default."""
+        slot = self._timings.get(f"slot:{job_type.value}")
+        if slot and slot.samples >= MIN_SLOT_SAMPLES:
+            return slot.p50
         timing = self._timings.get(f"job:{job_type.value}")
         if timing and timing.samples:
             return timing.mean

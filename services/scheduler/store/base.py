@@ -126,6 +126,10 @@ class JobStore(Protocol):
         """Measured durations by key: "job:<type>" and "stage:<STAGE>"."""
         ...
 
+    async def record_timing(self, key: str, seconds: float, now: float) -> None:
+        """Keeps one more measured duration under `key` (the latest TIMING_SAMPLES are kept)."""
+        ...
+
     async def heartbeat(self, worker: str, slots: int, now: float) -> None:
         """Records that a dispatcher with `slots` worker slots is alive."""
         ...

@@ -45,7 +45,7 @@ from services.scheduler.model import (
     Timing,
 )
 from services.scheduler.store import redis_scripts as scripts
-from services.scheduler.store.base import AdmissionRequestKeys, Change, Decide, DecideRelease
+from services.scheduler.store.base import TIMING_SAMPLES, AdmissionRequestKeys, Change, Decide, DecideRelease
 from services.scheduler.store.redis_relay import ChangeRelay
 from services.scheduler.store.redis_scripts import (
     MAX_CONFLICTS,
@@ -478,6 +478,13 @@ class RedisJobStore:
 
     async def timings(self) -> dict[str, Timing]:
         return await self._upkeep.timings()
+
+    async def record_timing(self, key: str, seconds: float, now: float) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.lpush(self.keys.timing(key), repr(seconds))
+            pipe.ltrim(self.keys.timing(key), 0, TIMING_SAMPLES - 1)
+            pipe.sadd(self.keys.timing_keys, key)
+            await pipe.execute()
 
     async def heartbeat(self, worker: str, slots: int, now: float) -> None:
         await self._redis.hset(self.keys.workers, worker, f"{slots} {now!r}")

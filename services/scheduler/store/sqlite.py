@@ -438,6 +438,10 @@ class SqliteJobStore:
             found[key] = timing_of(key, samples)
         return found
 
+    async def record_timing(self, key: str, seconds: float, now: float) -> None:
+        with self._tx():
+            self._db.execute("INSERT INTO timings (key, at, seconds) VALUES (?,?,?)", (key, now, seconds))
+
     async def heartbeat(self, worker: str, slots: int, now: float) -> None:
         with self._tx():
             self._db.execute(
