@@ -127,3 +127,22 @@ async def test_racing_claims_never_exceed_max_running(replicas: tuple[JobStore, 
     )
     assert sum(len(c) for c in claims) == 2
     assert (await a.owner_usage("capped")).running == 2
+
+
+async def test_a_new_jobs_first_position_is_its_place_after_claims_and_cancels(
+    replicas: tuple[JobStore, JobStore],
+) -> None:
+    """The position in a job's queued event (counted as it is written) equals its place counted afterwards,
+    however the queue moved before it: other owners, priorities, claims, cancels, delayed jobs released."""
+    a, _ = replicas
+    owners = ["x", "y", "z"]
+    made = [(await create(a, noop(priority=i % 3), owners[i % 3], NOW))[0] for i in range(12)]
+    await a.claim(worker="w", now=NOW, lease_seconds=30, limit=4, start=core.starter("w", NOW, 30))
+    for job in made[5:8]:
+        await a.transition(job.id, None, lambda j: core.cancel(j, "x", NOW, TTL), NOW)
+    await create(a, noop(delay=1.0), "x", NOW)
+    await a.release(NOW + 2, admission.releaser(NOW + 2, TTL))
+    for i in range(6):
+        job, _ = await create(a, noop(priority=(i * 2) % 3), owners[(i + 1) % 3], NOW + 3)
+        (queued,) = await a.events(job.id, 0)
+        assert queued.data["position"] == await a.position(job), i

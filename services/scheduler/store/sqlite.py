@@ -8,6 +8,7 @@ locking. synchronous=NORMAL in WAL mode survives a killed process (only an OS cr
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,15 +57,22 @@ class SqliteJobStore:
         self._feed = feed
         row = self._db.execute("SELECT COALESCE(MAX(queue_seq), 0) FROM jobs").fetchone()
         self._next_seq = int(row[0]) + 1
+        # Queued jobs per priority, kept in step with every write (one process owns the file), so the depth and
+        # a new job's place are known without counting the queue.
+        self._queued: Counter[int] = Counter(
+            dict(self._db.execute("SELECT priority, COUNT(*) FROM jobs WHERE state = 'QUEUED' GROUP BY priority"))
+        )
         self.path = path
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         self._db.execute("BEGIN IMMEDIATE")
+        queued, next_seq = Counter(self._queued), self._next_seq
         try:
             yield self._db
         except BaseException:
             self._db.execute("ROLLBACK")
+            self._queued, self._next_seq = queued, next_seq  # what the rolled-back writes counted goes too
             raise
         self._db.execute("COMMIT")
 
@@ -126,6 +134,21 @@ class SqliteJobStore:
             )
         return stored
 
+    def _moved(self, priority: int, before: JobState | None, after: JobState) -> None:
+        """Keeps the queued counts in step with one job's change of state."""
+        self._queued[priority] += (after is JobState.QUEUED) - (before is JobState.QUEUED)
+
+    def _new_position(self, job: JobRecord) -> int:
+        """The place of a job entering the queue now (the newest submit order, not yet in the queue): everyone
+        of a higher priority, and everyone of its priority except those in a later fair round."""
+        (later,) = self._db.execute(
+            "SELECT COUNT(*) FROM jobs INDEXED BY jobs_queue"
+            " WHERE state = 'QUEUED' AND priority = ? AND fair_round > ?",
+            (job.priority, job.fair_round),
+        ).fetchone()
+        higher = sum(n for p, n in self._queued.items() if p > job.priority)
+        return higher + self._queued[job.priority] - int(later) + 1
+
     def _position(self, job: JobRecord) -> int:
         # Range counts over the partial queue index, in its order (priority desc, round, seq); one query with
         # ORs would scan the whole table.
@@ -170,7 +193,7 @@ class SqliteJobStore:
             (pending,) = self._db.execute(
                 "SELECT COUNT(*) FROM jobs WHERE owner = ? AND state IN ('QUEUED', 'SCHEDULED', 'WAITING')", (owner,)
             ).fetchone()
-        (depth,) = self._db.execute("SELECT COUNT(*) FROM jobs INDEXED BY jobs_queue WHERE state = 'QUEUED'").fetchone()
+        depth = sum(self._queued.values())
         row = self._db.execute("SELECT tokens, updated FROM buckets WHERE owner = ?", (owner,)).fetchone()
         return AdmissionSnapshot(
             dependencies={dep_id: self._load(dep_id) for dep_id in depends_on},
@@ -192,7 +215,8 @@ class SqliteJobStore:
             job.queue_seq = self._next_seq
             self._next_seq += 1
             self._set_round(job.priority, job.owner, job.fair_round)
-            events.append(admission.queued_event(self._position(job)))
+            events.append(admission.queued_event(self._new_position(job)))
+        self._moved(job.priority, None, job.state)  # a new job, or a delayed or waiting one: never queued before
         if admission.bucket is not None:
             self._db.execute(
                 "INSERT INTO buckets (owner, tokens, updated) VALUES (?,?,?)"
@@ -315,6 +339,7 @@ class SqliteJobStore:
                 if running is not None:
                     running[owner] = running.get(owner, 0) + 1
                 claimed.append(job)
+                self._moved(job.priority, JobState.QUEUED, job.state)
         for job in claimed:
             self._feed.job_changed(job.id)
         if claimed:
@@ -365,8 +390,10 @@ class SqliteJobStore:
                 raise JobNotFound(job_id)
             if fence is not None and job.fence != fence:
                 raise StaleAttempt(f"job {job_id}: fence {fence} is stale (now {job.fence})")
-            was_queued = job.state is JobState.QUEUED
+            before = job.state
+            was_queued = before is JobState.QUEUED
             events = change(job)
+            self._moved(job.priority, before, job.state)
             stored = self._append(job, events, now)
             self._save(job)
         self._feed.job_changed(job_id)
