@@ -19,7 +19,8 @@ from gateway.extract import ExtractError, extract_text
 from gateway.metrics import GatewayMetrics
 from gateway.routes_seed import build_seed_router
 from gateway.routes_v1 import build_v1_router
-from services.common.settings import REPO_ROOT, Settings
+from gateway.settings import GatewaySettings
+from services.common.process_settings import REPO_ROOT
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
 
 def create_app(
-    settings: Settings,
+    settings: GatewaySettings,
     *,
     client: AsyncSchedulerClient | None = None,
     call_timeout: float = 10.0,

@@ -7,13 +7,13 @@ import logging
 import uvicorn
 
 from gateway.app import create_app
+from gateway.settings import GatewaySettings
 from services.common.logs import configure_logging
-from services.common.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: GatewaySettings) -> None:
     """Serves until SIGINT/SIGTERM (uvicorn drains open connections, then the app closes its channel)."""
     app = create_app(settings)
     log.info("gateway on http://%s:%d", settings.host, settings.gateway_port)
@@ -24,6 +24,6 @@ def serve(settings: Settings) -> None:
 
 
 def main() -> None:
-    settings = Settings.from_env()
+    settings = GatewaySettings.from_env()
     configure_logging(settings.log_level, json_lines=settings.log_json, service="gateway")
     serve(settings)

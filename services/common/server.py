@@ -17,7 +17,7 @@ from grpc_reflection.v1alpha import reflection
 
 from services.common.interceptors import ErrorMappingInterceptor, ObservingInterceptor
 from services.common.observability import Observability
-from services.common.settings import Settings
+from services.common.process_settings import CommonSettings
 from services.common.tracing import Spans
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class RunningServer:
 
 
 async def create_server(
-    settings: Settings,
+    settings: CommonSettings,
     *,
     register: Register,
     service_names: Iterable[str],
@@ -106,7 +106,7 @@ async def serve_until_signal(running: RunningServer, grace: float) -> None:
 
 
 async def serve_service(
-    settings: Settings, name: str, metrics_port: int, start: Callable[..., Awaitable[RunningServer]]
+    settings: CommonSettings, name: str, metrics_port: int, start: Callable[..., Awaitable[RunningServer]]
 ) -> None:
     """Runs a service built by `start(settings, observability=...)` with its metrics on `metrics_port`, until
     SIGTERM or SIGINT, then drains it: the `serve()` of every stage service."""

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from services.common.logs import reset_var, trace_id_var
-from services.common.settings import Settings
+from services.common.process_settings import CommonSettings
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +189,7 @@ class Spans:
             self._sink.shutdown()
 
 
-def spans_from_settings(settings: Settings, service: str) -> Spans:
+def spans_from_settings(settings: CommonSettings, service: str) -> Spans:
     """Spans exported over OTLP when settings.otlp_endpoint is set, ids only otherwise."""
     if not settings.otlp_endpoint:
         return Spans()

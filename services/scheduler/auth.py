@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from services.common import errors
-from services.common.settings import Settings
 from services.scheduler.model import Principal
+from services.scheduler.settings import SchedulerSettings
 
 TIERS = ("standard", "vip", "admin")
 
@@ -26,7 +26,7 @@ class KeyRing:
         self._anonymous = allow_anonymous or not keys
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> KeyRing:
+    def from_settings(cls, settings: SchedulerSettings) -> KeyRing:
         return cls(
             parse_keys(settings.api_keys), dev_owner=settings.dev_owner, allow_anonymous=settings.allow_anonymous
         )

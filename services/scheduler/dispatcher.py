@@ -18,11 +18,11 @@ from typing import Any, Protocol
 
 from services.common import tracing
 from services.common.logs import job_id_var
-from services.common.settings import Settings
 from services.scheduler import admission, core
 from services.scheduler.feed import ChangeFeed
 from services.scheduler.metrics import SchedulerMetrics
 from services.scheduler.model import JobError, JobRecord, JobState, JobType, Stage
+from services.scheduler.settings import SchedulerSettings
 from services.scheduler.store.base import JobStore
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ class Dispatcher:
         store: JobStore,
         feed: ChangeFeed,
         handlers: dict[JobType, JobHandler],
-        settings: Settings,
+        settings: SchedulerSettings,
         *,
         clock: Callable[[], float] = time.time,
         worker_id: str | None = None,

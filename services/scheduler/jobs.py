@@ -9,7 +9,6 @@ import time
 from collections.abc import AsyncIterator, Callable, Collection
 
 from services.common import errors, tracing
-from services.common.settings import Settings
 from services.scheduler import admission, core, policy, versions
 from services.scheduler.feed import ChangeFeed
 from services.scheduler.model import (
@@ -28,6 +27,7 @@ from services.scheduler.model import (
     Quota,
     Timing,
 )
+from services.scheduler.settings import SchedulerSettings
 from services.scheduler.store.base import AdmissionRequestKeys, JobStore
 from services.scheduler.versions import ResultVersions
 
@@ -99,7 +99,7 @@ class JobService:
         self,
         store: JobStore,
         feed: ChangeFeed,
-        settings: Settings,
+        settings: SchedulerSettings,
         *,
         local_workers: Callable[[], int] = lambda: 0,
         on_cancel: Callable[[str], object] = lambda job_id: None,

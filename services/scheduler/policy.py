@@ -10,8 +10,8 @@ positions stay exact: the count of queued jobs whose key sorts before it.
 from __future__ import annotations
 
 from services.common import errors
-from services.common.settings import Settings
 from services.scheduler.model import Bucket, Principal, Quota, order_key
+from services.scheduler.settings import SchedulerSettings
 
 __all__ = [
     "Bucket",
@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 
-def quota_for(principal: Principal, settings: Settings) -> Quota:
+def quota_for(principal: Principal, settings: SchedulerSettings) -> Quota:
     """The limits of a caller's tier. Admins, and everyone when no keys are configured, are unlimited."""
     if principal.tier == "vip":
         return Quota(

@@ -14,7 +14,6 @@ from skillbridge.scheduler.v1 import scheduler_service_pb2
 
 from services.common.observability import Observability
 from services.common.server import RunningServer, create_server, serve_until_signal
-from services.common.settings import Settings
 from services.scheduler.auth import KeyRing
 from services.scheduler.dispatcher import Dispatcher, JobHandler
 from services.scheduler.feed import ChangeFeed
@@ -24,6 +23,7 @@ from services.scheduler.metrics import SchedulerMetrics
 from services.scheduler.model import JobType
 from services.scheduler.operations import OperationsServicer
 from services.scheduler.servicer import JobSchedulerServicer, add_to_server
+from services.scheduler.settings import SchedulerSettings
 from services.scheduler.stage_clients import StageClients
 from services.scheduler.store.base import JobStore
 from services.scheduler.store.factory import open_store
@@ -67,7 +67,7 @@ class SchedulerServer:
 
 
 async def start(
-    settings: Settings,
+    settings: SchedulerSettings,
     *,
     port: int | None = None,
     store: JobStore | None = None,
@@ -128,7 +128,7 @@ async def start(
     )
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: SchedulerSettings) -> None:
     """Runs the scheduler on settings.scheduler_port until SIGTERM/SIGINT, then drains. Metrics are served on
     settings.scheduler_metrics_port (0 = off)."""
     observability = Observability.for_process(settings, "scheduler", settings.scheduler_metrics_port)

@@ -15,10 +15,10 @@ from skillbridge.retrieval.v1 import retrieval_service_pb2_grpc
 from skillbridge.similarity.v1 import similarity_service_pb2_grpc
 
 from services.common import tracing
-from services.common.settings import Settings
 from services.scheduler.dispatcher import StageFailed
 from services.scheduler.metrics import SchedulerMetrics
 from services.scheduler.model import Stage
+from services.scheduler.settings import SchedulerSettings
 
 log = logging.getLogger(__name__)
 Req = TypeVar("Req")
@@ -57,7 +57,7 @@ class StageClients:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, spans: tracing.Spans | None = None, metrics: SchedulerMetrics | None = None
+        cls, settings: SchedulerSettings, *, spans: tracing.Spans | None = None, metrics: SchedulerMetrics | None = None
     ) -> StageClients:
         size = settings.max_message_bytes
         ner = channel_for(settings.ner_address, size)

@@ -20,7 +20,7 @@ import logging
 from importlib import metadata
 from pathlib import Path
 
-from services.common.settings import Settings
+from services.scheduler.settings import SchedulerSettings
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class ResultVersions:
         self._hashes: dict[Path, tuple[tuple[int, int], str]] = {}
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ResultVersions:
+    def from_settings(cls, settings: SchedulerSettings) -> ResultVersions:
         files = [*sorted(settings.data_dir.glob("*.jsonl")), settings.catalog_path, settings.imported_catalog_path]
         remote = bool(settings.pinecone_api_key or settings.cohere_api_key)
         return cls(list(dict.fromkeys(files)), salt=settings.result_cache_salt, cacheable=not remote)

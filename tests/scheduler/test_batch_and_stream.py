@@ -3,7 +3,6 @@ call), over real gRPC, on both stores."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator
 
 import grpc
@@ -25,7 +24,7 @@ Stub = pb_grpc.JobSchedulerServiceStub
 @pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
 async def idle(request: pytest.FixtureRequest, stage_settings: Settings) -> AsyncIterator[Stub]:
     """A scheduler with no dispatcher (jobs stay queued) and a queue of at most 5."""
-    settings = dataclasses.replace(stage_settings, run_dispatcher=False, max_queue_depth=5)
+    settings = stage_settings.replace(run_dispatcher=False, max_queue_depth=5)
     url = prefix = ""
     if request.param == "redis":
         url, prefix = await require_redis(), unique_prefix()

@@ -4,7 +4,6 @@ a job carry its trace id, and the figures scraped from the metrics port match th
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import logging
 import socket
@@ -75,8 +74,7 @@ async def traced() -> AsyncIterator[tuple[TracedDoubles, str]]:
 
 
 def wired(settings: Settings, address: str) -> Settings:
-    return dataclasses.replace(
-        settings,
+    return settings.replace(
         ner_address=address,
         similarity_address=address,
         retrieval_address=address,
@@ -232,9 +230,7 @@ async def test_queue_depth_by_priority_is_read_from_the_store_on_scrape(
 ) -> None:
     observability = Observability()
     observability.metrics_server = serve_metrics(observability.registry, free_port(), "127.0.0.1")
-    server = await start(
-        dataclasses.replace(wired(settings, traced[1]), run_dispatcher=False), port=0, observability=observability
-    )
+    server = await start(wired(settings, traced[1]).replace(run_dispatcher=False), port=0, observability=observability)
     try:
         async with grpc.aio.insecure_channel(server.address) as channel:
             stub = pb_grpc.JobSchedulerServiceStub(channel)

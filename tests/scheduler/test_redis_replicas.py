@@ -5,7 +5,6 @@ and leases are renewed every 10 s, so only the store's cross-process notices can
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import grpc
@@ -41,16 +40,14 @@ async def replica(stage_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> 
     """Starts replicas on one fresh key prefix; stops them and deletes the prefix afterwards."""
     url, prefix = await require_redis(), unique_prefix()
     monkeypatch.setattr(jobs, "WATCH_POLL_SECONDS", SLOW_POLL)
-    slow = dataclasses.replace(
-        stage_settings, lease_seconds=30.0, poll_interval_seconds=SLOW_POLL, stage_timeout_seconds=SLOW_POLL
-    )
+    slow = stage_settings.replace(lease_seconds=30.0, poll_interval_seconds=SLOW_POLL, stage_timeout_seconds=SLOW_POLL)
     servers: list[SchedulerServer] = []
     channels: list[grpc.aio.Channel] = []
 
     async def open_replica(*, dispatcher: bool) -> tuple[SchedulerServer, pb_grpc.JobSchedulerServiceStub]:
         feed = ChangeFeed()
         store = RedisJobStore(url, feed, prefix=prefix)
-        server = await start(dataclasses.replace(slow, run_dispatcher=dispatcher), port=0, store=store, feed=feed)
+        server = await start(slow.replace(run_dispatcher=dispatcher), port=0, store=store, feed=feed)
         servers.append(server)
         channel = grpc.aio.insecure_channel(server.address)
         channels.append(channel)

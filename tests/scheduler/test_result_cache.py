@@ -3,7 +3,6 @@ is answered at once, as a new job marked as cached; skip_cache runs it anyway; a
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -42,7 +41,7 @@ def data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def keyed(stage_settings: Settings, data_dir: Path) -> AsyncIterator[SchedulerServer]:
-    settings = dataclasses.replace(stage_settings, api_keys=KEYS, data_dir=data_dir, catalog_path=data_dir / "c.jsonl")
+    settings = stage_settings.replace(api_keys=KEYS, data_dir=data_dir, catalog_path=data_dir / "c.jsonl")
     server = await start(settings, port=0)
     yield server
     await server.stop(0.1)

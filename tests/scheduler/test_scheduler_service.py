@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 
 import grpc
 import pytest
@@ -147,7 +146,7 @@ async def test_request_id_makes_submit_idempotent(stub: Stub) -> None:
 @pytest.fixture
 async def idle_scheduler(stage_settings: Settings) -> SchedulerServer:
     """A scheduler whose dispatcher does not run, so jobs stay queued."""
-    server = await start(dataclasses.replace(stage_settings, run_dispatcher=False, max_queue_depth=3), port=0)
+    server = await start(stage_settings.replace(run_dispatcher=False, max_queue_depth=3), port=0)
     yield server  # type: ignore[misc]
     await server.stop(0.1)
 
@@ -240,7 +239,7 @@ async def test_other_stage_errors_fail_the_job_without_retry(stub: Stub, doubles
 async def test_stage_deadline_fails_the_job(stage_settings: Settings, doubles: tuple[StageDoubles, str]) -> None:
     d, _ = doubles
     d.behaviors["RecommendCourses"] = Behavior(delay=3.0)
-    server = await start(dataclasses.replace(stage_settings, stage_timeout_seconds=0.3), port=0)
+    server = await start(stage_settings.replace(stage_timeout_seconds=0.3), port=0)
     try:
         async with grpc.aio.insecure_channel(server.address) as channel:
             job, _ = await run_to_end(pb_grpc.JobSchedulerServiceStub(channel), course_request())
@@ -270,7 +269,7 @@ async def test_list_jobs_pages_and_filters(stub: Stub) -> None:
 
 
 async def test_finished_jobs_are_swept_after_their_ttl(stage_settings: Settings) -> None:
-    quick = dataclasses.replace(stage_settings, result_ttl_seconds=0.2, sweep_interval_seconds=0.0, lease_seconds=0.3)
+    quick = stage_settings.replace(result_ttl_seconds=0.2, sweep_interval_seconds=0.0, lease_seconds=0.3)
     server = await start(quick, port=0)
     try:
         async with grpc.aio.insecure_channel(server.address) as channel:

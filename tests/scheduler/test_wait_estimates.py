@@ -3,8 +3,6 @@ queued job's estimate uses that service time."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from services.common.settings import Settings
@@ -21,7 +19,7 @@ async def test_slot_times_are_measured_under_load_and_used_for_estimates(
     stage_settings: Settings, doubles: tuple[StageDoubles, str]
 ) -> None:
     doubles[0].behaviors["ExtractEntities"] = Behavior(delay=STAGE_DELAY)
-    server = await start(dataclasses.replace(stage_settings, concurrency=2), port=0)
+    server = await start(stage_settings.replace(concurrency=2), port=0)
     try:
         jobs, dev = server.jobs, Principal("dev")
         ids = []
