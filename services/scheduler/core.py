@@ -3,25 +3,28 @@ wait estimate. No I/O and no grpc: the store persists what these functions decid
 
 from __future__ import annotations
 
-import base64
+import dataclasses
 import itertools
 import math
 import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from services.common import errors
 from services.scheduler.model import (
+    INPUT_TYPES,
     STAGES_BY_TYPE,
+    CourseInput,
     EventKind,
     JobError,
+    JobInput,
     JobNotFound,
     JobRecord,
     JobState,
     JobType,
     NewEvent,
+    NoopInput,
     Stage,
     StageRecord,
     StageState,
@@ -37,6 +40,8 @@ CODE_DEADLINE_EXCEEDED = 4
 CODE_ABORTED = 10
 CODE_INTERNAL = 13
 CODE_UNAVAILABLE = 14
+# The similarity threshold of an analysis that gives none.
+DEFAULT_THRESHOLD = 0.5
 
 
 class JobAlreadyFinished(errors.FailedPrecondition):
@@ -64,7 +69,7 @@ class Submission:
     """A validated-to-be job request, as the servicer hands it to the scheduler."""
 
     type: JobType | None
-    input: dict[str, Any]
+    input: JobInput | None
     priority: int = 0
     request_id: str = ""
     not_before: float | None = None  # absolute time, seconds since the epoch
@@ -89,29 +94,29 @@ def new_job_id(now: float | None = None) -> str:
 def validate_submission(sub: Submission, limits: Limits) -> None:
     """Raises InvalidArgument listing every bad field of the submission."""
     bad: list[errors.FieldViolation] = []
+    job_input = sub.input
     if sub.type is None:
         bad.append(errors.FieldViolation("type", "job type is required: COURSE_RECOMMENDATION or NOOP"))
-    elif sub.type is JobType.COURSE_RECOMMENDATION:
-        for name in ("resume_text", "job_description_text"):
-            text = sub.input.get(name)
-            path = f"course_recommendation.{name}"
-            if not isinstance(text, str) or not text.strip():
-                bad.append(errors.FieldViolation(path, "must not be empty"))
-            elif len(text.encode("utf-8")) > limits.max_text_bytes:
-                bad.append(
-                    errors.FieldViolation(
-                        path, f"is {len(text.encode('utf-8'))} bytes; the limit is {limits.max_text_bytes}"
-                    )
-                )
-        threshold = sub.input.get("threshold", 0.0)
-        if not isinstance(threshold, int | float) or math.isnan(threshold) or not 0.0 <= threshold <= 1.0:
-            bad.append(errors.FieldViolation("course_recommendation.threshold", "must be between 0 and 1"))
-    elif sub.type is JobType.NOOP:
-        payload = sub.input.get("payload", "")
-        if len(payload) * 3 // 4 > limits.max_payload_bytes:
-            bad.append(errors.FieldViolation("noop.payload", f"is over {limits.max_payload_bytes} bytes"))
-    if sub.type is not None and sub.input.get("_type_mismatch"):
+    elif job_input is not None and not isinstance(job_input, INPUT_TYPES[sub.type]):
         bad.append(errors.FieldViolation("type", "does not match the input that was set"))
+    elif isinstance(job_input, CourseInput):
+        for name, text in (
+            ("resume_text", job_input.resume_text),
+            ("job_description_text", job_input.job_description_text),
+        ):
+            path = f"course_recommendation.{name}"
+            size = len(text.encode("utf-8"))
+            if not text.strip():
+                bad.append(errors.FieldViolation(path, "must not be empty"))
+            elif size > limits.max_text_bytes:
+                bad.append(errors.FieldViolation(path, f"is {size} bytes; the limit is {limits.max_text_bytes}"))
+        threshold = job_input.threshold
+        if math.isnan(threshold) or not 0.0 <= threshold <= 1.0:
+            bad.append(errors.FieldViolation("course_recommendation.threshold", "must be between 0 and 1"))
+    elif sub.type is JobType.COURSE_RECOMMENDATION:
+        bad.append(errors.FieldViolation("course_recommendation", "is required for a COURSE_RECOMMENDATION job"))
+    elif isinstance(job_input, NoopInput) and len(job_input.payload) > limits.max_payload_bytes:
+        bad.append(errors.FieldViolation("noop.payload", f"is over {limits.max_payload_bytes} bytes"))
     if not 0 <= sub.priority <= limits.max_priority:
         bad.append(errors.FieldViolation("priority", f"must be between 0 and {limits.max_priority}"))
     bad.extend(_schedule_violations(sub, limits))
@@ -143,16 +148,16 @@ def _schedule_violations(sub: Submission, limits: Limits) -> list[errors.FieldVi
     return bad
 
 
-def noop_input(payload: bytes) -> dict[str, Any]:
-    return {"payload": base64.b64encode(payload).decode("ascii")}
+def noop_input(payload: bytes) -> NoopInput:
+    return NoopInput(payload)
 
 
 def new_job(sub: Submission, owner: str, now: float) -> tuple[JobRecord, NewEvent]:
     """A QUEUED job for a valid submission, and its first event (position filled in by the store)."""
     assert sub.type is not None
-    job_input = dict(sub.input)
-    if sub.type is JobType.COURSE_RECOMMENDATION and not job_input.get("threshold"):
-        job_input["threshold"] = 0.5
+    job_input = sub.input if sub.input is not None else INPUT_TYPES[sub.type]()
+    if isinstance(job_input, CourseInput) and not job_input.threshold:
+        job_input = dataclasses.replace(job_input, threshold=DEFAULT_THRESHOLD)
     job = JobRecord(
         id=new_job_id(now),
         owner=owner,
@@ -309,7 +314,7 @@ def _end(job: JobRecord, state: JobState, now: float, ttl: float) -> None:
     job.lease_owner, job.lease_until = "", None
 
 
-def succeed(job: JobRecord, result: dict[str, Any], now: float, ttl: float) -> list[NewEvent]:
+def succeed(job: JobRecord, result: bytes, now: float, ttl: float) -> list[NewEvent]:
     _require(job, JobState.RUNNING)
     job.result = result
     duration = now - (job.start_time or now)

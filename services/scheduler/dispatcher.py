@@ -79,9 +79,10 @@ class JobContext:
 
 
 class JobHandler(Protocol):
-    """Runs one job type; returns the result as JSON-ready data, or raises StageFailed."""
+    """Runs one job type; returns the result in its wire form (the type's result message, serialised once),
+    or raises StageFailed."""
 
-    async def run(self, job: JobRecord, ctx: JobContext) -> dict[str, Any]: ...
+    async def run(self, job: JobRecord, ctx: JobContext) -> bytes: ...
 
 
 # The claim loop settles scheduled and waiting jobs at most this often.

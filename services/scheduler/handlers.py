@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-from google.protobuf import json_format
 from skillbridge.common.v1 import course_pb2
 from skillbridge.ner.v1 import ner_service_pb2
 from skillbridge.recommendation.v1 import recommendation_service_pb2
@@ -20,7 +18,7 @@ from skillbridge.scheduler.v1 import job_pb2
 from skillbridge.similarity.v1 import similarity_service_pb2
 
 from services.scheduler.dispatcher import JobContext, StageReport
-from services.scheduler.model import JobRecord, Stage
+from services.scheduler.model import CourseInput, JobRecord, NoopInput, Stage
 from services.scheduler.stage_clients import StageClients
 
 COURSES_PER_SKILL = 5
@@ -31,29 +29,30 @@ DEFAULT_THRESHOLD = 0.5
 class NoopHandler:
     """The job with no stages: returns its payload. It measures the queue, nothing else."""
 
-    async def run(self, job: JobRecord, ctx: JobContext) -> dict[str, Any]:
-        return {"payload": job.input.get("payload", "")}
+    async def run(self, job: JobRecord, ctx: JobContext) -> bytes:
+        payload = job.input.payload if isinstance(job.input, NoopInput) else b""
+        return bytes(job_pb2.NoopInput(payload=payload).SerializeToString())
 
 
 class RankAnalysesHandler:
     """Ranks the course-recommendation jobs it depended on by their match score, best first."""
 
-    async def run(self, job: JobRecord, ctx: JobContext) -> dict[str, Any]:
-        ranked: list[dict[str, Any]] = []
+    async def run(self, job: JobRecord, ctx: JobContext) -> bytes:
+        ranked: list[job_pb2.RankedAnalysis] = []
         for dep in await ctx.dependencies():
-            result = dep.result or {}
-            score = float(result.get("matching_details", {}).get("overall_score", 0.0))
-            potentials = [float(c.get("potential_score", 0.0)) for c in result.get("recommended_courses", [])]
+            result = job_pb2.CourseRecommendationResult.FromString(dep.result or b"")
+            score = result.matching_details.overall_score
+            potentials = [c.potential_score for c in result.recommended_courses]
             ranked.append(
-                {
-                    "job_id": dep.id,
-                    "overall_score": score,
-                    "missing_skills": len(result.get("skill_gap", [])),
-                    "best_potential_score": max(potentials, default=score),
-                }
+                job_pb2.RankedAnalysis(
+                    job_id=dep.id,
+                    overall_score=score,
+                    missing_skills=len(result.skill_gap),
+                    best_potential_score=max(potentials, default=score),
+                )
             )
-        ranked.sort(key=lambda r: (-r["overall_score"], r["job_id"]))
-        return {"ranked": ranked}
+        ranked.sort(key=lambda r: (-r.overall_score, r.job_id))
+        return bytes(job_pb2.RankAnalysesResult(ranked=ranked).SerializeToString())
 
 
 # --- the course-recommendation analysis ---------------------------------------------------------------------
@@ -238,13 +237,12 @@ class CourseRecommendationHandler:
     def __init__(self, clients: StageClients) -> None:
         self._clients = clients
 
-    async def run(self, job: JobRecord, ctx: JobContext) -> dict[str, Any]:
-        analysis = Analysis(
-            resume_text=job.input["resume_text"],
-            job_text=job.input["job_description_text"],
-            threshold=float(job.input.get("threshold") or DEFAULT_THRESHOLD),
-        )
+    async def run(self, job: JobRecord, ctx: JobContext) -> bytes:
+        given = job.input
+        if not isinstance(given, CourseInput):
+            raise TypeError(f"job {job.id} has no course-recommendation input")
+        analysis = Analysis(given.resume_text, given.job_description_text, given.threshold or DEFAULT_THRESHOLD)
         for stage, step in STEPS:
             async with ctx.stage(stage) as report:
                 await step(self._clients, analysis, report)
-        return json_format.MessageToDict(analysis.result, preserving_proto_field_name=True)
+        return bytes(analysis.result.SerializeToString())

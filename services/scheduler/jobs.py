@@ -14,6 +14,7 @@ from services.scheduler.feed import ChangeFeed
 from services.scheduler.model import (
     Admission,
     AdmissionSnapshot,
+    CourseInput,
     EventKind,
     JobEvent,
     JobRecord,
@@ -165,13 +166,12 @@ class JobService:
 
     def _with_cache_key(self, sub: core.Submission) -> core.Submission:
         """An analysis gets the key of its result in the cache (its inputs with the model and data versions)."""
-        if sub.type is not JobType.COURSE_RECOMMENDATION or self._versions is None:
+        given = sub.input
+        if sub.type is not JobType.COURSE_RECOMMENDATION or not isinstance(given, CourseInput) or not self._versions:
             return sub
-        texts = sub.input.get("resume_text"), sub.input.get("job_description_text")
-        threshold = sub.input.get("threshold") or 0.5
-        if not all(isinstance(t, str) for t in texts) or not isinstance(threshold, int | float):
-            return sub  # invalid: validation says why
-        key = versions.cache_key(str(texts[0]), str(texts[1]), float(threshold), self._versions.fingerprint())
+        threshold = given.threshold or core.DEFAULT_THRESHOLD
+        fingerprint = self._versions.fingerprint()
+        key = versions.cache_key(given.resume_text, given.job_description_text, threshold, fingerprint)
         return dataclasses.replace(sub, cache_key=key)
 
     def _admission(

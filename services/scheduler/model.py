@@ -82,6 +82,36 @@ class EventKind(enum.StrEnum):
         return self in (EventKind.SUCCEEDED, EventKind.FAILED, EventKind.CANCELLED)
 
 
+@dataclass(frozen=True)
+class CourseInput:
+    """The input of a course-recommendation analysis."""
+
+    resume_text: str = ""
+    job_description_text: str = ""
+    threshold: float = 0.0  # 0 means the default
+
+
+@dataclass(frozen=True)
+class NoopInput:
+    """The input of a no-op job: a payload it returns."""
+
+    payload: bytes = b""
+
+
+@dataclass(frozen=True)
+class RankInput:
+    """A rank-analyses job has no input of its own: it ranks the jobs it depends on."""
+
+
+JobInput = CourseInput | NoopInput | RankInput
+# The input each job type takes.
+INPUT_TYPES: dict[JobType, type[CourseInput] | type[NoopInput] | type[RankInput]] = {
+    JobType.COURSE_RECOMMENDATION: CourseInput,
+    JobType.NOOP: NoopInput,
+    JobType.RANK_ANALYSES: RankInput,
+}
+
+
 @dataclass
 class StageRecord:
     """The state of one stage of one job."""
@@ -120,7 +150,8 @@ class JobRecord:
     type: JobType
     state: JobState
     priority: int
-    input: dict[str, Any]
+    # Written once at submit and kept apart from the record, which every state change rewrites.
+    input: JobInput
     create_time: float
     request_id: str = ""
     queue_seq: int = 0
@@ -133,7 +164,9 @@ class JobRecord:
     lease_until: float | None = None
     stages: list[StageRecord] = field(default_factory=list)
     current_stage: Stage | None = None
-    result: dict[str, Any] | None = None
+    # The result in its wire form (the serialised result message of the job's type), written once at the end
+    # and kept apart from the record; None until then, and when the record was read without it.
+    result: bytes | None = None
     error: JobError | None = None
     last_sequence: int = 0
     # Scheduling policy: the fair-order round, the delay, the jobs it waits for, and its owner's running cap.

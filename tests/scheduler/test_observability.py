@@ -29,7 +29,7 @@ from services.scheduler.dispatcher import Dispatcher
 from services.scheduler.feed import ChangeFeed
 from services.scheduler.jobs import JobService
 from services.scheduler.metrics import SchedulerMetrics
-from services.scheduler.model import JobState, Principal
+from services.scheduler.model import JobState, NoopInput, Principal
 from services.scheduler.server import SchedulerServer, start
 from services.scheduler.store.factory import open_store
 from tests.scheduler.grpc_helpers import course_request, noop_request
@@ -261,7 +261,7 @@ async def test_an_expired_lease_is_counted_when_it_is_requeued(settings: Setting
         from services.scheduler.core import Submission
         from services.scheduler.model import JobType
 
-        view, _ = await jobs.submit(Principal("dev"), Submission(type=JobType.NOOP, input={"payload": ""}))
+        view, _ = await jobs.submit(Principal("dev"), Submission(type=JobType.NOOP, input=NoopInput()))
         claimed = await store.claim(
             worker="gone", now=time.time(), lease_seconds=0.5, limit=1, start=core.starter("gone", time.time(), 0.5)
         )

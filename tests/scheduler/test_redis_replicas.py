@@ -141,9 +141,10 @@ async def test_a_claim_cut_short_after_the_reservation_is_put_back_by_lease_expi
         job, _ = await create(store, core.Submission(JobType.NOOP, core.noop_input(b"x")), "alice", NOW)
         keys = store.keys
         parked = await store._reserve(
-            keys=[keys.queue, keys.leases, keys.usage, keys.rounds], args=[1, NOW + 10, 16, keys.job("")]
+            keys=[keys.queue, keys.leases, keys.usage, keys.rounds],
+            args=[1, NOW + 10, 16, keys.job(""), keys.input("")],
         )
-        assert [i.decode() for i in parked[0::2]] == [job.id]  # ...and the claimer dies here
+        assert [i.decode() for i in parked[0::3]] == [job.id]  # ...and the claimer dies here
         assert await store.claim(worker="w", now=NOW, lease_seconds=10, limit=1, start=core.starter("w", NOW, 10)) == []
         assert await store.expired_leases(NOW + 11) == [job.id]
         await store.transition(job.id, None, lambda j: [], NOW + 11)  # what Dispatcher.maintain does

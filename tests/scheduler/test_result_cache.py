@@ -14,7 +14,7 @@ from skillbridge.scheduler.v1 import scheduler_service_pb2_grpc as pb_grpc
 
 from services.common.settings import Settings
 from services.scheduler import admission, core
-from services.scheduler.model import JobState, JobType
+from services.scheduler.model import CourseInput, JobState, JobType
 from services.scheduler.server import SchedulerServer, start
 from services.scheduler.store.base import JobStore
 from services.scheduler.versions import ResultVersions, cache_key
@@ -105,14 +105,14 @@ def test_the_fingerprint_follows_the_data_and_the_salt(tmp_path: Path) -> None:
 
 
 async def test_a_store_finds_the_owners_finished_job_by_its_key(store: JobStore) -> None:  # noqa: F811
-    texts = {"resume_text": "Python", "job_description_text": "Python and SQL", "threshold": 0.5}
+    texts = CourseInput("Python", "Python and SQL", 0.5)
     sub = core.Submission(JobType.COURSE_RECOMMENDATION, texts, cache_key="k1")
     job, _ = await create(store, sub, "ann", 100.0)
     (claimed,) = await store.claim(worker="w", now=101.0, lease_seconds=10, limit=1, start=core.starter("w", 101.0, 10))
-    await store.transition(job.id, claimed.fence, lambda j: core.succeed(j, {"skill_gap": ["SQL"]}, 102.0, 60.0), 102.0)
+    await store.transition(job.id, claimed.fence, lambda j: core.succeed(j, b"result-bytes", 102.0, 60.0), 102.0)
     again, created = await create(store, sub, "ann", 103.0, lookup=True)
     assert created and again.state is JobState.SUCCEEDED and again.cached_from == job.id
-    assert again.result == {"skill_gap": ["SQL"]}
+    assert again.result == b"result-bytes"
     other, _ = await create(store, sub, "bob", 103.0, lookup=True)
     assert other.state is JobState.QUEUED and not other.cached_from
     assert admission.UNLIMITED.max_queued == 0

@@ -9,7 +9,7 @@ import pytest
 
 from services.scheduler import core
 from services.scheduler.feed import ChangeFeed
-from services.scheduler.model import EventKind, JobRecord, JobState, JobType, NewEvent, Stage
+from services.scheduler.model import CourseInput, EventKind, JobRecord, JobState, JobType, NewEvent, Stage
 from services.scheduler.store.base import JobStore
 from services.scheduler.store.redis import RedisJobStore
 from services.scheduler.store.sqlite import SqliteJobStore
@@ -43,7 +43,7 @@ async def submit(
     store: JobStore, owner: str = "alice", priority: int = 0, request_id: str = "", course: bool = False
 ) -> JobRecord:
     if course:
-        texts = {"resume_text": "Python", "job_description_text": "Python and SQL"}
+        texts = CourseInput("Python", "Python and SQL")
         sub = core.Submission(type=JobType.COURSE_RECOMMENDATION, input=texts, priority=priority)
     else:
         sub = core.Submission(JobType.NOOP, core.noop_input(b"x"), priority=priority, request_id=request_id)
@@ -75,16 +75,16 @@ async def test_first_event_carries_the_position(store: JobStore) -> None:
 
 async def test_request_id_is_idempotent_per_owner(store: JobStore) -> None:
     first = await submit(store, request_id="req-1")
-    again, created = await create(store, core.Submission(JobType.NOOP, {}, request_id="req-1"), "alice", NOW)
+    again, created = await create(store, core.Submission(JobType.NOOP, None, request_id="req-1"), "alice", NOW)
     assert not created and again.id == first.id
     other = await submit(store, owner="bob", request_id="req-1")
     assert other.id != first.id
 
 
 async def test_queue_depth_limit(store: JobStore) -> None:
-    await create(store, core.Submission(JobType.NOOP, {}), "alice", NOW, max_queue_depth=1)
+    await create(store, core.Submission(JobType.NOOP, None), "alice", NOW, max_queue_depth=1)
     with pytest.raises(core.QueueFull) as caught:
-        await create(store, core.Submission(JobType.NOOP, {}), "alice", NOW, max_queue_depth=1)
+        await create(store, core.Submission(JobType.NOOP, None), "alice", NOW, max_queue_depth=1)
     assert caught.value.retry_after > 0
     assert len(await store.list_jobs(owner="alice", states=(), limit=10, before_id=None)) == 1
 
@@ -115,7 +115,7 @@ async def test_transition_with_stale_fence_changes_nothing(store: JobStore) -> N
     (job,) = await store.claim(worker="w", now=NOW, lease_seconds=10, limit=1, start=core.starter("w", NOW, 10))
     await store.transition(job.id, None, lambda j: core.cancel(j, "x", NOW, 60), NOW)
     with pytest.raises(core.StaleAttempt):
-        await store.transition(job.id, job.fence, lambda j: core.succeed(j, {}, NOW, 60), NOW)
+        await store.transition(job.id, job.fence, lambda j: core.succeed(j, b"", NOW, 60), NOW)
     after = await store.get(job.id)
     assert after is not None and after.state is JobState.CANCELLED and after.result is None
 
@@ -137,7 +137,7 @@ async def test_events_are_gap_free_and_resumable(store: JobStore) -> None:
     await submit(store, course=True)
     (job,) = await store.claim(worker="w", now=NOW, lease_seconds=10, limit=1, start=core.starter("w", NOW, 10))
     await store.transition(job.id, job.fence, lambda j: core.start_stage(j, Stage.ENTITY_RECOGNITION, NOW), NOW)
-    await store.transition(job.id, job.fence, lambda j: core.succeed(j, {"payload": ""}, NOW + 1, 60), NOW + 1)
+    await store.transition(job.id, job.fence, lambda j: core.succeed(j, b"", NOW + 1, 60), NOW + 1)
     events = await store.events(job.id, 0)
     assert [e.sequence for e in events] == [1, 2, 3, 4]
     assert [e.kind for e in events][-1] is EventKind.SUCCEEDED
@@ -175,7 +175,7 @@ async def test_sweep_deletes_only_expired_finished_jobs(store: JobStore) -> None
     await submit(store)
     (job,) = await store.claim(worker="w", now=NOW, lease_seconds=10, limit=1, start=core.starter("w", NOW, 10))
     assert job.id == keep.id
-    await store.transition(job.id, job.fence, lambda j: core.succeed(j, {}, NOW, 60), NOW)
+    await store.transition(job.id, job.fence, lambda j: core.succeed(j, b"", NOW, 60), NOW)
     assert await store.sweep(NOW + 30) == 0
     assert await store.sweep(NOW + 61) == 1
     assert await store.get(job.id) is None and await store.events(job.id, 0) == []
@@ -187,7 +187,7 @@ async def test_counts_timings_and_workers(store: JobStore) -> None:
     await submit(store, priority=1)
     await submit(store, priority=0)
     (job,) = await store.claim(worker="w", now=NOW, lease_seconds=10, limit=1, start=core.starter("w", NOW, 10))
-    await store.transition(job.id, job.fence, lambda j: core.succeed(j, {}, NOW + 2, 60), NOW + 2)
+    await store.transition(job.id, job.fence, lambda j: core.succeed(j, b"", NOW + 2, 60), NOW + 2)
     await store.heartbeat("w", 4, NOW)
     counts = await store.counts(NOW + 3)
     assert counts.queued_by_priority == {1: 1, 0: 1}

@@ -121,7 +121,7 @@ async def test_dependency_chain_runs_in_order_and_failure_cancels_the_rest(store
     assert (b.state, c.state) == (JobState.WAITING, JobState.WAITING)
     first = await claim_one(store)
     assert first is not None and first.id == a.id and await claim_one(store) is None
-    await store.transition(a.id, first.fence, lambda j: core.succeed(j, {}, NOW, TTL), NOW)
+    await store.transition(a.id, first.fence, lambda j: core.succeed(j, b"", NOW, TTL), NOW)
     assert await store.release(NOW, admission.releaser(NOW, TTL)) == 1
     second = await claim_one(store)
     assert second is not None and second.id == b.id

@@ -79,7 +79,7 @@ async def test_expired_lease_requeues_and_fencing_rejects_the_stale_worker(stage
             assert (await stub.GetJob(pb.GetJobRequest(job_id=job.id))).job.attempt == 2
             now = time.time()
             with pytest.raises(core.StaleAttempt):
-                await a.store.transition(job.id, stale.fence, lambda j: core.succeed(j, {}, now, 60), now)
+                await a.store.transition(job.id, stale.fence, lambda j: core.succeed(j, b"", now, 60), now)
             assert sum(1 for e in events if e.HasField("succeeded")) == 1
     finally:
         if b is not None:

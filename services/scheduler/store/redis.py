@@ -208,6 +208,8 @@ class RedisJobStore:
             commands.hset(k.buckets, job.owner, _bucket_text(admission.bucket))
         before = job.state if new else (snap.existing.state if snap.existing else JobState.WAITING)
         write(commands, k, job, events, before, now)
+        if new:
+            commands.set(k.input(job.id), codec.input_to_bytes(job.input))
         if new and job.state.terminal:  # answered from the cache
             commands.hincrby(k.finished, job.state.value, 1)
             commands.zadd(k.ended, {job.id: job.end_time if job.end_time is not None else now})
@@ -318,8 +320,9 @@ class RedisJobStore:
     # --- reads ---------------------------------------------------------------------------------------------
 
     async def get(self, job_id: str) -> JobRecord | None:
-        body = await self._redis.get(self.keys.job(job_id))
-        return unpack_record(body) if isinstance(body, bytes) else None
+        k = self.keys
+        body, given, result = await self._redis.mget([k.job(job_id), k.input(job_id), k.result(job_id)])
+        return unpack_record(body, given, result) if isinstance(body, bytes) else None
 
     async def list_jobs(
         self, *, owner: str | None, states: Collection[JobState], limit: int, before_id: str | None
@@ -342,9 +345,11 @@ class RedisJobStore:
             ids = [text(i) for i in await self._redis.zrevrangebylex(self.keys.owner(owner), upper, "-", 0, chunk)]
             if not ids:
                 break
-            for body in await self._redis.mget([self.keys.job(i) for i in ids]):
+            k = self.keys
+            read = await self._redis.mget([key for i in ids for key in (k.job(i), k.input(i), k.result(i))])
+            for body, given, result in zip(read[0::3], read[1::3], read[2::3], strict=True):
                 if isinstance(body, bytes):
-                    job = unpack_record(body)
+                    job = unpack_record(body, given, result)
                     if not states or job.state in states:
                         page.append(job)
             if len(ids) < chunk:
@@ -382,21 +387,22 @@ class RedisJobStore:
         k = self.keys
         reserved = await self._reserve(
             keys=[k.queue, k.leases, k.usage, k.rounds],
-            args=[limit, now + lease_seconds, max(limit * 16, 256), k.job("")],
+            args=[limit, now + lease_seconds, max(limit * 16, 256), k.job(""), k.input("")],
         )
-        ids = [text(i) for i in reserved[0::2]]
-        bodies: list[Any] = list(reserved[1::2])
+        ids = [text(i) for i in reserved[0::3]]
+        bodies: list[Any] = list(reserved[1::3])
+        inputs: list[Any] = list(reserved[2::3])
         capped_ok = True  # False after a conflict: jobs of owners with a running cap go back to the queue
         for _ in range(MAX_CONFLICTS):
             if not ids:
                 return []
             guards, commands, claimed = Guards(), Commands(), []
             starting: dict[str, tuple[int, int]] = {}  # capped owner -> (cap, jobs started now)
-            for job_id, body in zip(ids, bodies, strict=True):
+            for job_id, body, given in zip(ids, bodies, inputs, strict=True):
                 if not body:
                     commands.zrem(k.leases, job_id)  # swept while parked
                     continue
-                job = unpack_record(body)
+                job = unpack_record(body, given or None)
                 guards.length(k.events(job_id), job.last_sequence)
                 before = job.state
                 if before is JobState.QUEUED and (capped_ok or not job.max_running):

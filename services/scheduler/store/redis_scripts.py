@@ -85,13 +85,13 @@ return {'applied', ''}
 # running cap, and parks their ids in the lease set until ARGV[2] so no other dispatcher takes them. The claimer
 # then starts each attempt with a guarded write; if it dies first, the parked lease runs out and lease expiry puts the
 # still-QUEUED job back (see index()). Also moves each priority's serving round on.
-# KEYS: queue, leases, usage, rounds; ARGV: limit, lease until, scan limit, job key prefix.
-# Returns {id, body, id, body, ...}, head first, so the claimer needs no second read.
+# KEYS: queue, leases, usage, rounds; ARGV: limit, lease until, scan limit, job key prefix, input key prefix.
+# Returns {id, body, input, id, body, input, ...}, head first, so the claimer needs no second read.
 RESERVE = """
 local limit = tonumber(ARGV[1])
 local ids, extra = {}, {}
 for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[3]) - 1)) do
-  if #ids >= 2 * limit then break end
+  if #ids >= 3 * limit then break end
   local rest = string.sub(m, 27)
   local id, free = rest, true
   local gap = string.find(rest, ' ', 1, true)
@@ -112,6 +112,7 @@ for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[3]) - 1)) do
     end
     ids[#ids + 1] = id
     ids[#ids + 1] = redis.call('GET', ARGV[4] .. id) or ''
+    ids[#ids + 1] = redis.call('GET', ARGV[5] .. id) or ''
   end
 end
 return ids
@@ -152,6 +153,14 @@ class Keys:
 
     def events(self, job_id: str) -> str:
         return f"{self.prefix}e:{job_id}"
+
+    def input(self, job_id: str) -> str:
+        """The job's input, written once at submit (protobuf wire form)."""
+        return f"{self.prefix}in:{job_id}"
+
+    def result(self, job_id: str) -> str:
+        """The job's result, written once when it succeeds (protobuf wire form)."""
+        return f"{self.prefix}res:{job_id}"
 
     def owner(self, owner: str) -> str:
         return f"{self.prefix}o:{owner}"
@@ -243,10 +252,13 @@ def pack_record(job: JobRecord) -> bytes:
     return raw
 
 
-def unpack_record(data: bytes) -> JobRecord:
+def unpack_record(data: bytes, given: object = None, result: object = None) -> JobRecord:
+    """The record, with its input and result when they were read too (replies that are not bytes: absent)."""
     # JSON starts with "{"; a zlib stream never does (its first byte is 0x78).
     raw = data if data[:1] == b"{" else zlib.decompress(data)
-    return codec.record_from_dict(codec.loads(raw))
+    return codec.record_from_dict(
+        codec.loads(raw), given if isinstance(given, bytes) else None, result if isinstance(result, bytes) else None
+    )
 
 
 def text(value: object) -> str:
@@ -329,6 +341,8 @@ def write(pipe: Any, k: Keys, job: JobRecord, events: list[NewEvent], before: Jo
     events numbered on from its last sequence, the timings they carry, its indexes. Returns the numbered events."""
     stored = number(job, events, now)
     pipe.set(k.job(job.id), pack_record(job))
+    if job.result is not None and job.state is JobState.SUCCEEDED and not before.terminal:
+        pipe.set(k.result(job.id), job.result)
     if stored:
         pipe.rpush(k.events(job.id), *(codec.dumps([e.time, e.kind.value, e.data]) for e in stored))
     for event in events:

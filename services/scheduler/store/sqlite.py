@@ -80,6 +80,15 @@ class SqliteJobStore:
         row = self._db.execute("SELECT body FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return codec.record_from_dict(codec.loads(row[0])) if row else None
 
+    def _load_whole(self, where: str, params: tuple[object, ...], tail: str = "") -> list[JobRecord]:
+        """Records with their input and result (for callers and handlers; state changes need only the record)."""
+        rows = self._db.execute(
+            f"SELECT j.body, i.data, r.data FROM jobs j LEFT JOIN inputs i ON i.job_id = j.id"
+            f" LEFT JOIN results r ON r.job_id = j.id WHERE {where} {tail}",
+            params,
+        ).fetchall()
+        return [codec.record_from_dict(codec.loads(body), given, result) for body, given, result in rows]
+
     def _save(self, job: JobRecord, *, insert: bool = False) -> None:
         values = (
             job.owner,
@@ -96,6 +105,12 @@ class SqliteJobStore:
             codec.dumps(codec.record_to_dict(job)),
             job.id,
         )
+        if insert:
+            self._db.execute(
+                "INSERT INTO inputs (job_id, data) VALUES (?,?)", (job.id, codec.input_to_bytes(job.input))
+            )
+        if job.result is not None and job.state is JobState.SUCCEEDED:
+            self._db.execute("INSERT OR IGNORE INTO results (job_id, data) VALUES (?,?)", (job.id, job.result))
         if job.state is JobState.SUCCEEDED and job.cache_key:
             self._db.execute(
                 "INSERT INTO cache (owner, key, job_id) VALUES (?,?,?)"
@@ -178,11 +193,8 @@ class SqliteJobStore:
     def _cached(self, owner: str, cache_key: str) -> JobRecord | None:
         if not cache_key:
             return None
-        row = self._db.execute(
-            "SELECT j.body FROM cache c JOIN jobs j ON j.id = c.job_id WHERE c.owner = ? AND c.key = ?",
-            (owner, cache_key),
-        ).fetchone()
-        return codec.record_from_dict(codec.loads(row[0])) if row else None
+        found = self._load_whole("j.id = (SELECT job_id FROM cache WHERE owner = ? AND key = ?)", (owner, cache_key))
+        return found[0] if found else None
 
     def _snapshot(
         self, owner: str, priority: int, depends_on: Collection[str], cache_key: str = "", count_pending: bool = True
@@ -248,10 +260,8 @@ class SqliteJobStore:
         """One admission, inside the caller's transaction."""
         existing = None
         if request.request_id:
-            row = self._db.execute(
-                "SELECT body FROM jobs WHERE owner = ? AND request_id = ?", (request.owner, request.request_id)
-            ).fetchone()
-            existing = codec.record_from_dict(codec.loads(row[0])) if row else None
+            earlier = self._load_whole("j.owner = ? AND j.request_id = ?", (request.owner, request.request_id))
+            existing = earlier[0] if earlier else None
         if existing is not None:
             snapshot = AdmissionSnapshot(existing=existing)
         else:
@@ -278,7 +288,8 @@ class SqliteJobStore:
         return done
 
     async def get(self, job_id: str) -> JobRecord | None:
-        return self._load(job_id)
+        found = self._load_whole("j.id = ?", (job_id,))
+        return found[0] if found else None
 
     async def list_jobs(
         self, *, owner: str | None, states: Collection[JobState], limit: int, before_id: str | None
@@ -293,9 +304,8 @@ class SqliteJobStore:
         if before_id:
             clauses.append("id < ?")
             params.append(before_id)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = self._db.execute(f"SELECT body FROM jobs {where} ORDER BY id DESC LIMIT ?", (*params, limit)).fetchall()
-        return [codec.record_from_dict(codec.loads(r[0])) for r in rows]
+        where = " AND ".join(f"j.{c}" for c in clauses) or "1"
+        return self._load_whole(where, (*params, limit), "ORDER BY j.id DESC LIMIT ?")
 
     async def events(self, job_id: str, after_sequence: int, limit: int = 1000) -> list[JobEvent]:
         rows = self._db.execute(
@@ -316,11 +326,12 @@ class SqliteJobStore:
             # Walk the queue in dispatch order; an owner at their running cap is passed over, not blocking
             # others. The scan is bounded so a queue full of capped owners costs little per claim.
             rows = self._db.execute(
-                "SELECT owner, json_extract(body, '$.max_running'), body FROM jobs INDEXED BY jobs_queue"
-                " WHERE state = 'QUEUED' ORDER BY priority DESC, fair_round, queue_seq LIMIT ?",
+                "SELECT j.owner, json_extract(j.body, '$.max_running'), j.body, i.data"
+                " FROM jobs j INDEXED BY jobs_queue LEFT JOIN inputs i ON i.job_id = j.id"
+                " WHERE j.state = 'QUEUED' ORDER BY j.priority DESC, j.fair_round, j.queue_seq LIMIT ?",
                 (max(limit * 16, 256),),
             ).fetchall()
-            for owner, max_running, body in rows:
+            for owner, max_running, body, given in rows:
                 if len(claimed) >= limit:
                     break
                 if max_running:
@@ -330,7 +341,7 @@ class SqliteJobStore:
                         )
                     if running.get(owner, 0) >= max_running:
                         continue
-                job = codec.record_from_dict(codec.loads(body))
+                job = codec.record_from_dict(codec.loads(body), given)
                 events = start(job)
                 self._append(job, events, now)
                 self._save(job)
@@ -424,6 +435,8 @@ class SqliteJobStore:
             self._db.executemany("DELETE FROM events WHERE job_id = ?", [(i,) for i in ids])
             self._db.executemany("DELETE FROM deps WHERE job_id = ?", [(i,) for i in ids])
             self._db.executemany("DELETE FROM cache WHERE job_id = ?", [(i,) for i in ids])
+            self._db.executemany("DELETE FROM inputs WHERE job_id = ?", [(i,) for i in ids])
+            self._db.executemany("DELETE FROM results WHERE job_id = ?", [(i,) for i in ids])
             self._db.executemany("DELETE FROM jobs WHERE id = ?", [(i,) for i in ids])
             keys = [r[0] for r in self._db.execute("SELECT DISTINCT key FROM timings")]
             for key in keys:
