@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import zlib
 from typing import Any
 
 from google.protobuf import json_format
@@ -159,8 +160,24 @@ def loads(text: str | bytes) -> Any:
 # --- input and result, apart from the record ------------------------------------------------------------------
 
 
+# Inputs above this many bytes are compressed when it helps (texts are often repetitive).
+COMPRESS_INPUT_OVER_BYTES = 200
+# A zlib stream starts with this byte; no input message does (it would be field 15, which none has).
+ZLIB_FIRST_BYTE = b"\x78"
+
+
 def input_to_bytes(given: JobInput) -> bytes:
-    """The input's wire form: the request's own input message, so a noop payload stays raw bytes."""
+    """The input's wire form: the request's own input message (so a noop payload stays raw bytes), compressed
+    when that is smaller."""
+    raw = _input_message_bytes(given)
+    if len(raw) > COMPRESS_INPUT_OVER_BYTES:
+        packed = zlib.compress(raw)
+        if len(packed) < len(raw):
+            return packed
+    return raw
+
+
+def _input_message_bytes(given: JobInput) -> bytes:
     if isinstance(given, CourseInput):
         message: Message = job_pb2.CourseRecommendationInput(
             resume_text=given.resume_text, job_description_text=given.job_description_text, threshold=given.threshold
@@ -173,6 +190,8 @@ def input_to_bytes(given: JobInput) -> bytes:
 
 
 def input_from_bytes(job_type: JobType, data: bytes) -> JobInput:
+    if data[:1] == ZLIB_FIRST_BYTE:
+        data = zlib.decompress(data)
     if job_type is JobType.COURSE_RECOMMENDATION:
         cr = job_pb2.CourseRecommendationInput.FromString(data)
         return CourseInput(cr.resume_text, cr.job_description_text, cr.threshold)

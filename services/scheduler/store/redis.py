@@ -21,7 +21,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
+from collections import Counter
 from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
@@ -77,19 +79,33 @@ def _records(ids: Collection[str], bodies: list[Any]) -> dict[str, JobRecord | N
     return {i: unpack_record(b) if isinstance(b, bytes) else None for i, b in zip(ids, bodies, strict=False)}
 
 
-def advance(snapshot: AdmissionSnapshot, priority: int, decided: list[Admission]) -> AdmissionSnapshot:
-    """A snapshot as it will be once the earlier decisions of the same batch are written (same owner)."""
-    pending, depth, bucket, rounds = snapshot.pending, snapshot.depth, snapshot.bucket, snapshot.owner_round
-    for earlier in decided:
-        job = earlier.job
+@dataclass
+class BatchSoFar:
+    """What the decisions of a batch so far (one owner's) change in the snapshots of the ones after them."""
+
+    pending: int = 0
+    queued: int = 0
+    bucket: Bucket | None = None
+    rounds: dict[int, int] = field(default_factory=dict)  # priority -> the owner's last round there
+
+    def add(self, admission: Admission) -> None:
+        job = admission.job
         assert job is not None
-        pending += job.state in PENDING_STATES
+        self.pending += job.state in PENDING_STATES
         if job.state is JobState.QUEUED:
-            depth += 1
-            if job.priority == priority:
-                rounds = job.fair_round
-        bucket = earlier.bucket or bucket
-    return dataclasses.replace(snapshot, pending=pending, depth=depth, bucket=bucket, owner_round=rounds)
+            self.queued += 1
+            self.rounds[job.priority] = job.fair_round
+        self.bucket = admission.bucket or self.bucket
+
+    def advance(self, snapshot: AdmissionSnapshot, priority: int) -> AdmissionSnapshot:
+        """The snapshot as it will be once the decisions so far are written."""
+        return dataclasses.replace(
+            snapshot,
+            pending=snapshot.pending + self.pending,
+            depth=snapshot.depth + self.queued,
+            bucket=self.bucket or snapshot.bucket,
+            owner_round=self.rounds.get(priority, snapshot.owner_round),
+        )
 
 
 def _tier(priority: int) -> str:
@@ -147,17 +163,49 @@ class RedisJobStore:
 
     async def _snapshot(self, request: AdmissionRequestKeys) -> AdmissionSnapshot:
         """What a submit's decision reads, in one pipelined round trip."""
-        k, owner, tier = self.keys, request.owner, _tier(request.priority)
-        deps = list(request.depends_on)
+        return (await self._snapshots([request]))[0]
+
+    async def _snapshots(self, requests: list[AdmissionRequestKeys]) -> list[AdmissionSnapshot]:
+        """What each submit's decision reads, all in one pipelined round trip, each key read once however many
+        submits of the batch need it (more only for a repeated request_id or a cache hit, which read that job)."""
+        k = self.keys
+        plan: dict[tuple[str, ...], int] = {}  # a read -> its reply's index
+
+        def read(*what: str) -> int:
+            return plan.setdefault(what, len(plan))
+
+        wanted = []
+        for r in requests:
+            tier = _tier(r.priority)
+            wanted.append(
+                (
+                    read("get", k.request(r.owner, r.request_id)) if r.request_id else None,
+                    read("mget", *(k.job(d) for d in r.depends_on)) if r.depends_on else None,
+                    read("hmget", k.usage, *(f"{s}:{r.owner}" for s in PENDING)),
+                    read("hget", k.buckets, r.owner),
+                    read("zcard", k.queue),
+                    read("hmget", k.rounds, tier, tier + r.owner),
+                    read("get", k.cache(r.owner, r.cache_key)) if r.cache_key else None,
+                )
+            )
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.get(k.request(owner, request.request_id) if request.request_id else k.request(owner, "-"))
-            pipe.mget([k.job(d) for d in deps] or [k.job("-")])
-            pipe.hmget(k.usage, [f"{s}:{owner}" for s in PENDING])
-            pipe.hget(k.buckets, owner)
-            pipe.zcard(k.queue)
-            pipe.hmget(k.rounds, [tier, tier + owner])
-            pipe.get(k.cache(owner, request.cache_key or "-"))
-            earlier, bodies, pending, bucket, depth, (serving, last), cached_id = await pipe.execute()
+            for command, key, *rest in plan:
+                if command == "mget":
+                    pipe.mget([key, *rest])
+                elif command == "hmget":
+                    pipe.hmget(key, rest)
+                else:
+                    getattr(pipe, command)(key, *rest)
+            replies = await pipe.execute()
+        return [
+            await self._snapshot_of(r, [None if i is None else replies[i] for i in at])
+            for r, at in zip(requests, wanted, strict=True)
+        ]
+
+    async def _snapshot_of(self, request: AdmissionRequestKeys, replies: list[Any]) -> AdmissionSnapshot:
+        earlier, bodies, pending, bucket, depth, (serving, last), cached_id = replies
+        deps = list(request.depends_on)
+        bodies = bodies or []
         existing = await self.get(text(earlier)) if request.request_id and earlier is not None else None
         cached = await self.get(text(cached_id)) if request.cache_key and cached_id is not None else None
         return AdmissionSnapshot(
@@ -171,12 +219,33 @@ class RedisJobStore:
             cached=cached,
         )
 
+    async def _place(self, jobs: list[JobRecord]) -> list[tuple[int, int]]:
+        """Submit orders for jobs entering the queue, and how many queued jobs are ahead of each (one round trip;
+        a concurrent submit may shift a place by one, as it would a moment later anyway: the live position is
+        always recounted)."""
+        if not jobs:
+            return []
+        k = self.keys
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.incrby(k.seq, len(jobs))
+            for job in jobs:
+                pipe.zlexcount(k.queue, "-", f"({_tier(job.priority)[:2]}{job.fair_round + 1:012d}")
+            last, *counted = await pipe.execute()
+        first = int(last) - len(jobs) + 1
+        return [(first + i, int(n)) for i, n in enumerate(counted)]
+
     async def _writes(
-        self, admission: Admission, now: float, *, new: bool, ahead: int = 0
+        self,
+        admission: Admission,
+        now: float,
+        *,
+        new: bool,
+        ahead: int = 0,
+        placed: tuple[int, int] | None = None,
+        in_batch: bool = False,
     ) -> tuple[Guards, Commands, JobRecord]:
-        """The guards and commands that apply an admission decision. A job entering the queue first takes its
-        submit order and counts its place (one round trip; a concurrent submit may shift it by one, as it would
-        a moment later anyway: the live position is always recounted)."""
+        """The guards and commands that apply an admission decision. A job entering the queue takes its submit
+        order and place from `placed`, or counts them now."""
         job = admission.job
         assert job is not None
         k, g, snap, tier = self.keys, admission.guard, admission.snapshot, _tier(job.priority)
@@ -197,17 +266,14 @@ class RedisJobStore:
         queued = admission.queued_event is not None and job.state is JobState.QUEUED
         if queued:
             assert admission.queued_event is not None
-            async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.incr(k.seq)
-                pipe.zlexcount(k.queue, "-", f"({tier[:2]}{job.fair_round + 1:012d}")
-                seq, counted = await pipe.execute()
-            job.queue_seq = int(seq)
-            events.append(admission.queued_event(int(counted) + ahead + 1))
+            seq, counted = placed if placed is not None else (await self._place([job]))[0]
+            job.queue_seq = seq
+            events.append(admission.queued_event(counted + ahead + 1))
             commands.hset(k.rounds, tier + job.owner, str(job.fair_round))
         if admission.bucket is not None:
             commands.hset(k.buckets, job.owner, _bucket_text(admission.bucket))
         before = job.state if new else (snap.existing.state if snap.existing else JobState.WAITING)
-        write(commands, k, job, events, before, now)
+        write(commands, k, job, events, before, now, new=new)
         if new:
             commands.set(k.input(job.id), codec.input_to_bytes(job.input))
         if new and job.state.terminal:  # answered from the cache
@@ -218,10 +284,12 @@ class RedisJobStore:
         elif new:
             commands.hincrby(k.usage, f"{job.state.value}:{job.owner}", 1)
             commands.zadd(k.owner(job.owner), {job.id: 0})
-            commands.sadd(k.owners, job.owner)
+            if not in_batch:  # a batch (one owner's) adds it once
+                commands.sadd(k.owners, job.owner)
             if job.request_id:
                 commands.set(k.request(job.owner, job.request_id), job.id)
-        commands.publish(k.channel, self._relay.message([job.id], queued))
+        if not in_batch:  # a batch publishes once for all its jobs
+            commands.publish(k.channel, self._relay.message([job.id], queued))
         return guards, commands, job
 
     async def admit(self, request: AdmissionRequestKeys, decide: Decide) -> tuple[JobRecord, bool]:
@@ -252,32 +320,41 @@ class RedisJobStore:
         assert len(owners) == 1, "a batch is one owner's"
         async with self._owner_locks.setdefault(owners.pop(), asyncio.Lock()):
             for attempt in range(MAX_CONFLICTS):
-                snapshots = [await self._snapshot(request) for request, _ in requests]
+                snapshots = await self._snapshots([request for request, _ in requests])
                 done: list[tuple[JobRecord, bool]] = []
-                guards, commands, seen = Guards(), Commands(), set()
                 decided: list[Admission] = []
-                queued_priorities: list[int] = []
+                so_far = BatchSoFar()
                 for (request, decide), snapshot in zip(requests, snapshots, strict=True):
-                    admission = decide(advance(snapshot, request.priority, decided))
+                    admission = decide(so_far.advance(snapshot, request.priority))
                     if admission.job is None:
                         assert admission.existing is not None
                         done.append((admission.existing, False))
                         continue
-                    job = admission.job
-                    ahead = sum(1 for p in queued_priorities if p >= job.priority)
-                    g, c, _ = await self._writes(admission, job.create_time, new=True, ahead=ahead)
-                    guards.merge_first(g)
-                    commands.words += c.words
                     decided.append(admission)
-                    if job.state is JobState.QUEUED:
-                        queued_priorities.append(job.priority)
-                    seen.add(job.id)
-                    done.append((job, True))
+                    so_far.add(admission)
+                    done.append((admission.job, True))
                 if not decided:
                     return done
+                entering = [a.job for a in decided if a.enqueues and a.job is not None]
+                places = dict(zip([j.id for j in entering], await self._place(entering), strict=True))
+                guards, commands, queued_at = Guards(), Commands(), Counter[int]()
+                for admission in decided:
+                    job = admission.job
+                    assert job is not None
+                    ahead = sum(n for p, n in queued_at.items() if p >= job.priority)
+                    g, c, _ = await self._writes(
+                        admission, job.create_time, new=True, ahead=ahead, placed=places.get(job.id), in_batch=True
+                    )
+                    guards.merge_first(g)
+                    commands.words += c.words
+                    if job.state is JobState.QUEUED:
+                        queued_at[job.priority] += 1
+                ids = [a.job.id for a in decided if a.job is not None]
+                commands.sadd(self.keys.owners, decided[0].job.owner if decided[0].job else "")
+                commands.publish(self.keys.channel, self._relay.message(ids, True))
                 outcome, _ = await self._apply(guards, commands)
                 if outcome is Outcome.APPLIED:
-                    self._relay.notify(sorted(seen), True)
+                    self._relay.notify(ids, True)
                     return done
                 await asyncio.sleep(random.uniform(0, 0.001 * min(attempt + 1, 20)))
         raise StoreContention("batch submit kept conflicting")

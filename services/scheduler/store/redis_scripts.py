@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import msgpack
+
 from services.scheduler import codec
 from services.scheduler.model import JobEvent, JobRecord, JobState, NewEvent, order_key
 from services.scheduler.store.base import TIMING_SAMPLES
@@ -43,9 +45,11 @@ class Outcome(enum.StrEnum):
 
 
 # A compare-and-set of what a decision read: checks every guard, then runs the commands, or runs nothing.
-# ARGV: the number of guards, then 4 values per guard (op, key, field, expected), then the commands, each as
-# its number of words and the words. Keys travel in ARGV because what a decision touches is only known after
-# it is made (this store is one Redis server, not a cluster). Guard ops:
+# ARGV[1] is one MessagePack array (one argument however many jobs a batch writes, so the client encodes one
+# string instead of thousands): the number of guards, then 4 values per guard (op, key, field, expected), then
+# the commands, each as its number of words and the words (bytes go as MessagePack's raw strings, which Redis's
+# cmsgpack reads). Keys travel in the argument because what a decision touches is only known after it is made
+# (this store is one Redis server, not a cluster). Guard ops:
 #   absent  <key> - -          the key must not exist (else DUPLICATE, with its value)
 #   equals  <key> <field> <v>  HGET key field must be v ("" when absent)
 #   sum_le  <key> <f1 f2..> <n> the sum of HGET key fi (fields joined by \31) must be at most n
@@ -53,10 +57,11 @@ class Outcome(enum.StrEnum):
 #   llen    <key> - <n>        LLEN key must be exactly n (a job's event count: its version)
 # Returns {outcome, detail}.
 GUARDED = """
-local guards = tonumber(ARGV[1])
+local A = cmsgpack.unpack(ARGV[1])
+local guards = tonumber(A[1])
 local at = 2
 for _ = 1, guards do
-  local op, key, field, want = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3]
+  local op, key, field, want = A[at], A[at + 1], A[at + 2], A[at + 3]
   at = at + 4
   if op == 'absent' then
     local value = redis.call('GET', key)
@@ -73,9 +78,9 @@ for _ = 1, guards do
     if redis.call('LLEN', key) ~= tonumber(want) then return {'conflict', key} end
   end
 end
-while at <= #ARGV do
-  local n = tonumber(ARGV[at])
-  redis.call(unpack(ARGV, at + 1, at + n))
+while at <= #A do
+  local n = tonumber(A[at])
+  redis.call(unpack(A, at + 1, at + n))
   at = at + n + 1
 end
 return {'applied', ''}
@@ -302,25 +307,26 @@ def cache_ttl_ms(job: JobRecord, now: float) -> int:
     return max(int((expire - now) * 1000), 1)
 
 
-def index(pipe: Any, k: Keys, job: JobRecord, before: JobState, now: float) -> None:
+def index(pipe: Any, k: Keys, job: JobRecord, before: JobState, now: float, *, new: bool = False) -> None:
     """Puts the job in exactly the sorted sets its state calls for. Writing the index from the state, not
-    from the transition, also heals a job left parked in the lease set by a claimer that died."""
+    from the transition, also heals a job left parked in the lease set by a claimer that died. A `new` job is
+    in no set yet: nothing to remove."""
     state, job_id = job.state, job.id
     if state is JobState.QUEUED:
         pipe.zadd(k.queue, {member(job): 0})
-    else:
+    elif not new:
         pipe.zrem(k.queue, member(job))
     if state is JobState.RUNNING:
         pipe.zadd(k.leases, {job_id: job.lease_until if job.lease_until is not None else now})
-    else:
+    elif not new:
         pipe.zrem(k.leases, job_id)
     if state is JobState.SCHEDULED:
         pipe.zadd(k.scheduled, {job_id: job.not_before if job.not_before is not None else now})
-    else:
+    elif not new:
         pipe.zrem(k.scheduled, job_id)
     if state is JobState.WAITING:
         pipe.sadd(k.waiting, job_id)
-    else:
+    elif not new:
         pipe.srem(k.waiting, job_id)
     if state is JobState.SUCCEEDED and job.cache_key and not before.terminal:
         pipe.set(k.cache(job.owner, job.cache_key), job.id, px=cache_ttl_ms(job, now))
@@ -336,7 +342,9 @@ def index(pipe: Any, k: Keys, job: JobRecord, before: JobState, now: float) -> N
             pipe.hincrby(k.usage, f"{state.value}:{job.owner}", 1)
 
 
-def write(pipe: Any, k: Keys, job: JobRecord, events: list[NewEvent], before: JobState, now: float) -> list[JobEvent]:
+def write(
+    pipe: Any, k: Keys, job: JobRecord, events: list[NewEvent], before: JobState, now: float, *, new: bool = False
+) -> list[JobEvent]:
     """Queues (inside MULTI, or into a Commands list) everything one change of one job writes: the record, its
     events numbered on from its last sequence, the timings they carry, its indexes. Returns the numbered events."""
     stored = number(job, events, now)
@@ -351,7 +359,7 @@ def write(pipe: Any, k: Keys, job: JobRecord, events: list[NewEvent], before: Jo
             pipe.lpush(k.timing(key), repr(seconds))
             pipe.ltrim(k.timing(key), 0, TIMING_SAMPLES - 1)
             pipe.sadd(k.timing_keys, key)
-    index(pipe, k, job, before, now)
+    index(pipe, k, job, before, now, new=new)
     return stored
 
 
@@ -408,6 +416,7 @@ class Guards:
     """The guards of one GUARDED call."""
 
     words: list[str] = field(default_factory=list)
+    _guarded: set[tuple[str, ...]] = field(default_factory=set)
 
     def absent(self, key: str) -> None:
         self.words += ["absent", key, "-", "-"]
@@ -426,10 +435,13 @@ class Guards:
 
     def merge_first(self, other: Guards) -> None:
         """Adds `other`'s guards on whatever this one does not guard yet (a batch's first read is what counts)."""
-        have = {tuple(self.words[i : i + 3]) for i in range(0, len(self.words), 4)}
+        if not self._guarded:
+            self._guarded = {tuple(self.words[i : i + 3]) for i in range(0, len(self.words), 4)}
         for i in range(0, len(other.words), 4):
-            if tuple(other.words[i : i + 3]) not in have:
+            what = tuple(other.words[i : i + 3])
+            if what not in self._guarded:
+                self._guarded.add(what)
                 self.words += other.words[i : i + 4]
 
-    def args(self, commands: Commands) -> list[str | bytes]:
-        return [str(len(self.words) // 4), *self.words, *commands.words]
+    def args(self, commands: Commands) -> list[bytes]:
+        return [msgpack.packb([str(len(self.words) // 4), *self.words, *commands.words], use_bin_type=False)]
