@@ -21,8 +21,8 @@ from gateway.routes_events import build_events_router
 from gateway.routes_ops import build_ops_router
 from gateway.routes_seed import build_seed_router
 from gateway.routes_v1 import build_v1_router
+from gateway.settings import GatewaySettings
 from gateway.uploads import build_upload_router
-from services.common.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
 
 def create_app(
-    settings: Settings,
+    settings: GatewaySettings,
     *,
     client: AsyncSchedulerClient | None = None,
     call_timeout: float | None = None,

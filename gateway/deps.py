@@ -13,7 +13,7 @@ from skillbridge_client import AsyncSchedulerClient
 
 from gateway.errors import ApiError, invalid
 from gateway.redact import ACCESS_TOKEN, SCOPE_TOKEN_KEY
-from services.common.settings import Settings
+from gateway.settings import GatewaySettings
 from services.common.tracing import outgoing_metadata
 
 # gRPC metadata must stay small (an oversized key would come back as RESOURCE_EXHAUSTED) and printable ASCII.
@@ -90,11 +90,11 @@ async def stream_scheduler_client(
     return _client_for(request, key)
 
 
-def app_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
+def app_settings(request: Request) -> GatewaySettings:
+    settings: GatewaySettings = request.app.state.settings
     return settings
 
 
-AppSettings = Annotated[Settings, Depends(app_settings)]
+AppSettings = Annotated[GatewaySettings, Depends(app_settings)]
 Client = Annotated[AsyncSchedulerClient, Depends(scheduler_client)]
 StreamClient = Annotated[AsyncSchedulerClient, Depends(stream_scheduler_client)]

@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from skillbridge.scheduler.v1 import job_pb2
 
 from gateway.errors import ApiError
-from services.common.settings import Settings
+from gateway.settings import GatewaySettings
 
 INT32_MAX = 2**31 - 1
 INT64_MAX = 2**63 - 1
@@ -152,7 +152,7 @@ STATE_BY_NAME: dict[str, job_pb2.JobState.ValueType] = {
 
 
 def check_submission(
-    settings: Settings, *, priority: int, texts: dict[str, str], text_path: str = "course_recommendation"
+    settings: GatewaySettings, *, priority: int, texts: dict[str, str], text_path: str = "course_recommendation"
 ) -> None:
     """The limits the deployment configures, in the scheduler's words: raises a 400 naming every field over."""
     violations: list[tuple[str, str]] = []

@@ -11,7 +11,7 @@ from skillbridge.scheduler.v1 import job_pb2
 from skillbridge.scheduler.v1 import scheduler_service_pb2 as pb
 
 from gateway.proto_schema import component_schemas
-from services.common.settings import Settings
+from gateway.settings import GatewaySettings
 
 PROTO_ROOTS = (
     job_pb2.Job.DESCRIPTOR,
@@ -21,7 +21,7 @@ PROTO_ROOTS = (
 )
 
 
-def install_openapi(app: FastAPI, settings: Settings) -> None:
+def install_openapi(app: FastAPI, settings: GatewaySettings) -> None:
     """Replaces app.openapi with the document described above (built once, on first request). The limits the
     deployment configures are written into it from `settings`."""
 
@@ -43,7 +43,7 @@ def install_openapi(app: FastAPI, settings: Settings) -> None:
     app.openapi = build  # type: ignore[method-assign]
 
 
-def _deployment_limits(components: dict[str, Any], settings: Settings) -> None:
+def _deployment_limits(components: dict[str, Any], settings: GatewaySettings) -> None:
     priority = components["SubmitBody"]["properties"]["priority"]
     priority["maximum"] = settings.max_priority
     priority["description"] = f"Higher runs first: 0 to {settings.max_priority} (your tier may allow less)."

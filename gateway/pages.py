@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.convertors import CONVERTOR_TYPES, StringConvertor, register_url_convertor
 from starlette.routing import BaseRoute
 
-from services.common.settings import REPO_ROOT
+from services.common.process_settings import REPO_ROOT
 
 PAGE_DIR = Path(__file__).resolve().parent / "static"
 WEB_CLIENT_DIR = REPO_ROOT / "clients" / "web"

@@ -8,14 +8,14 @@ import uvicorn
 
 from gateway.app import create_app
 from gateway.redact import install_log_redaction
+from gateway.settings import GatewaySettings
 from services.common.exposure import exit_if_exposed
 from services.common.logs import configure_logging
-from services.common.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: GatewaySettings) -> None:
     """Serves until SIGINT/SIGTERM (uvicorn drains open connections, then the app closes its channel). Exits at
     once when it would serve unauthenticated callers on a reachable address (services.common.exposure)."""
     exit_if_exposed(settings, settings.host, settings.gateway_port, "gateway")
@@ -29,6 +29,6 @@ def serve(settings: Settings) -> None:
 
 
 def main() -> None:
-    settings = Settings.from_env()
+    settings = GatewaySettings.from_env()
     configure_logging(settings.log_level, json_lines=settings.log_json, service="gateway")
     serve(settings)

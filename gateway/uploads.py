@@ -19,9 +19,9 @@ from skillbridge_client.documents import SUPPORTED, ExtractError, extract_text, 
 from starlette.exceptions import HTTPException
 
 from gateway.extract_pool import ExtractorBusy, ExtractorPool
+from gateway.settings import GatewaySettings
 from gateway.upload_body import UploadRefused, read_upload
 from services.common import errors
-from services.common.settings import Settings
 from services.scheduler.auth import KeyRing
 
 # The request body as OpenAPI should describe it: the route reads the stream itself, so FastAPI cannot infer it.
@@ -57,7 +57,7 @@ class ExtractedText(BaseModel):
 
 
 def build_upload_router(
-    settings: Settings, *, max_upload_bytes: int, responses: dict[int | str, dict[str, Any]] | None = None
+    settings: GatewaySettings, *, max_upload_bytes: int, responses: dict[int | str, dict[str, Any]] | None = None
 ) -> APIRouter:
     """The router of POST /v1/extract-text. Its lifespan stops the extraction workers when the app stops.
     `responses` documents the error answers in OpenAPI (by default, their descriptions)."""

@@ -7,7 +7,6 @@ process (`skillbridge up`), and both layouts speak the same gRPC.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import signal
 from dataclasses import dataclass
 
@@ -45,8 +44,7 @@ async def start_stage_services(settings: Settings, *, free_ports: bool = True) -
         recommendation_server.start(settings, port=pick(settings.recommendation_port)),
     )
     servers = {"ner": ner, "similarity": similarity, "retrieval": retrieval, "recommendation": recommendation}
-    wired = dataclasses.replace(
-        settings,
+    wired = settings.replace(
         ner_address=ner.address,
         similarity_address=similarity.address,
         retrieval_address=retrieval.address,

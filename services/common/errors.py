@@ -7,7 +7,7 @@ bounded (`services.common.error_text`): an error never echoes unbounded input.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from services.common.error_text import (
     MAX_DESCRIPTION_CHARS,
@@ -112,12 +112,3 @@ class Unavailable(SkillBridgeError):
     """A dependency is down or the service is draining; retrying later may work."""
 
     reason = "UNAVAILABLE"
-
-
-@dataclass
-class ErrorDetails:
-    """Plain description of an error, as stored with a failed job (no grpc types)."""
-
-    code: str
-    message: str
-    details: dict[str, str] = field(default_factory=dict)

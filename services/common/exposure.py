@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 
-from services.common.settings import Settings
+from services.common.process_settings import AuthSettings
 
 KEYS_HINT = "set SKILLBRIDGE_API_KEYS=key=owner[:standard|vip|admin],... (or SKILLBRIDGE_INSECURE_NO_AUTH=1 to serve "
 KEYS_HINT += "without authentication on purpose)"
@@ -38,7 +38,7 @@ def is_loopback(host: str) -> bool:
     return bool(resolved) and all(ipaddress.ip_address(str(a).split("%")[0]).is_loopback for a in resolved)
 
 
-def open_access(settings: Settings) -> str | None:
+def open_access(settings: AuthSettings) -> str | None:
     """Why a caller without a valid key would be served (None when keys are required)."""
     if not settings.api_keys.strip():
         return "without API keys (every caller would be an admin)"
@@ -47,7 +47,7 @@ def open_access(settings: Settings) -> str | None:
     return None
 
 
-def check_exposure(settings: Settings, host: str, port: int, process: str) -> None:
+def check_exposure(settings: AuthSettings, host: str, port: int, process: str) -> None:
     """Raises InsecureBind when `process` would serve unauthenticated callers on host:port, reachable from
     other machines, without SKILLBRIDGE_INSECURE_NO_AUTH."""
     why = open_access(settings)
@@ -56,7 +56,7 @@ def check_exposure(settings: Settings, host: str, port: int, process: str) -> No
     raise InsecureBind(f"{process}: refusing to serve on {host}:{port} {why}: {KEYS_HINT}")
 
 
-def exit_if_exposed(settings: Settings, host: str, port: int, process: str) -> None:
+def exit_if_exposed(settings: AuthSettings, host: str, port: int, process: str) -> None:
     """check_exposure for a process entry point: exits with the one-line reason (status 1, no traceback)."""
     try:
         check_exposure(settings, host, port, process)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import math
 from typing import Any
 from urllib.parse import quote as percent_encode
 
@@ -134,14 +133,3 @@ async def abort_with(context: grpc.aio.ServicerContext[Any, Any], status: status
     """Ends the RPC with `status`, its details in the grpc-status-details-bin trailer."""
     converted = rpc_status.to_status(status)
     await context.abort(converted.code, converted.details, trailing_metadata=converted.trailing_metadata)
-
-
-def retry_after_seconds(status: status_pb2.Status) -> float | None:
-    """The RetryInfo delay in a status, if it has one (rounded up to whole milliseconds)."""
-    for detail in status.details:
-        if detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
-            info = error_details_pb2.RetryInfo()
-            detail.Unpack(info)
-            total = info.retry_delay.seconds + info.retry_delay.nanos / 1e9
-            return float(math.ceil(total * 1000) / 1000)
-    return None

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from prometheus_client import CollectorRegistry
 
 from services.common.metrics import MetricsServer, RpcMetrics, serve_metrics
-from services.common.settings import Settings
+from services.common.process_settings import CommonSettings
 from services.common.tracing import Spans, spans_from_settings
 
 
@@ -25,7 +25,7 @@ class Observability:
         self.rpc = RpcMetrics.create(self.registry)
 
     @classmethod
-    def for_process(cls, settings: Settings, service: str, metrics_port: int) -> Observability:
+    def for_process(cls, settings: CommonSettings, service: str, metrics_port: int) -> Observability:
         """Serves the registry on `metrics_port` (0 = off) and exports spans when settings.otlp_endpoint is set."""
         observed = cls(spans=spans_from_settings(settings, service))
         observed.metrics_server = serve_metrics(observed.registry, metrics_port, settings.host)

@@ -17,7 +17,7 @@ from grpc_reflection.v1alpha import reflection
 
 from services.common.interceptors import ErrorMappingInterceptor, ObservingInterceptor
 from services.common.observability import Observability
-from services.common.settings import Settings
+from services.common.process_settings import CommonSettings
 from services.common.tracing import Spans
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class RunningServer:
 
 
 async def create_server(
-    settings: Settings,
+    settings: CommonSettings,
     *,
     register: Register,
     service_names: Iterable[str],
@@ -70,10 +70,10 @@ async def create_server(
         ("grpc.so_reuseport", 0),
     ]
     if settings.max_connection_age_seconds > 0:
-        # In-flight calls get a stage deadline's worth of grace before the old connection is dropped.
+        # In-flight calls get a grace period (a stage deadline's worth by default) before the connection is dropped.
         options += [
             ("grpc.max_connection_age_ms", int(settings.max_connection_age_seconds * 1000)),
-            ("grpc.max_connection_age_grace_ms", int(settings.stage_timeout_seconds * 1000)),
+            ("grpc.max_connection_age_grace_ms", int(settings.max_connection_age_grace_seconds * 1000)),
         ]
     server = grpc.aio.server(
         # The observing interceptor is outermost, so it sees the status code the error mapping settled on.
@@ -113,7 +113,7 @@ async def serve_until_signal(running: RunningServer, grace: float) -> None:
 
 
 async def serve_service(
-    settings: Settings, name: str, metrics_port: int, start: Callable[..., Awaitable[RunningServer]]
+    settings: CommonSettings, name: str, metrics_port: int, start: Callable[..., Awaitable[RunningServer]]
 ) -> None:
     """Runs a service built by `start(settings, observability=...)` with its metrics on `metrics_port`, until
     SIGTERM or SIGINT, then drains it: the `serve()` of every stage service."""

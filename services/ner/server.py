@@ -9,10 +9,10 @@ from skillbridge.ner.v1 import ner_service_pb2, ner_service_pb2_grpc
 
 from services.common.observability import Observability
 from services.common.server import RunningServer, create_server, serve_service
-from services.common.settings import Settings
 from services.ner.backends import SkillMatcher, SpacyNer
 from services.ner.core import EntityRecognizer, NerCore, SkillFinder
 from services.ner.servicer import NerServicer
+from services.ner.settings import NerSettings
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ TAXONOMY_FILE = "skills.jsonl"
 
 
 async def start(
-    settings: Settings,
+    settings: NerSettings,
     *,
     port: int | None = None,
     skills: SkillFinder | None = None,
@@ -49,6 +49,6 @@ async def start(
     )
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: NerSettings) -> None:
     """Runs the NER service on settings.ner_port until SIGTERM or SIGINT, then drains."""
     await serve_service(settings, "ner", settings.ner_metrics_port, start)

@@ -16,9 +16,9 @@ from typing import Any, Protocol
 import httpx
 
 from services.common.catalog import Course
-from services.common.settings import Settings
 from services.recommendation import core
 from services.recommendation.core import Recommendation, RecommendRequest
+from services.recommendation.settings import RecommendationSettings
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +185,7 @@ class CohereRanker:
         await self._assistant.close()
 
 
-def build_ranker(settings: Settings) -> Ranker:
+def build_ranker(settings: RecommendationSettings) -> Ranker:
     """Cohere when an API key is configured, the local ranker otherwise."""
     if not settings.cohere_api_key:
         return LocalRanker()

@@ -9,9 +9,9 @@ from skillbridge.recommendation.v1 import recommendation_service_pb2_grpc as pb_
 
 from services.common.observability import Observability
 from services.common.server import RunningServer, create_server, serve_service
-from services.common.settings import Settings
 from services.recommendation.backends import Ranker, build_ranker
 from services.recommendation.servicer import RecommendationServicer
+from services.recommendation.settings import RecommendationSettings
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +19,7 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RecommendationService"].full_name
 
 
 async def start(
-    settings: Settings,
+    settings: RecommendationSettings,
     *,
     port: int | None = None,
     ranker: Ranker | None = None,
@@ -43,6 +43,6 @@ async def start(
     return running
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: RecommendationSettings) -> None:
     """Runs the recommendation service on settings.recommendation_port until SIGTERM or SIGINT, then drains."""
     await serve_service(settings, "recommendation", settings.recommendation_metrics_port, start)

@@ -15,8 +15,8 @@ from numpy.typing import NDArray
 
 from services.common.catalog import CatalogError, Course, load_catalog
 from services.common.embedding import Embedder
-from services.common.settings import Settings
 from services.retrieval.core import CourseFilter, ScoredCourse, clip_score, course_text
+from services.retrieval.settings import RetrievalSettings
 
 log = logging.getLogger(__name__)
 
@@ -99,13 +99,13 @@ class ExactIndex:
         return results
 
 
-def catalog_path(settings: Settings) -> Path:
+def catalog_path(settings: RetrievalSettings) -> Path:
     """The imported catalog when one exists, else the bundled one."""
     imported = settings.imported_catalog_path
     return imported if imported.exists() else settings.catalog_path
 
 
-def load_courses(settings: Settings) -> tuple[list[Course], Path]:
+def load_courses(settings: RetrievalSettings) -> tuple[list[Course], Path]:
     """Reads the catalog the service should serve; a missing or bad file is a CatalogError."""
     path = catalog_path(settings)
     if not path.exists():

@@ -7,14 +7,14 @@ import logging
 from pathlib import Path
 
 from services.common.catalog import CatalogError, load_catalog, write_catalog
-from services.common.settings import Settings
+from services.retrieval.settings import RetrievalSettings
 
 log = logging.getLogger(__name__)
 
 SUFFIXES = (".csv", ".jsonl")
 
 
-def import_catalog(settings: Settings, source: Path) -> int:
+def import_catalog(settings: RetrievalSettings, source: Path) -> int:
     """Validates `source` (.csv or .jsonl) and writes it as JSONL to settings.imported_catalog_path.
 
     Returns the number of courses. Any problem raises CatalogError before anything is written, and the

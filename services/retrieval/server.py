@@ -11,17 +11,17 @@ from skillbridge.retrieval.v1 import retrieval_service_pb2_grpc as pb_grpc
 from services.common.embedding import CachedEmbedder, Embedder, MicroBatcher, MiniLmEmbedder
 from services.common.observability import Observability
 from services.common.server import RunningServer, create_server, serve_service
-from services.common.settings import Settings
 from services.retrieval import backends
 from services.retrieval.backends import ExactIndex, Index
 from services.retrieval.servicer import RetrievalServicer
+from services.retrieval.settings import RetrievalSettings
 
 log = logging.getLogger(__name__)
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RetrievalService"].full_name
 
 
-def build_index(settings: Settings) -> Index:
+def build_index(settings: RetrievalSettings) -> Index:
     """Pinecone when an API key is configured, else the in-process exact index."""
     if settings.pinecone_api_key:
         from services.retrieval.pinecone_index import PineconeIndex
@@ -37,7 +37,7 @@ def build_index(settings: Settings) -> Index:
 
 
 async def start(
-    settings: Settings,
+    settings: RetrievalSettings,
     *,
     port: int | None = None,
     embedder: Embedder | None = None,
@@ -71,6 +71,6 @@ async def start(
     )
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: RetrievalSettings) -> None:
     """Runs the retrieval service on settings.retrieval_port until SIGTERM or SIGINT, then drains."""
     await serve_service(settings, "retrieval", settings.retrieval_metrics_port, start)

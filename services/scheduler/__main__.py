@@ -2,10 +2,10 @@
 
 from services.common.logs import configure_logging
 from services.common.server import run
-from services.common.settings import Settings
 from services.scheduler.server import serve
+from services.scheduler.settings import SchedulerSettings
 
 if __name__ == "__main__":
-    settings = Settings.from_env()
+    settings = SchedulerSettings.from_env()
     configure_logging(settings.log_level, json_lines=settings.log_json, service="scheduler")
     run(lambda: serve(settings))

@@ -11,7 +11,7 @@ import hmac
 from collections.abc import Iterable
 
 from services.common import errors
-from services.common.settings import Settings
+from services.common.process_settings import AuthSettings
 from services.scheduler.model import Principal
 
 TIERS = ("standard", "vip", "admin")
@@ -31,7 +31,7 @@ class KeyRing:
         self._anonymous = allow_anonymous or not keys
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> KeyRing:
+    def from_settings(cls, settings: AuthSettings) -> KeyRing:
         return cls(
             parse_keys(settings.api_keys), dev_owner=settings.dev_owner, allow_anonymous=settings.allow_anonymous
         )

@@ -1,11 +1,34 @@
-"""JobRecord <-> JSON-ready dict, shared by every store so they keep jobs in the same shape."""
+"""How every store keeps a job, so they keep it in the same shape: the small mutable record as a JSON-ready
+dict, and apart from it the input (written once at submit) and the result (once at the end), both in their
+protobuf wire form.
+
+Records written before input and result were kept apart carry them inside; they are still read."""
 
 from __future__ import annotations
 
+import base64
 import json
+import zlib
 from typing import Any
 
-from services.scheduler.model import JobError, JobRecord, JobState, JobType, Stage, StageRecord, StageState
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from skillbridge.scheduler.v1 import job_pb2
+
+from services.scheduler.model import (
+    INPUT_TYPES,
+    CourseInput,
+    JobError,
+    JobInput,
+    JobRecord,
+    JobState,
+    JobType,
+    NoopInput,
+    RankInput,
+    Stage,
+    StageRecord,
+    StageState,
+)
 
 
 def record_to_dict(job: JobRecord) -> dict[str, Any]:
@@ -15,7 +38,6 @@ def record_to_dict(job: JobRecord) -> dict[str, Any]:
         "type": job.type.value,
         "state": job.state.value,
         "priority": job.priority,
-        "input": job.input,
         "create_time": job.create_time,
         "request_id": job.request_id,
         "queue_seq": job.queue_seq,
@@ -39,7 +61,6 @@ def record_to_dict(job: JobRecord) -> dict[str, Any]:
             for r in job.stages
         ],
         "current_stage": job.current_stage.value if job.current_stage else None,
-        "result": job.result,
         "error": (
             {
                 "code": job.error.code,
@@ -56,18 +77,33 @@ def record_to_dict(job: JobRecord) -> dict[str, Any]:
         "depends_on": job.depends_on,
         "max_running": job.max_running,
         "traceparent": job.traceparent,
+        "cache_key": job.cache_key,
+        "cached_from": job.cached_from,
     }
 
 
-def record_from_dict(data: dict[str, Any]) -> JobRecord:
+def record_from_dict(
+    data: dict[str, Any], input_data: bytes | None = None, result_data: bytes | None = None
+) -> JobRecord:
+    """The record, with its input and result when given (or, in a record of an earlier version, inside it)."""
     error = data.get("error")
+    job_type = JobType(data["type"])
+    if input_data is not None:
+        job_input = input_from_bytes(job_type, input_data)
+    elif "input" in data:
+        job_input = _legacy_input(job_type, data["input"] or {})
+    else:
+        job_input = INPUT_TYPES[job_type]()  # read without it: an empty placeholder
+    result = result_data
+    if result is None and isinstance(data.get("result"), dict):
+        result = _legacy_result(job_type, data["result"])
     return JobRecord(
         id=data["id"],
         owner=data["owner"],
-        type=JobType(data["type"]),
+        type=job_type,
         state=JobState(data["state"]),
         priority=data["priority"],
-        input=data["input"],
+        input=job_input,
         create_time=data["create_time"],
         request_id=data.get("request_id", ""),
         queue_seq=data.get("queue_seq", 0),
@@ -91,7 +127,7 @@ def record_from_dict(data: dict[str, Any]) -> JobRecord:
             for s in data.get("stages", [])
         ],
         current_stage=Stage(data["current_stage"]) if data.get("current_stage") else None,
-        result=data.get("result"),
+        result=result,
         error=(
             JobError(
                 code=error["code"],
@@ -108,6 +144,8 @@ def record_from_dict(data: dict[str, Any]) -> JobRecord:
         depends_on=list(data.get("depends_on", [])),
         max_running=data.get("max_running", 0),
         traceparent=data.get("traceparent", ""),
+        cache_key=data.get("cache_key", ""),
+        cached_from=data.get("cached_from", ""),
     )
 
 
@@ -117,3 +155,70 @@ def dumps(data: Any) -> str:
 
 def loads(text: str | bytes) -> Any:
     return json.loads(text)
+
+
+# --- input and result, apart from the record ------------------------------------------------------------------
+
+
+# Inputs above this many bytes are compressed when it helps (texts are often repetitive).
+COMPRESS_INPUT_OVER_BYTES = 200
+# A zlib stream starts with this byte; no input message does (it would be field 15, which none has).
+ZLIB_FIRST_BYTE = b"\x78"
+
+
+def input_to_bytes(given: JobInput) -> bytes:
+    """The input's wire form: the request's own input message (so a noop payload stays raw bytes), compressed
+    when that is smaller."""
+    raw = _input_message_bytes(given)
+    if len(raw) > COMPRESS_INPUT_OVER_BYTES:
+        packed = zlib.compress(raw)
+        if len(packed) < len(raw):
+            return packed
+    return raw
+
+
+def _input_message_bytes(given: JobInput) -> bytes:
+    if isinstance(given, CourseInput):
+        message: Message = job_pb2.CourseRecommendationInput(
+            resume_text=given.resume_text, job_description_text=given.job_description_text, threshold=given.threshold
+        )
+    elif isinstance(given, NoopInput):
+        message = job_pb2.NoopInput(payload=given.payload)
+    else:
+        message = job_pb2.RankAnalysesInput()
+    return bytes(message.SerializeToString())
+
+
+def input_from_bytes(job_type: JobType, data: bytes) -> JobInput:
+    if data[:1] == ZLIB_FIRST_BYTE:
+        data = zlib.decompress(data)
+    if job_type is JobType.COURSE_RECOMMENDATION:
+        cr = job_pb2.CourseRecommendationInput.FromString(data)
+        return CourseInput(cr.resume_text, cr.job_description_text, cr.threshold)
+    if job_type is JobType.NOOP:
+        return NoopInput(job_pb2.NoopInput.FromString(data).payload)
+    return RankInput()
+
+
+def _legacy_input(job_type: JobType, data: dict[str, Any]) -> JobInput:
+    if job_type is JobType.COURSE_RECOMMENDATION:
+        return CourseInput(
+            data.get("resume_text", ""), data.get("job_description_text", ""), float(data.get("threshold") or 0.0)
+        )
+    if job_type is JobType.NOOP:
+        return NoopInput(base64.b64decode(data.get("payload", "")))
+    return RankInput()
+
+
+LEGACY_RESULTS: dict[JobType, type[Message]] = {
+    JobType.COURSE_RECOMMENDATION: job_pb2.CourseRecommendationResult,
+    JobType.RANK_ANALYSES: job_pb2.RankAnalysesResult,
+}
+
+
+def _legacy_result(job_type: JobType, data: dict[str, Any]) -> bytes:
+    if job_type is JobType.NOOP:
+        return bytes(job_pb2.NoopInput(payload=base64.b64decode(data.get("payload", ""))).SerializeToString())
+    message = LEGACY_RESULTS[job_type]()
+    json_format.ParseDict(data, message, ignore_unknown_fields=True)
+    return bytes(message.SerializeToString())

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import base64
-from typing import Any
-
-from google.protobuf import duration_pb2, json_format, timestamp_pb2
+from google.protobuf import duration_pb2, timestamp_pb2
 from google.rpc import status_pb2
 from skillbridge.scheduler.v1 import job_pb2, scheduler_service_pb2
 
 from services.scheduler import core
 from services.scheduler.model import (
+    CourseInput,
     EventKind,
     JobEvent,
+    JobInput,
     JobRecord,
     JobState,
     JobType,
     JobView,
+    NoopInput,
     QueueStatus,
+    RankInput,
     Stage,
     StageState,
 )
@@ -26,11 +27,6 @@ JOB_TYPES = {
     job_pb2.JOB_TYPE_COURSE_RECOMMENDATION: JobType.COURSE_RECOMMENDATION,
     job_pb2.JOB_TYPE_NOOP: JobType.NOOP,
     job_pb2.JOB_TYPE_RANK_ANALYSES: JobType.RANK_ANALYSES,
-}
-INPUT_FIELD = {
-    JobType.COURSE_RECOMMENDATION: "course_recommendation",
-    JobType.NOOP: "noop",
-    JobType.RANK_ANALYSES: "rank_analyses",
 }
 JOB_TYPE_TO_PROTO = {v: k for k, v in JOB_TYPES.items()}
 STATE_TO_PROTO = {s: job_pb2.JobState.Value(f"JOB_STATE_{s.value}") for s in JobState}
@@ -51,33 +47,30 @@ def duration(seconds: float) -> duration_pb2.Duration:
     return d
 
 
-def submission(request: scheduler_service_pb2.SubmitJobRequest) -> core.Submission:
-    """A SubmitJobRequest in domain terms; validation happens in core."""
-    job_type = JOB_TYPES.get(request.type)
+def job_input(request: scheduler_service_pb2.SubmitJobRequest) -> JobInput | None:
+    """The input that was set, typed; core checks that it is the job type's."""
     which = request.WhichOneof("input")
-    job_input: dict[str, Any] = {}
     if which == "course_recommendation":
         cr = request.course_recommendation
-        job_input = {
-            "resume_text": cr.resume_text,
-            "job_description_text": cr.job_description_text,
-            "threshold": cr.threshold,
-        }
-    elif which == "noop":
-        job_input = core.noop_input(request.noop.payload)
-    if job_type is not None and which != INPUT_FIELD[job_type]:
-        if job_type is JobType.NOOP and which is None:
-            job_input = core.noop_input(b"")
-        elif which is not None:
-            job_input["_type_mismatch"] = True
+        return CourseInput(cr.resume_text, cr.job_description_text, cr.threshold)
+    if which == "noop":
+        return NoopInput(request.noop.payload)
+    if which == "rank_analyses":
+        return RankInput()
+    return None
+
+
+def submission(request: scheduler_service_pb2.SubmitJobRequest) -> core.Submission:
+    """A SubmitJobRequest in domain terms; validation happens in core."""
     return core.Submission(
-        type=job_type,
-        input=job_input,
+        type=JOB_TYPES.get(request.type),
+        input=job_input(request),
         priority=request.priority,
         request_id=request.request_id,
         not_before=request.not_before.ToNanoseconds() / 1e9 if request.HasField("not_before") else None,
         delay=request.delay.ToNanoseconds() / 1e9 if request.HasField("delay") else None,
         depends_on=tuple(request.depends_on),
+        skip_cache=request.skip_cache,
     )
 
 
@@ -97,6 +90,7 @@ def job(view: JobView) -> job_pb2.Job:
         attempt=record.attempt,
         last_sequence=record.last_sequence,
         depends_on=record.depends_on,
+        cached_from_job_id=record.cached_from,
     )
     if record.not_before is not None:
         out.not_before.CopyFrom(timestamp(record.not_before))
@@ -130,25 +124,30 @@ def job(view: JobView) -> job_pb2.Job:
 
 
 def _set_input(out: job_pb2.Job, record: JobRecord) -> None:
-    if record.type is JobType.RANK_ANALYSES:
-        out.rank_analyses.SetInParent()
-    elif record.type is JobType.COURSE_RECOMMENDATION:
-        out.course_recommendation.resume_text = record.input.get("resume_text", "")
-        out.course_recommendation.job_description_text = record.input.get("job_description_text", "")
-        out.course_recommendation.threshold = float(record.input.get("threshold", 0.5))
+    given = record.input
+    if isinstance(given, CourseInput):
+        out.course_recommendation.resume_text = given.resume_text
+        out.course_recommendation.job_description_text = given.job_description_text
+        out.course_recommendation.threshold = given.threshold
+    elif isinstance(given, NoopInput):
+        out.noop.payload = given.payload
     else:
-        out.noop.payload = base64.b64decode(record.input.get("payload", ""))
+        out.rank_analyses.SetInParent()
+
+
+# The Job field each type's result goes in.
+RESULT_FIELD = {
+    JobType.COURSE_RECOMMENDATION: "course_recommendation_result",
+    JobType.NOOP: "noop_result",
+    JobType.RANK_ANALYSES: "rank_analyses_result",
+}
 
 
 def _set_result(out: job_pb2.Job, record: JobRecord) -> None:
+    """The stored wire form goes into its field as it is (a merge of the bytes, no conversion)."""
     if record.result is None or record.state is not JobState.SUCCEEDED:
         return
-    if record.type is JobType.COURSE_RECOMMENDATION:
-        json_format.ParseDict(record.result, out.course_recommendation_result, ignore_unknown_fields=True)
-    elif record.type is JobType.RANK_ANALYSES:
-        json_format.ParseDict(record.result, out.rank_analyses_result, ignore_unknown_fields=True)
-    else:
-        out.noop_result.payload = base64.b64decode(record.result.get("payload", ""))
+    getattr(out, RESULT_FIELD[record.type]).MergeFromString(record.result)
 
 
 def event(ev: JobEvent) -> job_pb2.JobEvent:
@@ -179,6 +178,7 @@ def event(ev: JobEvent) -> job_pb2.JobEvent:
         out.retried.reason = str(d.get("reason", ""))
     elif ev.kind is EventKind.SUCCEEDED:
         out.succeeded.duration.CopyFrom(duration(float(d.get("duration", 0.0))))
+        out.succeeded.cached_from_job_id = str(d.get("cached_from_job_id", ""))
     elif ev.kind is EventKind.FAILED:
         out.failed.error.CopyFrom(status_pb2.Status(code=int(d["code"]), message=str(d.get("message", ""))))
         out.failed.stage = stage
@@ -216,6 +216,7 @@ def queue_status(status: QueueStatus) -> scheduler_service_pb2.GetQueueStatusRes
                 stage=STAGE_TO_PROTO[stage],
                 mean=duration(timing.mean),
                 p95=duration(timing.p95),
+                p50=duration(timing.p50),
                 samples=timing.samples,
             )
     for job_type in JobType:

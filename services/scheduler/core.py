@@ -3,27 +3,35 @@ wait estimate. No I/O and no grpc: the store persists what these functions decid
 
 from __future__ import annotations
 
-import base64
+import dataclasses
 import itertools
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from services.common import errors
 from services.scheduler.model import (
+    INPUT_TYPES,
     STAGES_BY_TYPE,
+    CourseInput,
     EventKind,
     JobError,
+    JobInput,
+    JobNotFound,
     JobRecord,
     JobState,
     JobType,
     NewEvent,
+    NoopInput,
     Stage,
     StageRecord,
     StageState,
+    StaleAttempt,
 )
+
+__all__ = ["JobNotFound", "StaleAttempt"]
 
 # google.rpc.Code numbers, kept here so core needs no protobuf import.
 CODE_CANCELLED = 1
@@ -32,14 +40,8 @@ CODE_DEADLINE_EXCEEDED = 4
 CODE_ABORTED = 10
 CODE_INTERNAL = 13
 CODE_UNAVAILABLE = 14
-
-
-class JobNotFound(errors.NotFound):
-    reason = "JOB_NOT_FOUND"
-
-    def __init__(self, job_id: str) -> None:
-        super().__init__(f"job {job_id!r} not found")
-        self.job_id = job_id
+# The similarity threshold of an analysis that gives none.
+DEFAULT_THRESHOLD = 0.5
 
 
 class JobAlreadyFinished(errors.FailedPrecondition):
@@ -48,10 +50,6 @@ class JobAlreadyFinished(errors.FailedPrecondition):
 
 class QueueFull(errors.ResourceExhausted):
     reason = "QUEUE_FULL"
-
-
-class StaleAttempt(Exception):
-    """A worker wrote with a fencing token that is no longer the job's: its attempt was superseded."""
 
 
 @dataclass(frozen=True)
@@ -71,12 +69,16 @@ class Submission:
     """A validated-to-be job request, as the servicer hands it to the scheduler."""
 
     type: JobType | None
-    input: dict[str, Any]
+    input: JobInput | None
     priority: int = 0
     request_id: str = ""
     not_before: float | None = None  # absolute time, seconds since the epoch
     delay: float | None = None  # seconds after submit
     depends_on: tuple[str, ...] = ()
+    # Run even when an identical analysis of the owner already succeeded.
+    skip_cache: bool = False
+    # The key of the analysis's result in the cache (set by the scheduler from the inputs and versions).
+    cache_key: str = ""
 
 
 # A per-process counter keeps ids submitted in the same millisecond in submission order.
@@ -92,29 +94,29 @@ def new_job_id(now: float | None = None) -> str:
 def validate_submission(sub: Submission, limits: Limits) -> None:
     """Raises InvalidArgument listing every bad field of the submission."""
     bad: list[errors.FieldViolation] = []
+    job_input = sub.input
     if sub.type is None:
         bad.append(errors.FieldViolation("type", "job type is required: COURSE_RECOMMENDATION or NOOP"))
-    elif sub.type is JobType.COURSE_RECOMMENDATION:
-        for name in ("resume_text", "job_description_text"):
-            text = sub.input.get(name)
-            path = f"course_recommendation.{name}"
-            if not isinstance(text, str) or not text.strip():
-                bad.append(errors.FieldViolation(path, "must not be empty"))
-            elif len(text.encode("utf-8")) > limits.max_text_bytes:
-                bad.append(
-                    errors.FieldViolation(
-                        path, f"is {len(text.encode('utf-8'))} bytes; the limit is {limits.max_text_bytes}"
-                    )
-                )
-        threshold = sub.input.get("threshold", 0.0)
-        if not isinstance(threshold, int | float) or math.isnan(threshold) or not 0.0 <= threshold <= 1.0:
-            bad.append(errors.FieldViolation("course_recommendation.threshold", "must be between 0 and 1"))
-    elif sub.type is JobType.NOOP:
-        payload = sub.input.get("payload", "")
-        if len(payload) * 3 // 4 > limits.max_payload_bytes:
-            bad.append(errors.FieldViolation("noop.payload", f"is over {limits.max_payload_bytes} bytes"))
-    if sub.type is not None and sub.input.get("_type_mismatch"):
+    elif job_input is not None and not isinstance(job_input, INPUT_TYPES[sub.type]):
         bad.append(errors.FieldViolation("type", "does not match the input that was set"))
+    elif isinstance(job_input, CourseInput):
+        for name, text in (
+            ("resume_text", job_input.resume_text),
+            ("job_description_text", job_input.job_description_text),
+        ):
+            path = f"course_recommendation.{name}"
+            size = len(text.encode("utf-8"))
+            if not text.strip():
+                bad.append(errors.FieldViolation(path, "must not be empty"))
+            elif size > limits.max_text_bytes:
+                bad.append(errors.FieldViolation(path, f"is {size} bytes; the limit is {limits.max_text_bytes}"))
+        threshold = job_input.threshold
+        if math.isnan(threshold) or not 0.0 <= threshold <= 1.0:
+            bad.append(errors.FieldViolation("course_recommendation.threshold", "must be between 0 and 1"))
+    elif sub.type is JobType.COURSE_RECOMMENDATION:
+        bad.append(errors.FieldViolation("course_recommendation", "is required for a COURSE_RECOMMENDATION job"))
+    elif isinstance(job_input, NoopInput) and len(job_input.payload) > limits.max_payload_bytes:
+        bad.append(errors.FieldViolation("noop.payload", f"is over {limits.max_payload_bytes} bytes"))
     if not 0 <= sub.priority <= limits.max_priority:
         bad.append(errors.FieldViolation("priority", f"must be between 0 and {limits.max_priority}"))
     bad.extend(_schedule_violations(sub, limits))
@@ -146,16 +148,16 @@ def _schedule_violations(sub: Submission, limits: Limits) -> list[errors.FieldVi
     return bad
 
 
-def noop_input(payload: bytes) -> dict[str, Any]:
-    return {"payload": base64.b64encode(payload).decode("ascii")}
+def noop_input(payload: bytes) -> NoopInput:
+    return NoopInput(payload)
 
 
 def new_job(sub: Submission, owner: str, now: float) -> tuple[JobRecord, NewEvent]:
     """A QUEUED job for a valid submission, and its first event (position filled in by the store)."""
     assert sub.type is not None
-    job_input = dict(sub.input)
-    if sub.type is JobType.COURSE_RECOMMENDATION and not job_input.get("threshold"):
-        job_input["threshold"] = 0.5
+    job_input = sub.input if sub.input is not None else INPUT_TYPES[sub.type]()
+    if isinstance(job_input, CourseInput) and not job_input.threshold:
+        job_input = dataclasses.replace(job_input, threshold=DEFAULT_THRESHOLD)
     job = JobRecord(
         id=new_job_id(now),
         owner=owner,
@@ -168,6 +170,7 @@ def new_job(sub: Submission, owner: str, now: float) -> tuple[JobRecord, NewEven
         stages=[StageRecord(stage=s) for s in STAGES_BY_TYPE[sub.type]],
         not_before=sub.not_before if sub.delay is None else now + sub.delay,
         depends_on=list(sub.depends_on),
+        cache_key=sub.cache_key,
     )
     return job, NewEvent(EventKind.QUEUED, {})
 
@@ -244,6 +247,11 @@ def start_attempt(job: JobRecord, worker: str, now: float, lease_until: float) -
     return [NewEvent(EventKind.STARTED, {"attempt": job.attempt, "worker": worker})]
 
 
+def starter(worker: str, now: float, lease_seconds: float) -> Callable[[JobRecord], list[NewEvent]]:
+    """The change that starts a claimed job's attempt, as a store's claim() takes it."""
+    return lambda job: start_attempt(job, worker, now, now + lease_seconds)
+
+
 def _stage(job: JobRecord, stage: Stage) -> StageRecord:
     for record in job.stages:
         if record.stage is stage:
@@ -281,7 +289,7 @@ def finish_stage(job: JobRecord, stage: Stage, now: float, summary: str, metrics
         "summary": summary,
         "metrics": dict(record.metrics),
     }
-    return [NewEvent(EventKind.STAGE_FINISHED, data)]
+    return [NewEvent(EventKind.STAGE_FINISHED, data, timing=(f"stage:{stage.value}", record.duration or 0.0))]
 
 
 def _close_running_stage(job: JobRecord, state: StageState, now: float) -> list[NewEvent]:
@@ -306,12 +314,26 @@ def _end(job: JobRecord, state: JobState, now: float, ttl: float) -> None:
     job.lease_owner, job.lease_until = "", None
 
 
-def succeed(job: JobRecord, result: dict[str, Any], now: float, ttl: float) -> list[NewEvent]:
+def succeed(job: JobRecord, result: bytes, now: float, ttl: float) -> list[NewEvent]:
     _require(job, JobState.RUNNING)
     job.result = result
     duration = now - (job.start_time or now)
     _end(job, JobState.SUCCEEDED, now, ttl)
-    return [NewEvent(EventKind.SUCCEEDED, {"duration": duration})]
+    return [NewEvent(EventKind.SUCCEEDED, {"duration": duration}, timing=(f"job:{job.type.value}", duration))]
+
+
+def reuse(job: JobRecord, cached: JobRecord, now: float, ttl: float) -> list[NewEvent]:
+    """A new job answered at once with the result of an identical finished one: SUCCEEDED, its stages as they
+    ran there, marked as cached."""
+    job.result = cached.result
+    job.cached_from = cached.id
+    job.stages = [
+        StageRecord(r.stage, r.state, r.start_time, r.end_time, r.summary, dict(r.metrics), r.progress)
+        for r in cached.stages
+    ]
+    job.start_time = now
+    _end(job, JobState.SUCCEEDED, now, ttl)
+    return [NewEvent(EventKind.SUCCEEDED, {"duration": 0.0, "cached_from_job_id": cached.id})]
 
 
 def fail(job: JobRecord, error: JobError, now: float, ttl: float) -> list[NewEvent]:
@@ -380,14 +402,3 @@ def estimate_wait(position: int, running: int, workers: int, mean_job_seconds: f
         return 0.0
     credit = 0.5 if running > 0 else 0.0
     return max(0.0, (completions - credit) * mean_job_seconds / slots)
-
-
-def timings_from_events(job: JobRecord, events: list[NewEvent]) -> list[tuple[str, float]]:
-    """The durations worth remembering for estimates: each finished stage and each successful job."""
-    found: list[tuple[str, float]] = []
-    for event in events:
-        if event.kind is EventKind.STAGE_FINISHED and event.data.get("state") == StageState.SUCCEEDED.value:
-            found.append((f"stage:{event.data['stage']}", float(event.data["duration"])))
-        elif event.kind is EventKind.SUCCEEDED:
-            found.append((f"job:{job.type.value}", float(event.data["duration"])))
-    return found

@@ -18,11 +18,11 @@ from typing import Any, Protocol
 
 from services.common import tracing
 from services.common.logs import job_id_var
-from services.common.settings import Settings
-from services.scheduler import core
+from services.scheduler import admission, core
 from services.scheduler.feed import ChangeFeed
 from services.scheduler.metrics import SchedulerMetrics
 from services.scheduler.model import JobError, JobRecord, JobState, JobType, Stage
+from services.scheduler.settings import SchedulerSettings
 from services.scheduler.store.base import JobStore
 
 log = logging.getLogger(__name__)
@@ -79,39 +79,14 @@ class JobContext:
 
 
 class JobHandler(Protocol):
-    """Runs one job type; returns the result as JSON-ready data, or raises StageFailed."""
+    """Runs one job type; returns the result in its wire form (the type's result message, serialised once),
+    or raises StageFailed."""
 
-    async def run(self, job: JobRecord, ctx: JobContext) -> dict[str, Any]: ...
-
-
-class NoopHandler:
-    """The job with no stages: returns its payload. It measures the queue, nothing else."""
-
-    async def run(self, job: JobRecord, ctx: JobContext) -> dict[str, Any]:
-        return {"payload": job.input.get("payload", "")}
+    async def run(self, job: JobRecord, ctx: JobContext) -> bytes: ...
 
 
-class RankAnalysesHandler:
-    """Ranks the course-recommendation jobs it depended on by their match score, best first."""
-
-    async def run(self, job: JobRecord, ctx: JobContext) -> dict[str, Any]:
-        ranked: list[dict[str, Any]] = []
-        for dep in await ctx.dependencies():
-            result = dep.result or {}
-            score = float(result.get("matching_details", {}).get("overall_score", 0.0))
-            potentials = [float(c.get("potential_score", 0.0)) for c in result.get("recommended_courses", [])]
-            ranked.append(
-                {
-                    "job_id": dep.id,
-                    "overall_score": score,
-                    "missing_skills": len(result.get("skill_gap", [])),
-                    "best_potential_score": max(potentials, default=score),
-                }
-            )
-        ranked.sort(key=lambda r: (-r["overall_score"], r["job_id"]))
-        return {"ranked": ranked}
-
-
+# At most one slot-time sample per this many seconds.
+SLOT_SAMPLE_SECONDS = 0.25
 # The claim loop settles scheduled and waiting jobs at most this often.
 RELEASE_INTERVAL_SECONDS = 0.05
 
@@ -124,7 +99,7 @@ class Dispatcher:
         store: JobStore,
         feed: ChangeFeed,
         handlers: dict[JobType, JobHandler],
-        settings: Settings,
+        settings: SchedulerSettings,
         *,
         clock: Callable[[], float] = time.time,
         worker_id: str | None = None,
@@ -139,6 +114,11 @@ class Dispatcher:
         self._loops: list[asyncio.Task[None]] = []
         self._stopping = False
         self._released_at = -1e9
+        # Slot-time measurement: when the current busy window began and how many jobs ended in it; and whether
+        # the last claim left jobs waiting (then a freed slot is refilled at once: the dispatcher is busy).
+        self._busy_since: float | None = None
+        self._busy_ends = 0
+        self._backlog = False
 
     @property
     def slots(self) -> int:
@@ -184,7 +164,8 @@ class Dispatcher:
             return
         self._released_at = time.monotonic()
         try:
-            await self._store.release(self._clock(), self._settings.result_ttl_seconds)
+            now = self._clock()
+            await self._store.release(now, admission.releaser(now, self._settings.result_ttl_seconds))
         except Exception:
             log.exception("releasing scheduled and waiting jobs failed; retrying")
 
@@ -196,12 +177,18 @@ class Dispatcher:
                 if free > 0:
                     now = self._clock()
                     try:
+                        lease = self._settings.lease_seconds
                         jobs = await self._store.claim(
-                            worker=self.worker_id, now=now, lease_seconds=self._settings.lease_seconds, limit=free
+                            worker=self.worker_id,
+                            now=now,
+                            lease_seconds=lease,
+                            limit=free,
+                            start=core.starter(self.worker_id, now, lease),
                         )
                     except Exception:
                         log.exception("claim failed; retrying")
                         jobs = []
+                    self._backlog = len(jobs) >= free
                     for job in jobs:
                         task = asyncio.create_task(self._run(job), name=f"job-{job.id}")
                         self._active[job.id] = (task, job.fence)
@@ -248,6 +235,7 @@ class Dispatcher:
             await self._store.transition(job.id, job.fence, lambda j: core.succeed(j, result, now, ttl), now)
             if self._metrics is not None:
                 self._metrics.job_finished(job, JobState.SUCCEEDED)
+            await self._measure_slot_time(job, now)
         except asyncio.CancelledError:
             await self._hand_back(job, "cancelled")
         except core.StaleAttempt:
@@ -265,6 +253,27 @@ class Dispatcher:
             self._slot_free.set()
             leave_trace()
             job_id_var.reset(token)
+
+    async def _measure_slot_time(self, job: JobRecord, now: float) -> None:
+        """While every slot is busy (or jobs wait for the next free one), the time between completions times the
+        slots is what one slot takes per job under that load, contention included: the wait estimate's service
+        time at depth. One sample per SLOT_SAMPLE_SECONDS at most, averaged over the completions in it, so a
+        fast drain does not write a timing per job."""
+        if not (len(self._active) >= self.slots or self._backlog):
+            self._busy_since, self._busy_ends = None, 0
+            return
+        if self._busy_since is None:
+            self._busy_since, self._busy_ends = now, 0
+            return
+        self._busy_ends += 1
+        if now - self._busy_since < SLOT_SAMPLE_SECONDS:
+            return
+        per_slot = (now - self._busy_since) / self._busy_ends * self.slots
+        self._busy_since, self._busy_ends = now, 0
+        try:
+            await self._store.record_timing(f"slot:{job.type.value}", per_slot, now)
+        except Exception:
+            log.exception("could not record a slot time")
 
     async def _fail(self, job: JobRecord, error: JobError) -> None:
         now = self._clock()

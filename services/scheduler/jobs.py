@@ -3,15 +3,18 @@ servicer converts, this decides."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Collection
 
-from services.common import tracing
-from services.common.settings import Settings
-from services.scheduler import core, policy
+from services.common import errors, tracing
+from services.scheduler import admission, core, policy, versions
 from services.scheduler.feed import ChangeFeed
 from services.scheduler.model import (
+    Admission,
+    AdmissionSnapshot,
+    CourseInput,
     EventKind,
     JobEvent,
     JobRecord,
@@ -22,9 +25,12 @@ from services.scheduler.model import (
     Principal,
     QueueCounts,
     QueueStatus,
+    Quota,
     Timing,
 )
-from services.scheduler.store.base import JobStore
+from services.scheduler.settings import SchedulerSettings
+from services.scheduler.store.base import AdmissionRequestKeys, JobStore
+from services.scheduler.versions import ResultVersions
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +43,54 @@ REQUEUED_EVENTS = frozenset({EventKind.QUEUED, EventKind.RELEASED, EventKind.RET
 # How fresh the cached queue counts and timings used for wait estimates must be.
 STATS_MAX_AGE_SECONDS = 1.0
 DEFAULT_JOB_SECONDS = {JobType.NOOP: 0.001}
+# Slot times measured under load are trusted for estimates from this many samples on.
+MIN_SLOT_SAMPLES = 5
+
+
+# The most jobs one SubmitJobs call may carry.
+MAX_BATCH = 1000
+
+
+def _in_batch(exc: errors.InvalidArgument, index: int) -> errors.InvalidArgument:
+    """The same violations, each field named as requests[index].field."""
+    bad = [errors.FieldViolation(f"requests[{index}].{v.field}", v.description) for v in exc.violations]
+    return errors.InvalidArgument("; ".join(f"{v.field} {v.description}" for v in bad) or exc.message, bad)
+
+
+class _Admitting:
+    """One submit on its way into the store: the core's decision, with the position the store counted."""
+
+    def __init__(self, request: admission.AdmissionRequest, keys: AdmissionRequestKeys, index: int | None) -> None:
+        self.request, self.keys, self.index = request, keys, index
+        self.position: int | None = None
+
+    def decide_checks(self) -> None:
+        """The checks that need no store read, with batch field names."""
+        try:
+            admission.validate(self.request)
+        except errors.InvalidArgument as exc:
+            raise exc if self.index is None else _in_batch(exc, self.index) from exc
+        except errors.PermissionDenied as exc:
+            if self.index is None:
+                raise
+            raise errors.InvalidArgument.for_field(f"requests[{self.index}].priority", exc.message) from exc
+
+    def decide(self, snapshot: AdmissionSnapshot) -> Admission:
+        try:
+            decided = admission.decide(self.request, snapshot)
+        except errors.InvalidArgument as exc:
+            if self.index is None:
+                raise
+            raise _in_batch(exc, self.index) from exc
+        build = decided.queued_event
+        if build is not None:
+
+            def queued_event(position: int) -> NewEvent:
+                self.position = position
+                return build(position)
+
+            decided.queued_event = queued_event
+        return decided
 
 
 class JobService:
@@ -46,12 +100,13 @@ class JobService:
         self,
         store: JobStore,
         feed: ChangeFeed,
-        settings: Settings,
+        settings: SchedulerSettings,
         *,
         local_workers: Callable[[], int] = lambda: 0,
         on_cancel: Callable[[str], object] = lambda job_id: None,
         on_submit: Callable[[JobRecord], object] = lambda job: None,
         clock: Callable[[], float] = time.time,
+        versions: ResultVersions | None = None,
     ) -> None:
         self._store = store
         self._feed = feed
@@ -60,6 +115,7 @@ class JobService:
         self._on_cancel = on_cancel
         self._on_submit = on_submit
         self._clock = clock
+        self._versions = versions
         self._limits = core.Limits(max_text_bytes=settings.max_text_bytes, max_priority=settings.max_priority)
         self._stats_at = -1e9
         self._counts = QueueCounts()
@@ -78,9 +134,15 @@ class JobService:
         return max(self._counts.workers, self._local_workers(), 1)
 
     def mean_job_seconds(self, job_type: JobType) -> float:
+        """What one worker slot takes per job of this type now: measured under load when there are enough
+        samples (the recent median of the time between completions while every slot was busy, times the slots),
+        else the recent median duration of a job (which includes the contention it ran under), else a default."""
+        slot = self._timings.get(f"slot:{job_type.value}")
+        if slot and slot.samples >= MIN_SLOT_SAMPLES:
+            return slot.recent
         timing = self._timings.get(f"job:{job_type.value}")
         if timing and timing.samples:
-            return timing.mean
+            return timing.recent
         return DEFAULT_JOB_SECONDS.get(job_type, self._settings.default_job_seconds)
 
     def _estimate(self, job_type: JobType, position: int) -> float:
@@ -102,35 +164,79 @@ class JobService:
 
     # --- API ---------------------------------------------------------------------------------------------
 
-    async def submit(self, principal: Principal, sub: core.Submission) -> tuple[JobView, bool]:
-        """Validates and stores a job; returns its view and False when request_id matched an earlier job."""
-        core.validate_submission(sub, self._limits)
-        quota = policy.quota_for(principal, self._settings)
-        policy.check_priority(sub.priority, quota)
-        await self._refresh_stats()
-        now = self._clock()
-        job, _ = core.new_job(sub, principal.owner, now)
-        job.max_running = quota.max_running
-        # The SubmitJob span (services.common.interceptors) is the parent of every stage call of the job.
-        job.traceparent = tracing.current_traceparent() or tracing.TraceContext.new_root().traceparent
+    def _with_cache_key(self, sub: core.Submission) -> core.Submission:
+        """An analysis gets the key of its result in the cache (its inputs with the model and data versions)."""
+        given = sub.input
+        if sub.type is not JobType.COURSE_RECOMMENDATION or not isinstance(given, CourseInput) or not self._versions:
+            return sub
+        threshold = given.threshold or core.DEFAULT_THRESHOLD
+        fingerprint = self._versions.fingerprint()
+        key = versions.cache_key(given.resume_text, given.job_description_text, threshold, fingerprint)
+        return dataclasses.replace(sub, cache_key=key)
 
-        placed: list[JobView] = []
-
-        def queued_event(position: int) -> NewEvent:
-            estimate = self._estimate(job.type, position)
-            placed.append(JobView(job, position, estimate))
-            return NewEvent(EventKind.QUEUED, {"position": position, "estimated_wait": estimate})
-
-        stored, created = await self._store.create(
-            job, queued_event, max_queue_depth=self._settings.max_queue_depth, quota=quota if quota.limited else None
+    def _admission(
+        self, principal: Principal, sub: core.Submission, quota: Quota, batch_index: int | None = None
+    ) -> _Admitting:
+        sub = self._with_cache_key(sub)
+        request = admission.AdmissionRequest(
+            submission=sub,
+            owner=principal.owner,
+            now=self._clock(),
+            limits=self._limits,
+            max_queue_depth=self._settings.max_queue_depth,
+            quota=quota,
+            # The SubmitJob span (services.common.interceptors) is the parent of every stage call of the job.
+            traceparent=tracing.current_traceparent() or tracing.TraceContext.new_root().traceparent,
+            wait=lambda position: self._estimate(sub.type or JobType.NOOP, position),
+            result_ttl=self._settings.result_ttl_seconds,
         )
+        lookup = "" if sub.skip_cache else sub.cache_key
+        keys = AdmissionRequestKeys(
+            principal.owner, sub.priority, sub.request_id, sub.depends_on, lookup, count_pending=quota.max_queued > 0
+        )
+        return _Admitting(request, keys, batch_index)
+
+    async def _answer(self, stored: JobRecord, created: bool, admitting: _Admitting, recount: bool = False) -> JobView:
         if created:
             self._on_submit(stored)
-        if not created or not placed:
-            return await self.view(stored), created
-        log.debug("job %s submitted by %s (%s, priority %d)", job.id, job.owner, job.type.value, job.priority)
-        # The position computed inside the insert's transaction is the answer: no second count.
-        return placed[0], True
+        if recount or not created or admitting.position is None or stored.state is not JobState.QUEUED:
+            return await self.view(stored)
+        # The position counted when the job was written is the answer: no second count.
+        return JobView(stored, admitting.position, self._estimate(stored.type, admitting.position))
+
+    async def submit(self, principal: Principal, sub: core.Submission) -> tuple[JobView, bool]:
+        """Validates and stores a job; returns its view and False when request_id matched an earlier job."""
+        admitting = self._admission(principal, sub, policy.quota_for(principal, self._settings))
+        admission.validate(admitting.request)  # bad input is refused before any read
+        await self._refresh_stats()
+        stored, created = await self._store.admit(admitting.keys, admitting.decide)
+        return await self._answer(stored, created, admitting), created
+
+    async def submit_many(self, principal: Principal, subs: list[core.Submission]) -> list[tuple[JobView, bool]]:
+        """Validates and stores many jobs in one transaction: all of them, or none. Violations name the job
+        as requests[i]."""
+        if not subs:
+            raise errors.InvalidArgument.for_field("requests", "must not be empty")
+        if len(subs) > MAX_BATCH:
+            raise errors.InvalidArgument.for_field("requests", f"at most {MAX_BATCH} jobs in one batch")
+        quota = policy.quota_for(principal, self._settings)
+        batch = [self._admission(principal, sub, quota, i) for i, sub in enumerate(subs)]
+        bad: list[errors.FieldViolation] = []
+        for admitting in batch:
+            try:
+                admitting.decide_checks()
+            except errors.InvalidArgument as exc:
+                bad.extend(exc.violations)
+        if bad:
+            raise errors.InvalidArgument("; ".join(f"{v.field} {v.description}" for v in bad), bad)
+        await self._refresh_stats()
+        done = await self._store.admit_many([(a.keys, a.decide) for a in batch])
+        # A later job of higher priority moves the earlier ones back: then each position is counted again.
+        recount = len({sub.priority for sub in subs}) > 1
+        return [
+            (await self._answer(job, created, a, recount), created)
+            for (job, created), a in zip(done, batch, strict=True)
+        ]
 
     async def _visible(self, principal: Principal, job_id: str) -> JobRecord:
         job = await self._store.get(job_id) if job_id else None
@@ -154,7 +260,8 @@ class JobService:
         # The store moved the fence, so the worker's further writes fail; stopping its task also cancels the
         # in-flight stage RPC right away instead of at its next write.
         self._on_cancel(job_id)
-        await self._store.release(now, self._settings.result_ttl_seconds)  # jobs waiting on it are cancelled
+        # Jobs waiting on it are cancelled.
+        await self._store.release(now, admission.releaser(now, self._settings.result_ttl_seconds))
         log.info("job %s cancelled: %s", job_id, text)
         return await self.get(principal, job_id)
 
@@ -169,12 +276,18 @@ class JobService:
         views = [await self.view(j) for j in jobs]
         return views, (jobs[-1].id if more and jobs else "")
 
-    async def watch(self, principal: Principal, job_id: str, after_sequence: int) -> AsyncIterator[JobView | JobEvent]:
+    async def watch(
+        self, principal: Principal, job_id: str, after_sequence: int, *, first: JobView | None = None
+    ) -> AsyncIterator[JobView | JobEvent]:
         """A snapshot, then every event after `after_sequence` in order, live; ends after the terminal event.
-        While the job is queued, a fresh snapshot follows whenever its position changes."""
-        job = await self._visible(principal, job_id)
-        snapshot = await self.view(job)
-        yield snapshot
+        While the job is queued, a fresh snapshot follows whenever its position changes. `first` is a snapshot
+        the caller already has and sent (a submit's answer): the stream goes on from it."""
+        if first is None:
+            job = await self._visible(principal, job_id)
+            snapshot = await self.view(job)
+            yield snapshot
+        else:
+            job, snapshot = first.job, first
         last = max(after_sequence, 0)
         position = snapshot.position
         current: JobRecord | None = job  # the record, while it is queued (its place comes from it)

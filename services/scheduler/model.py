@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from services.scheduler.policy import Quota
-    from services.scheduler.store.base import OwnerUsage
+from services.common import errors
 
 
 class JobState(enum.StrEnum):
@@ -83,6 +82,36 @@ class EventKind(enum.StrEnum):
         return self in (EventKind.SUCCEEDED, EventKind.FAILED, EventKind.CANCELLED)
 
 
+@dataclass(frozen=True)
+class CourseInput:
+    """The input of a course-recommendation analysis."""
+
+    resume_text: str = ""
+    job_description_text: str = ""
+    threshold: float = 0.0  # 0 means the default
+
+
+@dataclass(frozen=True)
+class NoopInput:
+    """The input of a no-op job: a payload it returns."""
+
+    payload: bytes = b""
+
+
+@dataclass(frozen=True)
+class RankInput:
+    """A rank-analyses job has no input of its own: it ranks the jobs it depends on."""
+
+
+JobInput = CourseInput | NoopInput | RankInput
+# The input each job type takes.
+INPUT_TYPES: dict[JobType, type[CourseInput] | type[NoopInput] | type[RankInput]] = {
+    JobType.COURSE_RECOMMENDATION: CourseInput,
+    JobType.NOOP: NoopInput,
+    JobType.RANK_ANALYSES: RankInput,
+}
+
+
 @dataclass
 class StageRecord:
     """The state of one stage of one job."""
@@ -121,7 +150,8 @@ class JobRecord:
     type: JobType
     state: JobState
     priority: int
-    input: dict[str, Any]
+    # Written once at submit and kept apart from the record, which every state change rewrites.
+    input: JobInput
     create_time: float
     request_id: str = ""
     queue_seq: int = 0
@@ -134,7 +164,9 @@ class JobRecord:
     lease_until: float | None = None
     stages: list[StageRecord] = field(default_factory=list)
     current_stage: Stage | None = None
-    result: dict[str, Any] | None = None
+    # The result in its wire form (the serialised result message of the job's type), written once at the end
+    # and kept apart from the record; None until then, and when the record was read without it.
+    result: bytes | None = None
     error: JobError | None = None
     last_sequence: int = 0
     # Scheduling policy: the fair-order round, the delay, the jobs it waits for, and its owner's running cap.
@@ -144,6 +176,10 @@ class JobRecord:
     max_running: int = 0
     # W3C traceparent of the request that submitted the job: its stage calls continue that trace.
     traceparent: str = ""
+    # The result cache: the key of this job's inputs with the model and data versions ("" when not cacheable),
+    # and the job whose result this one reused ("" when it ran itself).
+    cache_key: str = ""
+    cached_from: str = ""
 
 
 @dataclass(frozen=True)
@@ -159,10 +195,24 @@ class JobEvent:
 
 @dataclass(frozen=True)
 class NewEvent:
-    """An event before the store numbers it."""
+    """An event before the store numbers it. `timing` is a measured duration worth keeping for estimates
+    ("stage:<STAGE>" or "job:<type>", seconds), which the store records with the event."""
 
     kind: EventKind
     data: dict[str, Any] = field(default_factory=dict)
+    timing: tuple[str, float] | None = None
+
+
+class JobNotFound(errors.NotFound):
+    reason = "JOB_NOT_FOUND"
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"job {job_id!r} not found")
+        self.job_id = job_id
+
+
+class StaleAttempt(Exception):
+    """A worker wrote with a fencing token that is no longer the job's: its attempt was superseded."""
 
 
 @dataclass(frozen=True)
@@ -182,6 +232,9 @@ class Timing:
     mean: float
     p95: float
     samples: int
+    p50: float = 0.0
+    # The median of the newest samples only: what it takes now (under the load of the moment).
+    recent: float = 0.0
 
 
 @dataclass
@@ -201,6 +254,103 @@ class JobView:
     job: JobRecord
     position: int = 0
     estimated_wait: float = 0.0
+
+
+@dataclass(frozen=True)
+class Quota:
+    """One owner's limits, from their tier; 0 means unlimited."""
+
+    tier: str
+    max_priority: int
+    max_queued: int
+    max_running: int
+    submit_rate: float
+    submit_burst: int
+
+    @property
+    def limited(self) -> bool:
+        return bool(self.max_queued or self.max_running or self.submit_rate)
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """A token bucket's state: tokens left at `updated` (seconds since the epoch)."""
+
+    tokens: float
+    updated: float
+
+
+@dataclass(frozen=True)
+class OwnerUsage:
+    """How many of an owner's jobs wait (queued, scheduled or waiting) and run."""
+
+    pending: int
+    running: int
+
+
+def order_key(priority: int, fair_round: int, queue_seq: int) -> str:
+    """A string that sorts in dispatch order: priority desc, then round, then submit order."""
+    return f"{99 - priority:02d}{fair_round:012d}{queue_seq:012d}"
+
+
+# --- admission: what a store reads for a decision, and the decision it applies ----------------------------
+
+
+@dataclass(frozen=True)
+class AdmissionSnapshot:
+    """What the store read for one admission (a submit or a release), as of one moment."""
+
+    # The owner's earlier job with the same request_id (a submit only).
+    existing: JobRecord | None = None
+    # Every dependency named, None for the ones that do not exist.
+    dependencies: dict[str, JobRecord | None] = field(default_factory=dict)
+    # The owner's jobs waiting (queued, scheduled or waiting), and every queued job.
+    pending: int = 0
+    depth: int = 0
+    # The owner's submit-rate bucket (None: never used).
+    bucket: Bucket | None = None
+    # The owner's finished job with the same cache key, when one was asked for.
+    cached: JobRecord | None = None
+    # The fair-order round being served at the job's priority, and the owner's last round there.
+    serving_round: int = 0
+    owner_round: int | None = None
+
+
+@dataclass(frozen=True)
+class AdmissionGuard:
+    """What must still hold when the store writes a decision: the reads it depended on. A store that cannot
+    write under a lock checks these atomically with the write and, when one fails, reads again and re-decides."""
+
+    # The owner's waiting jobs and the queue depth must not have grown past what was read (None: not read).
+    pending_at_most: int | None = None
+    depth_at_most: int | None = None
+    # The bucket and the owner's round must be exactly as read.
+    bucket: bool = False
+    owner_round: bool = False
+
+
+@dataclass
+class Admission:
+    """The decision about one submit or release, for the store to apply as a whole.
+
+    `job` is the record to write (None when the submit repeats an earlier request_id: `existing` is the
+    answer). A job entering the queue gets its submit order from the store, which then counts its position
+    and builds its queued event with `queued_event(position)`; `events` are written after that one."""
+
+    job: JobRecord | None
+    snapshot: AdmissionSnapshot
+    events: list[NewEvent] = field(default_factory=list)
+    queued_event: Callable[[int], NewEvent] | None = None
+    bucket: Bucket | None = None
+    guard: AdmissionGuard = AdmissionGuard()
+
+    @property
+    def existing(self) -> JobRecord | None:
+        return self.snapshot.existing if self.job is None else None
+
+    @property
+    def enqueues(self) -> bool:
+        return self.job is not None and self.job.state is JobState.QUEUED and self.queued_event is not None
 
 
 @dataclass

@@ -9,30 +9,23 @@ positions stay exact: the count of queued jobs whose key sorts before it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from services.common import errors
-from services.common.settings import Settings
-from services.scheduler.model import Principal
+from services.scheduler.model import Bucket, Principal, Quota, order_key
+from services.scheduler.settings import SchedulerSettings
+
+__all__ = [
+    "Bucket",
+    "Quota",
+    "assign_round",
+    "check_priority",
+    "order_key",
+    "quota_exceeded",
+    "quota_for",
+    "take_token",
+]
 
 
-@dataclass(frozen=True)
-class Quota:
-    """One owner's limits, from their tier; 0 means unlimited."""
-
-    tier: str
-    max_priority: int
-    max_queued: int
-    max_running: int
-    submit_rate: float
-    submit_burst: int
-
-    @property
-    def limited(self) -> bool:
-        return bool(self.max_queued or self.max_running or self.submit_rate)
-
-
-def quota_for(principal: Principal, settings: Settings) -> Quota:
+def quota_for(principal: Principal, settings: SchedulerSettings) -> Quota:
     """The limits of a caller's tier. Admins, and everyone when no keys are configured, are unlimited."""
     if principal.tier == "vip":
         return Quota(
@@ -62,14 +55,6 @@ def check_priority(priority: int, quota: Quota) -> None:
         )
 
 
-@dataclass
-class Bucket:
-    """A token bucket's state: tokens left at `updated` (seconds since the epoch)."""
-
-    tokens: float
-    updated: float
-
-
 def take_token(bucket: Bucket | None, quota: Quota, now: float) -> tuple[Bucket, float]:
     """Refills the bucket to `now` and takes one token. Returns the new state and 0.0, or the unchanged state
     and the seconds until a token is available when the bucket is empty."""
@@ -97,8 +82,3 @@ def assign_round(serving: int, owner_last: int | None) -> int:
     """The fair-order round of an owner's new job: right after their previous one, never before the round
     being served now."""
     return serving if owner_last is None else max(serving, owner_last + 1)
-
-
-def order_key(priority: int, fair_round: int, queue_seq: int) -> str:
-    """A string that sorts in dispatch order: priority desc, then round, then submit order."""
-    return f"{99 - priority:02d}{fair_round:012d}{queue_seq:012d}"

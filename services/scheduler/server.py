@@ -10,24 +10,25 @@ from dataclasses import dataclass
 
 import grpc
 from google.longrunning import operations_pb2_grpc
-from skillbridge.scheduler.v1 import scheduler_service_pb2, scheduler_service_pb2_grpc
+from skillbridge.scheduler.v1 import scheduler_service_pb2
 
 from services.common.exposure import exit_if_exposed
 from services.common.observability import Observability
 from services.common.server import RunningServer, create_server, serve_until_signal
-from services.common.settings import Settings
 from services.scheduler.auth import KeyRing
-from services.scheduler.dispatcher import Dispatcher, JobHandler, NoopHandler, RankAnalysesHandler
+from services.scheduler.dispatcher import Dispatcher, JobHandler
 from services.scheduler.feed import ChangeFeed
+from services.scheduler.handlers import CourseRecommendationHandler, NoopHandler, RankAnalysesHandler
 from services.scheduler.jobs import JobService
 from services.scheduler.metrics import SchedulerMetrics
 from services.scheduler.model import JobType
 from services.scheduler.operations import OperationsServicer
-from services.scheduler.pipeline import CourseRecommendationHandler
-from services.scheduler.servicer import JobSchedulerServicer
+from services.scheduler.servicer import JobSchedulerServicer, add_to_server
+from services.scheduler.settings import SchedulerSettings
 from services.scheduler.stage_clients import StageClients
 from services.scheduler.store.base import JobStore
 from services.scheduler.store.factory import open_store
+from services.scheduler.versions import ResultVersions
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ class SchedulerServer:
 
 
 async def start(
-    settings: Settings,
+    settings: SchedulerSettings,
     *,
     port: int | None = None,
     store: JobStore | None = None,
@@ -82,6 +83,7 @@ async def start(
     metrics = SchedulerMetrics(observability.registry)
     feed = feed or ChangeFeed()
     store = store or open_store(settings, feed)
+    await store.open()
     metrics.watch_store(store, asyncio.get_running_loop(), time.time)
     clients: StageClients | None = None
     if handlers is None:
@@ -99,11 +101,12 @@ async def start(
         local_workers=(lambda: dispatcher.slots) if dispatcher else (lambda: 0),
         on_cancel=dispatcher.abort if dispatcher else (lambda job_id: None),
         on_submit=metrics.job_submitted,
+        versions=ResultVersions.from_settings(settings),
     )
     keys = KeyRing.from_settings(settings)
 
     def register(server: grpc.aio.Server) -> None:
-        scheduler_service_pb2_grpc.add_JobSchedulerServiceServicer_to_server(JobSchedulerServicer(jobs, keys), server)
+        add_to_server(JobSchedulerServicer(jobs, keys), server)
         operations_pb2_grpc.add_OperationsServicer_to_server(OperationsServicer(jobs, keys), server)
 
     running = await create_server(
@@ -126,7 +129,7 @@ async def start(
     )
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: SchedulerSettings) -> None:
     """Runs the scheduler on settings.scheduler_port until SIGTERM/SIGINT, then drains. Metrics are served on
     settings.scheduler_metrics_port (0 = off). Exits at once when it would serve unauthenticated callers on a
     reachable address (services.common.exposure)."""

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypeVar
 
 import grpc
 from skillbridge.ner.v1 import ner_service_pb2_grpc
@@ -16,12 +15,14 @@ from skillbridge.retrieval.v1 import retrieval_service_pb2_grpc
 from skillbridge.similarity.v1 import similarity_service_pb2_grpc
 
 from services.common import tracing
-from services.common.settings import Settings
 from services.scheduler.dispatcher import StageFailed
 from services.scheduler.metrics import SchedulerMetrics
 from services.scheduler.model import Stage
+from services.scheduler.settings import SchedulerSettings
 
 log = logging.getLogger(__name__)
+Req = TypeVar("Req")
+Resp = TypeVar("Resp")
 
 RETRY_BACKOFF_SECONDS = 0.1
 
@@ -44,10 +45,10 @@ def channel_for(addresses: str, max_message_bytes: int) -> grpc.aio.Channel:
 class StageClients:
     """Stubs of the stage services and the call policy."""
 
-    ner: ner_service_pb2_grpc.NerServiceStub
-    similarity: similarity_service_pb2_grpc.SimilarityServiceStub
-    retrieval: retrieval_service_pb2_grpc.RetrievalServiceStub
-    recommendation: recommendation_service_pb2_grpc.RecommendationServiceStub
+    ner: ner_service_pb2_grpc.NerServiceAsyncStub
+    similarity: similarity_service_pb2_grpc.SimilarityServiceAsyncStub
+    retrieval: retrieval_service_pb2_grpc.RetrievalServiceAsyncStub
+    recommendation: recommendation_service_pb2_grpc.RecommendationServiceAsyncStub
     timeout: float
     retries: int
     channels: tuple[grpc.aio.Channel, ...] = ()
@@ -56,7 +57,7 @@ class StageClients:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, spans: tracing.Spans | None = None, metrics: SchedulerMetrics | None = None
+        cls, settings: SchedulerSettings, *, spans: tracing.Spans | None = None, metrics: SchedulerMetrics | None = None
     ) -> StageClients:
         size = settings.max_message_bytes
         ner = channel_for(settings.ner_address, size)
@@ -75,7 +76,7 @@ class StageClients:
             metrics=metrics,
         )
 
-    async def call(self, stage: Stage, rpc: Callable[..., Any], request: Any) -> Any:
+    async def call(self, stage: Stage, rpc: grpc.aio.UnaryUnaryMultiCallable[Req, Resp], request: Req) -> Resp:
         """Calls `rpc` with a deadline; retries UNAVAILABLE with exponential backoff; any other failure (and
         UNAVAILABLE after the last retry) raises StageFailed naming the stage.
 

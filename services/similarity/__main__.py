@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from services.common.logs import configure_logging
 from services.common.server import run
-from services.common.settings import Settings
 from services.similarity.server import serve
+from services.similarity.settings import SimilaritySettings
 
 if __name__ == "__main__":
-    settings = Settings.from_env()
+    settings = SimilaritySettings.from_env()
     configure_logging(settings.log_level, json_lines=settings.log_json, service="similarity")
     run(lambda: serve(settings))

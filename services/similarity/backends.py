@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 
 from services.common.embedding import CachedEmbedder, Embedder, MiniLmEmbedder
-from services.common.settings import Settings
 from services.common.taxonomy import Taxonomy, load_taxonomy
+from services.similarity.settings import SimilaritySettings
 
 log = logging.getLogger(__name__)
 
@@ -20,11 +20,11 @@ def load_embedder() -> Embedder:
     return MiniLmEmbedder()
 
 
-def taxonomy_path(settings: Settings) -> Path:
+def taxonomy_path(settings: SimilaritySettings) -> Path:
     return settings.data_dir / TAXONOMY_FILE
 
 
-def load_skill_taxonomy(settings: Settings) -> Taxonomy | None:
+def load_skill_taxonomy(settings: SimilaritySettings) -> Taxonomy | None:
     """The taxonomy in data/ when present; None (with a warning) when missing or unreadable, since the service
     works without it (no canonical names, no pre-embedding)."""
     path = taxonomy_path(settings)

@@ -11,10 +11,10 @@ from skillbridge.similarity.v1 import similarity_service_pb2_grpc as pb_grpc
 from services.common.embedding import CachedEmbedder, Embedder, MicroBatcher
 from services.common.observability import Observability
 from services.common.server import RunningServer, create_server, serve_service
-from services.common.settings import Settings
 from services.common.taxonomy import Taxonomy
 from services.similarity import backends
 from services.similarity.servicer import SimilarityServicer
+from services.similarity.settings import SimilaritySettings
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["SimilarityService"].full_name
 
 
 async def start(
-    settings: Settings,
+    settings: SimilaritySettings,
     *,
     port: int | None = None,
     embedder: Embedder | None = None,
@@ -54,6 +54,6 @@ async def start(
     return running
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: SimilaritySettings) -> None:
     """Runs the similarity service on settings.similarity_port until SIGTERM or SIGINT, then drains."""
     await serve_service(settings, "similarity", settings.similarity_metrics_port, start)

@@ -10,9 +10,9 @@ from skillbridge.similarity.v1 import similarity_service_pb2 as pb
 from skillbridge.similarity.v1 import similarity_service_pb2_grpc as pb_grpc
 
 from services.common.embedding import MicroBatcher
-from services.common.settings import Settings
 from services.common.taxonomy import Taxonomy
 from services.similarity import core
+from services.similarity.settings import SimilaritySettings
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -24,7 +24,7 @@ def _match_to_proto(match: core.SkillMatch) -> course_pb2.SkillMatch:
 class SimilarityServicer(pb_grpc.SimilarityServiceServicer):
     """Embed and CompareSkills over one shared, cached, micro-batched embedder."""
 
-    def __init__(self, settings: Settings, batcher: MicroBatcher, taxonomy: Taxonomy | None) -> None:
+    def __init__(self, settings: SimilaritySettings, batcher: MicroBatcher, taxonomy: Taxonomy | None) -> None:
         self._settings = settings
         self._batcher = batcher
         self._taxonomy = taxonomy

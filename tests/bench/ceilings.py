@@ -183,7 +183,15 @@ def sqlite_ceilings(size: int) -> dict[str, Any]:
 
 
 def run(size: int) -> dict[str, Any]:
-    return {"system": "ceilings", **grpc_ceilings(size), **redis_ceilings(size), **sqlite_ceilings(size)}
+    from tests.bench import tracing_bench
+
+    return {
+        "system": "ceilings",
+        **grpc_ceilings(size),
+        **redis_ceilings(size),
+        **sqlite_ceilings(size),
+        **tracing_bench.run(),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -171,9 +171,44 @@ async def measure(stack: Stack, jobs: int, seconds: float, levels: tuple[int, ..
     return figures
 
 
+# Analyses submitted at once to measure the wait estimate against the wait that followed.
+BURST = 100
+# Jobs that started within this many seconds of their submit did not wait: their relative error says nothing.
+MIN_WAIT_SECONDS = 0.25
+
+
+async def measure_estimates(stack: Stack, burst: int) -> dict[str, Any]:
+    """Submits `burst` analyses back to back, keeps each one's estimated wait from its submit answer, and once all
+    ended compares it with the wait measured by the scheduler (start_time - create_time). The figure is the
+    median of |estimate - measured| / measured over the jobs that waited."""
+    async with grpc.aio.insecure_channel(stack.scheduler) as channel:
+        stub = pb_grpc.JobSchedulerServiceStub(channel)
+        submitted = [(await stub.SubmitJob(course_job(), timeout=10)).job for _ in range(burst)]
+        estimates = {j.id: j.estimated_wait.ToTimedelta().total_seconds() for j in submitted}
+        waits: dict[str, float] = {}
+        for job in submitted:
+            async for update in stub.WatchJob(pb.WatchJobRequest(job_id=job.id, after_sequence=job.last_sequence)):
+                if update.HasField("event") and update.event.WhichOneof("kind") in TERMINAL:
+                    break
+            done = (await stub.GetJob(pb.GetJobRequest(job_id=job.id), timeout=10)).job
+            created = done.create_time.ToNanoseconds() / 1e9
+            started = done.start_time.ToNanoseconds() / 1e9 if done.HasField("start_time") else created
+            waits[job.id] = started - created
+    errors = [abs(estimates[i] - w) / w for i, w in waits.items() if w >= MIN_WAIT_SECONDS]
+    last = submitted[-1].id
+    return {
+        "estimate_median_abs_error_pct": median(errors) * 100 if errors else float("nan"),
+        "estimate_jobs_that_waited": len(errors),
+        "estimate_last_job_estimated_s": estimates[last],
+        "estimate_last_job_waited_s": waits[last],
+        "samples_estimate_error_pct": [e * 100 for e in errors],
+    }
+
+
 def run(jobs: int, seconds: float, levels: tuple[int, ...] = (1, 4, 16), concurrency: int = 16) -> dict[str, Any]:
     with ml_stack(concurrency) as stack:
         figures = asyncio.run(measure(stack, jobs, seconds, levels))
+        figures.update(asyncio.run(measure_estimates(stack, BURST)))
     return {"system": "skillbridge-ml", "dispatcher_concurrency": concurrency, **figures}
 
 

@@ -41,6 +41,10 @@ WARM_UP = 10
 SUCCEEDED = job_pb2.JobState.Name(job_pb2.JOB_STATE_SUCCEEDED)
 
 
+# Jobs per SubmitJobs call in the batch-enqueue measurement.
+BATCH = 500
+
+
 def noop() -> pb.SubmitJobRequest:
     return pb.SubmitJobRequest(type=job_pb2.JOB_TYPE_NOOP, noop=job_pb2.NoopInput(payload=PAYLOAD))
 
@@ -101,6 +105,22 @@ async def measure_enqueue(address: str, size: int, used_bytes: Any) -> dict[str,
         "enqueued": n + 1,
         "samples_submit_ms": latencies,
     }
+
+
+async def measure_batch_enqueue(address: str, size: int, batch: int = BATCH) -> dict[str, Any]:
+    """One client, SubmitJobs calls of `batch` jobs one after another, no dispatcher running."""
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = pb_grpc.JobSchedulerServiceStub(channel)
+        await wait_ready(stub)
+        await stub.SubmitJobs(pb.SubmitJobsRequest(requests=[noop()]))  # warm-up
+        request = pb.SubmitJobsRequest(requests=[noop() for _ in range(batch)])
+        done = 0
+        cap = time.monotonic() + TIME_CAP_SECONDS
+        start = time.perf_counter()
+        while done < size and time.monotonic() < cap:
+            done += len((await stub.SubmitJobs(request, timeout=60)).responses)
+        elapsed = time.perf_counter() - start
+    return {"batch_enqueue_jobs_per_s": done / elapsed, "batch_size": batch}
 
 
 async def succeeded(stub: pb_grpc.JobSchedulerServiceStub) -> int:
@@ -165,10 +185,23 @@ async def measure_roundtrip(address: str, count: int) -> dict[str, Any]:
                 samples.append((time.perf_counter() - t) * 1000)
             if time.monotonic() > cap:
                 break
+        one_call: list[float] = []
+        for i in range(count + WARM_UP):
+            t = time.perf_counter()
+            async for update in stub.SubmitAndWatchJob(pb.SubmitAndWatchJobRequest(job=noop()), timeout=30):
+                if update.HasField("event") and update.event.WhichOneof("kind") in ("succeeded", "failed"):
+                    break
+            if i >= WARM_UP:
+                one_call.append((time.perf_counter() - t) * 1000)
+            if time.monotonic() > cap:
+                break
     return {
         "roundtrip_p50_ms": median(samples),
         "roundtrip_p99_ms": percentile(samples, 0.99),
         "samples_roundtrip_ms": samples,
+        "roundtrip_one_call_p50_ms": median(one_call),
+        "roundtrip_one_call_p99_ms": percentile(one_call, 0.99),
+        "samples_roundtrip_one_call_ms": one_call,
     }
 
 
@@ -181,18 +214,23 @@ def run(
     with tempfile.TemporaryDirectory() as tmp:
         if store == "sqlite":
             db = Path(tmp) / "bench.db"
-            url, memory = f"sqlite:///{db}", None
+            url, memory, batch_memory = f"sqlite:///{db}", None, None
+            batch_url = f"sqlite:///{Path(tmp) / 'batch.db'}"
             used_bytes: Any = lambda: db_bytes(db)  # noqa: E731 - a probe, named where it is chosen
         elif store == "redis":
             if not redis_store_available():
                 return {**figures, "available": False, "why": "services/scheduler/store/redis.py does not exist"}
             memory = RedisMemory(redis_url(SKILLBRIDGE_DB))
             url, used_bytes = f"{redis_url(SKILLBRIDGE_DB)}?prefix={memory.prefix}", memory.used
+            batch_memory = RedisMemory(redis_url(SKILLBRIDGE_DB))  # its own prefix: the batches' queue
+            batch_url = f"{redis_url(SKILLBRIDGE_DB)}?prefix={batch_memory.prefix}"
         else:
             raise ValueError(f"unknown store {store!r}")
         try:
             with schedulers(url, dispatcher=False, concurrency=concurrency) as addresses:
                 enqueue = asyncio.run(measure_enqueue(addresses[0], size, used_bytes))
+            with schedulers(batch_url, dispatcher=False, concurrency=concurrency) as addresses:
+                enqueue.update(asyncio.run(measure_batch_enqueue(addresses[0], size)))
             with schedulers(url, replicas=replicas, dispatcher=True, concurrency=concurrency, ready=False) as addresses:
                 drain = asyncio.run(measure_drain(addresses[0], enqueue["enqueued"]))
                 roundtrip = asyncio.run(measure_roundtrip(addresses[0], roundtrips))
@@ -202,8 +240,9 @@ def run(
                 rate = done / seconds if seconds else float("nan")
                 drain.update(drain_jobs_per_s=rate, drain_seconds=seconds, drain_method="store times")
         finally:
-            if memory is not None:
-                memory.release()
+            for held in (memory, batch_memory):
+                if held is not None:
+                    held.release()
     return {**figures, "available": True, **enqueue, **drain, **roundtrip}
 
 
@@ -216,7 +255,10 @@ def report(f: dict[str, Any]) -> str:
             f"  enqueue {f['enqueue_jobs_per_s']:.0f} jobs/s (submit p50 {f['submit_p50_ms']:.2f} ms,"
             f" p99 {f['submit_p99_ms']:.2f} ms)",
             f"  drain {f['drain_jobs_per_s']:.0f} jobs/s ({f['drained']} of {f['expected']} seen done)",
+            f"  batch enqueue {f['batch_enqueue_jobs_per_s']:.0f} jobs/s ({f['batch_size']} per SubmitJobs call)",
             f"  submit->result p50 {f['roundtrip_p50_ms']:.2f} ms, p99 {f['roundtrip_p99_ms']:.2f} ms",
+            f"  SubmitAndWatchJob p50 {f['roundtrip_one_call_p50_ms']:.2f} ms,"
+            f" p99 {f['roundtrip_one_call_p99_ms']:.2f} ms",
             f"  {f['bytes_per_job']:.0f} bytes per queued job (1 KB payload)",
         ]
     )

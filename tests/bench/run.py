@@ -31,9 +31,12 @@ QUEUE_KEYS = (
     "enqueue_jobs_per_s",
     "submit_p50_ms",
     "submit_p99_ms",
+    "batch_enqueue_jobs_per_s",
     "drain_jobs_per_s",
     "roundtrip_p50_ms",
     "roundtrip_p99_ms",
+    "roundtrip_one_call_p50_ms",
+    "roundtrip_one_call_p99_ms",
     "bytes_per_job",
 )
 SAMPLES = {
@@ -42,6 +45,8 @@ SAMPLES = {
     "submit_p99_ms": ("samples_submit_ms", "samples_enqueue_ms"),
     "roundtrip_p50_ms": ("samples_roundtrip_ms",),
     "roundtrip_p99_ms": ("samples_roundtrip_ms",),
+    "roundtrip_one_call_p50_ms": ("samples_roundtrip_one_call_ms",),
+    "roundtrip_one_call_p99_ms": ("samples_roundtrip_one_call_ms",),
     "ml_job_p50_ms": ("samples_ml_job_ms",),
     "ml_job_p95_ms": ("samples_ml_job_ms",),
     "fanout_p50_ms": ("samples_fanout_ms",),
@@ -213,6 +218,7 @@ def ml_and_fanout(args: argparse.Namespace) -> dict[str, Any]:
 
     with ml_bench.ml_stack(args.ml_concurrency) as stack:
         figures = asyncio.run(ml_bench.measure(stack, args.ml_jobs, args.ml_seconds, (1, 4, 16)))
+        figures.update(asyncio.run(ml_bench.measure_estimates(stack, ml_bench.BURST)))
         jobs = max(2, args.streams // 20)
         figures.update(asyncio.run(fanout.measure(stack.scheduler, args.streams, jobs)))
     # The same pipeline with the four stage services in one process (one copy of the embedding model).

@@ -28,6 +28,5 @@ async def stage_stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator
 
 @pytest.fixture
 def stack_settings(stage_stack: StageStack, tmp_path: Path) -> Settings:
-    import dataclasses
 
-    return dataclasses.replace(stage_stack.settings, store=f"sqlite:///{tmp_path / 'jobs.db'}")
+    return stage_stack.settings.replace(store=f"sqlite:///{tmp_path / 'jobs.db'}")

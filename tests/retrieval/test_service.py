@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -119,7 +118,7 @@ async def test_an_imported_catalog_is_served_after_restart(
 async def test_a_missing_catalog_fails_start_clearly(
     settings: Settings, minilm: MiniLmEmbedder, tmp_path: Path
 ) -> None:
-    missing = dataclasses.replace(settings, catalog_path=tmp_path / "none.jsonl")
+    missing = settings.replace(catalog_path=tmp_path / "none.jsonl")
     with pytest.raises(CatalogError, match="catalog import"):
         await start(missing, port=0, embedder=minilm)
 
@@ -127,7 +126,7 @@ async def test_a_missing_catalog_fails_start_clearly(
 async def test_pinecone_serves_searches_when_an_api_key_is_set(
     settings: Settings, minilm: MiniLmEmbedder, pinecone_server: Any
 ) -> None:
-    configured = dataclasses.replace(settings, pinecone_api_key="test-key", pinecone_host=pinecone_server.host)
+    configured = settings.replace(pinecone_api_key="test-key", pinecone_host=pinecone_server.host)
     running = await start(configured, port=0, embedder=minilm)
     try:
         async with grpc.aio.insecure_channel(running.address) as channel:

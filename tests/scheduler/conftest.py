@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator
 
 import grpc
@@ -25,8 +24,7 @@ async def doubles() -> AsyncIterator[tuple[StageDoubles, str]]:
 @pytest.fixture
 def stage_settings(settings: Settings, doubles: tuple[StageDoubles, str]) -> Settings:
     address = doubles[1]
-    return dataclasses.replace(
-        settings,
+    return settings.replace(
         ner_address=address,
         similarity_address=address,
         retrieval_address=address,

@@ -81,9 +81,15 @@ class Ner(ner_grpc.NerServiceServicer):
 
     async def ExtractSkills(self, request: Any, context: Any) -> Any:
         await self.d.act("ExtractSkills", context)
-        docs = [
-            ner.DocumentSkills(skills=[ner.ExtractedSkill(name=s, count=1) for s in _skills(t)]) for t in request.texts
-        ]
+        docs = []
+        for i, text in enumerate(request.texts):
+            # A text marked as a job ad gets what the real service reads from one: required flags and a field.
+            ad = i < len(request.kinds) and request.kinds[i] == ner.DOCUMENT_KIND_JOB_DESCRIPTION
+            skills = [
+                ner.ExtractedSkill(name=s, count=1, skill_id=f"double:{s.lower()}", required=True, evidence=s)
+                for s in _skills(text)
+            ]
+            docs.append(ner.DocumentSkills(skills=skills, field="software" if ad else ""))
         return ner.ExtractSkillsResponse(documents=docs)
 
 
@@ -99,7 +105,24 @@ class Similarity(sim_grpc.SimilarityServiceServicer):
         ]
         missing = [s for s in request.job_skills if s not in have]
         score = len(matches) / max(len(request.job_skills), 1)
-        return sim.CompareSkillsResponse(matches=matches, missing_skills=missing, overall_score=score)
+        best = [
+            course_pb2.SkillMatch(
+                job_skill=d.name,
+                resume_skill=d.name if d.name in have else "",
+                score=1.0 if d.name in have else 0.0,
+                kind=course_pb2.MATCH_KIND_EXACT if d.name in have else course_pb2.MATCH_KIND_MISSING,
+                required=d.required,
+                skill_id=d.skill_id,
+            )
+            for d in request.job_skill_details
+        ]
+        return sim.CompareSkillsResponse(
+            matches=matches,
+            missing_skills=missing,
+            overall_score=score,
+            best_matches=best,
+            calibrated_threshold=request.threshold * 0.8,
+        )
 
 
 class Retrieval(ret_grpc.RetrievalServiceServicer):

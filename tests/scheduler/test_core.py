@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from services.common import errors
 from services.scheduler import core
-from services.scheduler.model import EventKind, JobRecord, JobState, JobType, Stage, StageState
+from services.scheduler.model import CourseInput, EventKind, JobRecord, JobState, JobType, NoopInput, Stage, StageState
 
 LIMITS = core.Limits(max_text_bytes=1000, max_priority=9)
 
 
 def course_sub(**overrides: object) -> core.Submission:
-    data = {"resume_text": "Python developer", "job_description_text": "Needs Python and SQL", "threshold": 0.5}
-    data.update(overrides)
-    return core.Submission(type=JobType.COURSE_RECOMMENDATION, input=data)
+    given = dataclasses.replace(CourseInput("Python developer", "Needs Python and SQL", 0.5), **overrides)
+    return core.Submission(type=JobType.COURSE_RECOMMENDATION, input=given)
 
 
 def running_job(job_type: JobType = JobType.COURSE_RECOMMENDATION) -> JobRecord:
-    sub = course_sub() if job_type is JobType.COURSE_RECOMMENDATION else core.Submission(JobType.NOOP, {})
+    sub = course_sub() if job_type is JobType.COURSE_RECOMMENDATION else core.Submission(JobType.NOOP, None)
     job, _ = core.new_job(sub, "alice", now=100.0)
     core.start_attempt(job, "w1", now=101.0, lease_until=111.0)
     return job
@@ -35,10 +36,14 @@ def test_valid_submission_passes() -> None:
         (course_sub(job_description_text="   "), "course_recommendation.job_description_text"),
         (course_sub(resume_text="x" * 1001), "course_recommendation.resume_text"),
         (course_sub(threshold=1.5), "course_recommendation.threshold"),
-        (core.Submission(type=None, input={}), "type"),
-        (core.Submission(type=JobType.NOOP, input={}, priority=-1), "priority"),
-        (core.Submission(type=JobType.NOOP, input={}, priority=10), "priority"),
-        (core.Submission(type=JobType.NOOP, input={}, request_id="r" * 200), "request_id"),
+        (core.Submission(type=None, input=None), "type"),
+        (core.Submission(type=JobType.NOOP, input=None, priority=-1), "priority"),
+        (core.Submission(type=JobType.NOOP, input=None, priority=10), "priority"),
+        (core.Submission(type=JobType.NOOP, input=None, request_id="r" * 200), "request_id"),
+        (core.Submission(type=JobType.NOOP, input=CourseInput("a", "b")), "type"),
+        (core.Submission(type=JobType.COURSE_RECOMMENDATION, input=NoopInput(b"x")), "type"),
+        (core.Submission(type=JobType.COURSE_RECOMMENDATION, input=None), "course_recommendation"),
+        (core.Submission(type=JobType.NOOP, input=NoopInput(b"x" * 2_000_000)), "noop.payload"),
     ],
 )
 def test_bad_submissions_name_the_field(sub: core.Submission, field: str) -> None:
@@ -58,7 +63,7 @@ def test_new_job_is_queued_with_pending_stages_and_default_threshold() -> None:
     assert job.state is JobState.QUEUED
     assert [s.stage for s in job.stages] == list(Stage)
     assert all(s.state is StageState.PENDING for s in job.stages)
-    assert job.input["threshold"] == 0.5
+    assert job.input == CourseInput("Python developer", "Needs Python and SQL", 0.5)
     assert event.kind is EventKind.QUEUED
 
 
@@ -84,7 +89,7 @@ def test_stage_lifecycle_and_progress() -> None:
 
 def test_succeed_sets_ttl_and_is_terminal() -> None:
     job = running_job()
-    events = core.succeed(job, {"ok": 1}, now=110.0, ttl=60.0)
+    events = core.succeed(job, b"ok", now=110.0, ttl=60.0)
     assert job.state is JobState.SUCCEEDED and job.expire_time == 170.0
     assert events[0].kind is EventKind.SUCCEEDED and events[0].data["duration"] == 9.0
     assert core.progress(job) == 1.0
@@ -134,8 +139,15 @@ def test_timings_come_from_finished_stages_and_successful_jobs() -> None:
     job = running_job()
     core.start_stage(job, Stage.ENTITY_RECOGNITION, 102.0)
     events = core.finish_stage(job, Stage.ENTITY_RECOGNITION, 103.5, "", {})
-    events += core.succeed(job, {}, 104.0, 60.0)
-    assert core.timings_from_events(job, events) == [
+    events += core.succeed(job, b"", 104.0, 60.0)
+    assert [e.timing for e in events if e.timing] == [
         ("stage:ENTITY_RECOGNITION", 1.5),
         ("job:course_recommendation", 3.0),
     ]
+
+
+def test_timings_report_mean_median_and_p95() -> None:
+    from services.scheduler.store.base import timing_of
+
+    timing = timing_of("stage:SCORING", [3.0, 1.0, 2.0, 10.0])
+    assert (timing.mean, timing.p50, timing.p95, timing.samples, timing.recent) == (4.0, 2.5, 10.0, 4, 2.5)

@@ -4,7 +4,6 @@ a job carry its trace id, and the figures scraped from the metrics port match th
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import logging
 import socket
@@ -25,11 +24,12 @@ from services.common.metrics import serve_metrics
 from services.common.observability import Observability
 from services.common.settings import Settings
 from services.common.tracing import TraceContext, outgoing_metadata, parse_traceparent
+from services.scheduler import core
 from services.scheduler.dispatcher import Dispatcher
 from services.scheduler.feed import ChangeFeed
 from services.scheduler.jobs import JobService
 from services.scheduler.metrics import SchedulerMetrics
-from services.scheduler.model import JobState, Principal
+from services.scheduler.model import JobState, NoopInput, Principal
 from services.scheduler.server import SchedulerServer, start
 from services.scheduler.store.factory import open_store
 from tests.scheduler.grpc_helpers import course_request, noop_request
@@ -74,8 +74,7 @@ async def traced() -> AsyncIterator[tuple[TracedDoubles, str]]:
 
 
 def wired(settings: Settings, address: str) -> Settings:
-    return dataclasses.replace(
-        settings,
+    return settings.replace(
         ner_address=address,
         similarity_address=address,
         retrieval_address=address,
@@ -231,9 +230,7 @@ async def test_queue_depth_by_priority_is_read_from_the_store_on_scrape(
 ) -> None:
     observability = Observability()
     observability.metrics_server = serve_metrics(observability.registry, free_port(), "127.0.0.1")
-    server = await start(
-        dataclasses.replace(wired(settings, traced[1]), run_dispatcher=False), port=0, observability=observability
-    )
+    server = await start(wired(settings, traced[1]).replace(run_dispatcher=False), port=0, observability=observability)
     try:
         async with grpc.aio.insecure_channel(server.address) as channel:
             stub = pb_grpc.JobSchedulerServiceStub(channel)
@@ -264,8 +261,10 @@ async def test_an_expired_lease_is_counted_when_it_is_requeued(settings: Setting
         from services.scheduler.core import Submission
         from services.scheduler.model import JobType
 
-        view, _ = await jobs.submit(Principal("dev"), Submission(type=JobType.NOOP, input={"payload": ""}))
-        claimed = await store.claim(worker="gone", now=time.time(), lease_seconds=0.5, limit=1)
+        view, _ = await jobs.submit(Principal("dev"), Submission(type=JobType.NOOP, input=NoopInput()))
+        claimed = await store.claim(
+            worker="gone", now=time.time(), lease_seconds=0.5, limit=1, start=core.starter("gone", time.time(), 0.5)
+        )
         assert [j.id for j in claimed] == [view.job.id]
         later = Dispatcher(store, feed, {}, settings, clock=lambda: time.time() + 60, metrics=metrics)
         await later.maintain()

@@ -5,7 +5,6 @@ submitter's trace and parented as the calls were made."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -71,8 +70,7 @@ async def test_spans_of_a_job_are_exported_in_the_submitters_trace(
     found, endpoint = collector
     doubles = StageDoubles()
     stage_server, address = await start_stage_doubles(doubles)
-    wired = dataclasses.replace(
-        settings,
+    wired = settings.replace(
         otlp_endpoint=endpoint,
         ner_address=address,
         similarity_address=address,

@@ -69,7 +69,7 @@ def test_order_keys_sort_in_dispatch_order() -> None:
 
 
 def job(**kwargs: object) -> JobRecord:
-    record, _ = core.new_job(core.Submission(JobType.NOOP, {}), "alice", now=100.0)
+    record, _ = core.new_job(core.Submission(JobType.NOOP, None), "alice", now=100.0)
     for key, value in kwargs.items():
         setattr(record, key, value)
     return record
@@ -111,10 +111,10 @@ def test_dependencies_must_exist_and_belong_to_the_owner() -> None:
 @pytest.mark.parametrize(
     ("sub", "field"),
     [
-        (core.Submission(JobType.NOOP, {}, delay=-1.0), "delay"),
-        (core.Submission(JobType.NOOP, {}, delay=1.0, not_before=200.0), "delay"),
-        (core.Submission(JobType.NOOP, {}, depends_on=("a", "a")), "depends_on[1]"),
-        (core.Submission(JobType.NOOP, {}, depends_on=("",)), "depends_on[0]"),
+        (core.Submission(JobType.NOOP, None, delay=-1.0), "delay"),
+        (core.Submission(JobType.NOOP, None, delay=1.0, not_before=200.0), "delay"),
+        (core.Submission(JobType.NOOP, None, depends_on=("a", "a")), "depends_on[1]"),
+        (core.Submission(JobType.NOOP, None, depends_on=("",)), "depends_on[0]"),
         (core.Submission(JobType.RANK_ANALYSES, {}), "depends_on"),
     ],
 )

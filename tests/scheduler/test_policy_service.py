@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import AsyncIterator
 
@@ -29,7 +28,7 @@ def bearer(key: str) -> tuple[tuple[str, str]]:
 
 @pytest.fixture
 async def keyed(stage_settings: Settings) -> AsyncIterator[SchedulerServer]:
-    limited = dataclasses.replace(stage_settings, api_keys=KEYS, standard_max_queued=3, standard_submit_burst=50)
+    limited = stage_settings.replace(api_keys=KEYS, standard_max_queued=3, standard_submit_burst=50)
     server = await start(limited, port=0)
     yield server
     await server.stop(0.1)
@@ -150,7 +149,7 @@ async def test_rank_analyses_reads_its_dependencies_results(stub: Stub) -> None:
 
 
 async def test_delayed_job_survives_a_restart_and_runs_at_its_time(stage_settings: Settings) -> None:
-    first = await start(dataclasses.replace(stage_settings, run_dispatcher=False), port=0)
+    first = await start(stage_settings.replace(run_dispatcher=False), port=0)
     async with grpc.aio.insecure_channel(first.address) as channel:
         request = noop_request()
         request.delay.CopyFrom(duration_pb2.Duration(nanos=800_000_000))

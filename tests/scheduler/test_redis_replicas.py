@@ -5,7 +5,6 @@ and leases are renewed every 10 s, so only the store's cross-process notices can
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import grpc
@@ -18,13 +17,14 @@ from services.common import errors
 from services.common.settings import Settings
 from services.scheduler import core, jobs
 from services.scheduler.feed import ChangeFeed
-from services.scheduler.model import EventKind, JobState, JobType, NewEvent
+from services.scheduler.model import JobState, JobType
 from services.scheduler.policy import Quota
 from services.scheduler.server import SchedulerServer, start
 from services.scheduler.store.redis import RedisJobStore
 from tests.scheduler.grpc_helpers import course_request, events_of, noop_request, watch_all
 from tests.scheduler.redis_support import delete_prefix, require_redis, unique_prefix
 from tests.scheduler.stage_doubles import Behavior, StageDoubles
+from tests.scheduler.store_support import create
 
 pytestmark = pytest.mark.redis
 
@@ -40,16 +40,14 @@ async def replica(stage_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> 
     """Starts replicas on one fresh key prefix; stops them and deletes the prefix afterwards."""
     url, prefix = await require_redis(), unique_prefix()
     monkeypatch.setattr(jobs, "WATCH_POLL_SECONDS", SLOW_POLL)
-    slow = dataclasses.replace(
-        stage_settings, lease_seconds=30.0, poll_interval_seconds=SLOW_POLL, stage_timeout_seconds=SLOW_POLL
-    )
+    slow = stage_settings.replace(lease_seconds=30.0, poll_interval_seconds=SLOW_POLL, stage_timeout_seconds=SLOW_POLL)
     servers: list[SchedulerServer] = []
     channels: list[grpc.aio.Channel] = []
 
     async def open_replica(*, dispatcher: bool) -> tuple[SchedulerServer, pb_grpc.JobSchedulerServiceStub]:
         feed = ChangeFeed()
         store = RedisJobStore(url, feed, prefix=prefix)
-        server = await start(dataclasses.replace(slow, run_dispatcher=dispatcher), port=0, store=store, feed=feed)
+        server = await start(slow.replace(run_dispatcher=dispatcher), port=0, store=store, feed=feed)
         servers.append(server)
         channel = grpc.aio.insecure_channel(server.address)
         channels.append(channel)
@@ -140,17 +138,21 @@ async def test_a_claim_cut_short_after_the_reservation_is_put_back_by_lease_expi
     url, prefix = await require_redis(), unique_prefix()
     store = RedisJobStore(url, ChangeFeed(), prefix=prefix)
     try:
-        job, _ = core.new_job(core.Submission(JobType.NOOP, core.noop_input(b"x")), "alice", NOW)
-        await store.create(job, lambda p: NewEvent(EventKind.QUEUED, {"position": p}), max_queue_depth=10)
+        job, _ = await create(store, core.Submission(JobType.NOOP, core.noop_input(b"x")), "alice", NOW)
         keys = store.keys
-        parked = await store._reserve(keys=[keys.queue, keys.leases, keys.usage, keys.rounds], args=[1, NOW + 10, 16])
-        assert [i.decode() for i in parked] == [job.id]  # ...and the claimer dies here
-        assert await store.claim(worker="w", now=NOW, lease_seconds=10, limit=1) == []
+        parked = await store._reserve(
+            keys=[keys.queue, keys.leases, keys.usage, keys.rounds],
+            args=[1, NOW + 10, 16, keys.job(""), keys.input("")],
+        )
+        assert [i.decode() for i in parked[0::3]] == [job.id]  # ...and the claimer dies here
+        assert await store.claim(worker="w", now=NOW, lease_seconds=10, limit=1, start=core.starter("w", NOW, 10)) == []
         assert await store.expired_leases(NOW + 11) == [job.id]
         await store.transition(job.id, None, lambda j: [], NOW + 11)  # what Dispatcher.maintain does
         stored = await store.get(job.id)
         assert stored is not None and stored.state is JobState.QUEUED and await store.position(stored) == 1
-        (claimed,) = await store.claim(worker="w2", now=NOW + 12, lease_seconds=10, limit=1)
+        (claimed,) = await store.claim(
+            worker="w2", now=NOW + 12, lease_seconds=10, limit=1, start=core.starter("w2", NOW + 12, 10)
+        )
         assert claimed.id == job.id and claimed.attempt == 1
         assert [e.sequence for e in await store.events(job.id, 0)] == [1, 2]
     finally:
@@ -166,8 +168,7 @@ async def test_rate_limit_and_queue_quota_are_shared_by_replicas() -> None:
     quota = Quota("standard", 4, 3, 0, 1.0, 2)
 
     async def submit(store: RedisJobStore, at: float) -> None:
-        job, _ = core.new_job(core.Submission(JobType.NOOP, core.noop_input(b"")), "shared", at)
-        await store.create(job, lambda p: NewEvent(EventKind.QUEUED, {"position": p}), max_queue_depth=100, quota=quota)
+        await create(store, core.Submission(JobType.NOOP, core.noop_input(b"")), "shared", at, quota=quota)
 
     try:
         await submit(a, NOW)
@@ -195,10 +196,8 @@ async def test_many_concurrent_submits_of_one_owner_on_two_replicas_all_land() -
     quota = Quota("standard", 4, 0, 0, 1000.0, 1000)  # generous: this is about contention, not limits
 
     async def submit(store: RedisJobStore) -> str:
-        job, _ = core.new_job(core.Submission(JobType.NOOP, core.noop_input(b"")), "busy", NOW)
-        stored, created = await store.create(
-            job, lambda p: NewEvent(EventKind.QUEUED, {"position": p}), max_queue_depth=1000, quota=quota
-        )
+        sub = core.Submission(JobType.NOOP, core.noop_input(b""))
+        stored, created = await create(store, sub, "busy", NOW, max_queue_depth=1000, quota=quota)
         assert created
         return stored.id
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 
 import grpc
 import pytest
 from google.rpc import error_details_pb2
+from skillbridge.common.v1 import course_pb2
 from skillbridge.scheduler.v1 import job_pb2
 from skillbridge.scheduler.v1 import scheduler_service_pb2 as pb
 from skillbridge.scheduler.v1 import scheduler_service_pb2_grpc as pb_grpc
@@ -66,6 +66,19 @@ async def test_course_job_runs_six_stages_in_order(stub: Stub, doubles: tuple[St
     assert all(c.score_improvement > 0 for c in result.recommended_courses)
     skills_event = next(e for e in events if e.stage_finished.stage == job_pb2.STAGE_SKILL_EXTRACTION)
     assert skills_event.stage_finished.metrics["skills_found"] == 4
+
+
+async def test_course_job_carries_the_explained_matches(stub: Stub) -> None:
+    """What the stage services say about the job ad (its kind, field, required skills, explained matches and the
+    calibrated threshold) reaches the result; every missing skill here has a course, so none is uncovered."""
+    job, _ = await run_to_end(stub, course_request())
+    details = job.course_recommendation_result.matching_details
+    assert details.job_field == "software"
+    assert details.calibrated_threshold == pytest.approx(0.4)
+    assert [m.job_skill for m in details.job_skill_matches] == ["Python", "SQL", "Kubernetes", "Kafka", "Terraform"]
+    assert [m.kind for m in details.job_skill_matches].count(course_pb2.MATCH_KIND_MISSING) == 3
+    assert all(m.required and m.skill_id.startswith("double:") for m in details.job_skill_matches)
+    assert list(job.course_recommendation_result.uncovered_skills) == []
 
 
 @pytest.mark.parametrize(
@@ -133,7 +146,7 @@ async def test_request_id_makes_submit_idempotent(stub: Stub) -> None:
 @pytest.fixture
 async def idle_scheduler(stage_settings: Settings) -> SchedulerServer:
     """A scheduler whose dispatcher does not run, so jobs stay queued."""
-    server = await start(dataclasses.replace(stage_settings, run_dispatcher=False, max_queue_depth=3), port=0)
+    server = await start(stage_settings.replace(run_dispatcher=False, max_queue_depth=3), port=0)
     yield server  # type: ignore[misc]
     await server.stop(0.1)
 
@@ -226,7 +239,7 @@ async def test_other_stage_errors_fail_the_job_without_retry(stub: Stub, doubles
 async def test_stage_deadline_fails_the_job(stage_settings: Settings, doubles: tuple[StageDoubles, str]) -> None:
     d, _ = doubles
     d.behaviors["RecommendCourses"] = Behavior(delay=3.0)
-    server = await start(dataclasses.replace(stage_settings, stage_timeout_seconds=0.3), port=0)
+    server = await start(stage_settings.replace(stage_timeout_seconds=0.3), port=0)
     try:
         async with grpc.aio.insecure_channel(server.address) as channel:
             job, _ = await run_to_end(pb_grpc.JobSchedulerServiceStub(channel), course_request())
@@ -256,7 +269,7 @@ async def test_list_jobs_pages_and_filters(stub: Stub) -> None:
 
 
 async def test_finished_jobs_are_swept_after_their_ttl(stage_settings: Settings) -> None:
-    quick = dataclasses.replace(stage_settings, result_ttl_seconds=0.2, sweep_interval_seconds=0.0, lease_seconds=0.3)
+    quick = stage_settings.replace(result_ttl_seconds=0.2, sweep_interval_seconds=0.0, lease_seconds=0.3)
     server = await start(quick, port=0)
     try:
         async with grpc.aio.insecure_channel(server.address) as channel:

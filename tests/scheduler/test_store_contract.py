@@ -9,11 +9,12 @@ import pytest
 
 from services.scheduler import core
 from services.scheduler.feed import ChangeFeed
-from services.scheduler.model import EventKind, JobRecord, JobState, JobType, NewEvent, Stage
+from services.scheduler.model import CourseInput, EventKind, JobRecord, JobState, JobType, NewEvent, Stage
 from services.scheduler.store.base import JobStore
 from services.scheduler.store.redis import RedisJobStore
 from services.scheduler.store.sqlite import SqliteJobStore
 from tests.scheduler.redis_support import delete_prefix, require_redis, unique_prefix
+from tests.scheduler.store_support import create
 
 NOW = 1_000_000.0
 
@@ -42,12 +43,11 @@ async def submit(
     store: JobStore, owner: str = "alice", priority: int = 0, request_id: str = "", course: bool = False
 ) -> JobRecord:
     if course:
-        texts = {"resume_text": "Python", "job_description_text": "Python and SQL"}
+        texts = CourseInput("Python", "Python and SQL")
         sub = core.Submission(type=JobType.COURSE_RECOMMENDATION, input=texts, priority=priority)
     else:
         sub = core.Submission(JobType.NOOP, core.noop_input(b"x"), priority=priority, request_id=request_id)
-    job, _ = core.new_job(sub, owner, NOW)
-    stored, created = await store.create(job, queued, max_queue_depth=100)
+    stored, created = await create(store, sub, owner, NOW)
     assert created
     return stored
 
@@ -75,21 +75,18 @@ async def test_first_event_carries_the_position(store: JobStore) -> None:
 
 async def test_request_id_is_idempotent_per_owner(store: JobStore) -> None:
     first = await submit(store, request_id="req-1")
-    job, _ = core.new_job(core.Submission(JobType.NOOP, {}, request_id="req-1"), "alice", NOW)
-    again, created = await store.create(job, queued, max_queue_depth=100)
+    again, created = await create(store, core.Submission(JobType.NOOP, None, request_id="req-1"), "alice", NOW)
     assert not created and again.id == first.id
     other = await submit(store, owner="bob", request_id="req-1")
     assert other.id != first.id
 
 
 async def test_queue_depth_limit(store: JobStore) -> None:
-    job, _ = core.new_job(core.Submission(JobType.NOOP, {}), "alice", NOW)
-    await store.create(job, queued, max_queue_depth=1)
-    job2, _ = core.new_job(core.Submission(JobType.NOOP, {}), "alice", NOW)
+    await create(store, core.Submission(JobType.NOOP, None), "alice", NOW, max_queue_depth=1)
     with pytest.raises(core.QueueFull) as caught:
-        await store.create(job2, queued, max_queue_depth=1)
+        await create(store, core.Submission(JobType.NOOP, None), "alice", NOW, max_queue_depth=1)
     assert caught.value.retry_after > 0
-    assert await store.get(job2.id) is None
+    assert len(await store.list_jobs(owner="alice", states=(), limit=10, before_id=None)) == 1
 
 
 async def test_claim_order_is_priority_then_fifo_and_positions_follow(store: JobStore) -> None:
@@ -97,7 +94,7 @@ async def test_claim_order_is_priority_then_fifo_and_positions_follow(store: Job
     low2 = await submit(store, priority=0)
     high = await submit(store, priority=5)
     assert [await store.position(j) for j in (high, low1, low2)] == [1, 2, 3]
-    claimed = await store.claim(worker="w", now=NOW, lease_seconds=10, limit=2)
+    claimed = await store.claim(worker="w", now=NOW, lease_seconds=10, limit=2, start=core.starter("w", NOW, 10))
     assert [j.id for j in claimed] == [high.id, low1.id]
     assert all(j.state is JobState.RUNNING and j.attempt == 1 for j in claimed)
     refreshed = await store.get(low2.id)
@@ -115,10 +112,10 @@ async def test_position_recomputed_when_a_job_ahead_is_cancelled(store: JobStore
 
 async def test_transition_with_stale_fence_changes_nothing(store: JobStore) -> None:
     await submit(store)
-    (job,) = await store.claim(worker="w", now=NOW, lease_seconds=10, limit=1)
+    (job,) = await store.claim(worker="w", now=NOW, lease_seconds=10, limit=1, start=core.starter("w", NOW, 10))
     await store.transition(job.id, None, lambda j: core.cancel(j, "x", NOW, 60), NOW)
     with pytest.raises(core.StaleAttempt):
-        await store.transition(job.id, job.fence, lambda j: core.succeed(j, {}, NOW, 60), NOW)
+        await store.transition(job.id, job.fence, lambda j: core.succeed(j, b"", NOW, 60), NOW)
     after = await store.get(job.id)
     assert after is not None and after.state is JobState.CANCELLED and after.result is None
 
@@ -138,9 +135,9 @@ async def test_failed_change_writes_nothing(store: JobStore) -> None:
 
 async def test_events_are_gap_free_and_resumable(store: JobStore) -> None:
     await submit(store, course=True)
-    (job,) = await store.claim(worker="w", now=NOW, lease_seconds=10, limit=1)
+    (job,) = await store.claim(worker="w", now=NOW, lease_seconds=10, limit=1, start=core.starter("w", NOW, 10))
     await store.transition(job.id, job.fence, lambda j: core.start_stage(j, Stage.ENTITY_RECOGNITION, NOW), NOW)
-    await store.transition(job.id, job.fence, lambda j: core.succeed(j, {"payload": ""}, NOW + 1, 60), NOW + 1)
+    await store.transition(job.id, job.fence, lambda j: core.succeed(j, b"", NOW + 1, 60), NOW + 1)
     events = await store.events(job.id, 0)
     assert [e.sequence for e in events] == [1, 2, 3, 4]
     assert [e.kind for e in events][-1] is EventKind.SUCCEEDED
@@ -149,14 +146,16 @@ async def test_events_are_gap_free_and_resumable(store: JobStore) -> None:
 
 async def test_leases_renew_expire_and_requeue(store: JobStore) -> None:
     await submit(store)
-    (job,) = await store.claim(worker="w", now=NOW, lease_seconds=10, limit=1)
+    (job,) = await store.claim(worker="w", now=NOW, lease_seconds=10, limit=1, start=core.starter("w", NOW, 10))
     assert await store.expired_leases(NOW + 5) == []
     assert await store.renew_leases({job.id: job.fence}, NOW + 20) == set()
     assert await store.expired_leases(NOW + 15) == []
     assert await store.expired_leases(NOW + 25) == [job.id]
     await store.transition(job.id, None, lambda j: core.requeue(j, "lease expired", 3, NOW + 25, 60), NOW + 25)
     assert await store.renew_leases({job.id: job.fence}, NOW + 40) == {job.id}
-    (again,) = await store.claim(worker="w2", now=NOW + 26, lease_seconds=10, limit=1)
+    (again,) = await store.claim(
+        worker="w2", now=NOW + 26, lease_seconds=10, limit=1, start=core.starter("w2", NOW + 26, 10)
+    )
     assert again.id == job.id and again.attempt == 2 and again.fence > job.fence
 
 
@@ -174,9 +173,9 @@ async def test_list_pages_newest_first_per_owner_and_state(store: JobStore) -> N
 async def test_sweep_deletes_only_expired_finished_jobs(store: JobStore) -> None:
     keep = await submit(store)
     await submit(store)
-    (job,) = await store.claim(worker="w", now=NOW, lease_seconds=10, limit=1)
+    (job,) = await store.claim(worker="w", now=NOW, lease_seconds=10, limit=1, start=core.starter("w", NOW, 10))
     assert job.id == keep.id
-    await store.transition(job.id, job.fence, lambda j: core.succeed(j, {}, NOW, 60), NOW)
+    await store.transition(job.id, job.fence, lambda j: core.succeed(j, b"", NOW, 60), NOW)
     assert await store.sweep(NOW + 30) == 0
     assert await store.sweep(NOW + 61) == 1
     assert await store.get(job.id) is None and await store.events(job.id, 0) == []
@@ -187,8 +186,8 @@ async def test_counts_timings_and_workers(store: JobStore) -> None:
     await submit(store, priority=1)
     await submit(store, priority=1)
     await submit(store, priority=0)
-    (job,) = await store.claim(worker="w", now=NOW, lease_seconds=10, limit=1)
-    await store.transition(job.id, job.fence, lambda j: core.succeed(j, {}, NOW + 2, 60), NOW + 2)
+    (job,) = await store.claim(worker="w", now=NOW, lease_seconds=10, limit=1, start=core.starter("w", NOW, 10))
+    await store.transition(job.id, job.fence, lambda j: core.succeed(j, b"", NOW + 2, 60), NOW + 2)
     await store.heartbeat("w", 4, NOW)
     counts = await store.counts(NOW + 3)
     assert counts.queued_by_priority == {1: 1, 0: 1}

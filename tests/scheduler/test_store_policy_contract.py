@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 
 from services.common import errors
-from services.scheduler import core
+from services.scheduler import admission, core
 from services.scheduler.model import EventKind, JobRecord, JobState, JobType, NewEvent
 from services.scheduler.policy import Quota
 from services.scheduler.store.base import JobStore
+from tests.scheduler.store_support import create
 from tests.scheduler.test_store_contract import store  # noqa: F401 - the parametrized store fixture
 
 NOW = 2_000_000.0
@@ -31,15 +32,15 @@ async def submit(
     depends_on: tuple[str, ...] = (),
 ) -> JobRecord:
     sub = core.Submission(JobType.NOOP, core.noop_input(b"x"), not_before=not_before, depends_on=depends_on)
-    job, _ = core.new_job(sub, owner, at)
-    job.max_running = max_running
-    stored, created = await store.create(job, queued, max_queue_depth=10_000, quota=quota)
+    if max_running:
+        quota = Quota("standard", 9, 0, max_running, 0.0, 0)
+    stored, created = await create(store, sub, owner, at, max_queue_depth=10_000, quota=quota)
     assert created
     return stored
 
 
 async def claim_one(store: JobStore, at: float = NOW) -> JobRecord | None:  # noqa: F811
-    claimed = await store.claim(worker="w", now=at, lease_seconds=30, limit=1)
+    claimed = await store.claim(worker="w", now=at, lease_seconds=30, limit=1, start=core.starter("w", at, 30))
     return claimed[0] if claimed else None
 
 
@@ -72,7 +73,7 @@ async def test_owner_at_max_running_is_passed_over(store: JobStore) -> None:  # 
     await submit(store, "a", max_running=1)
     await submit(store, "a", max_running=1)
     other = await submit(store, "b")
-    claimed = await store.claim(worker="w", now=NOW, lease_seconds=30, limit=3)
+    claimed = await store.claim(worker="w", now=NOW, lease_seconds=30, limit=3, start=core.starter("w", NOW, 30))
     assert sorted(j.owner for j in claimed) == ["a", "b"]
     assert other.id in {j.id for j in claimed}
 
@@ -103,8 +104,8 @@ async def test_delayed_job_is_scheduled_until_its_time(store: JobStore) -> None:
     assert job.state is JobState.SCHEDULED
     assert await store.position(job) == 0
     assert await claim_one(store) is None
-    assert await store.release(NOW + 5, TTL) == 0
-    assert await store.release(NOW + 10, TTL) == 1
+    assert await store.release(NOW + 5, admission.releaser(NOW + 5, TTL)) == 0
+    assert await store.release(NOW + 10, admission.releaser(NOW + 10, TTL)) == 1
     released = await store.get(job.id)
     assert released is not None and released.state is JobState.QUEUED
     kinds = [e.kind for e in await store.events(job.id, 0)]
@@ -120,13 +121,13 @@ async def test_dependency_chain_runs_in_order_and_failure_cancels_the_rest(store
     assert (b.state, c.state) == (JobState.WAITING, JobState.WAITING)
     first = await claim_one(store)
     assert first is not None and first.id == a.id and await claim_one(store) is None
-    await store.transition(a.id, first.fence, lambda j: core.succeed(j, {}, NOW, TTL), NOW)
-    assert await store.release(NOW, TTL) == 1
+    await store.transition(a.id, first.fence, lambda j: core.succeed(j, b"", NOW, TTL), NOW)
+    assert await store.release(NOW, admission.releaser(NOW, TTL)) == 1
     second = await claim_one(store)
     assert second is not None and second.id == b.id
     error = core.JobError(code=13, message="boom")
     await store.transition(b.id, second.fence, lambda j: core.fail(j, error, NOW, TTL), NOW)
-    assert await store.release(NOW, TTL) == 1
+    assert await store.release(NOW, admission.releaser(NOW, TTL)) == 1
     cancelled = await store.get(c.id)
     assert cancelled is not None and cancelled.state is JobState.CANCELLED
     last = (await store.events(c.id, 0))[-1]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 
 import grpc
@@ -58,13 +57,19 @@ async def test_watch_after_the_end_replays_only_what_is_asked(stub: Stub) -> Non
 async def test_expired_lease_requeues_and_fencing_rejects_the_stale_worker(stage_settings: Settings) -> None:
     # Scheduler A takes the job but runs no dispatcher; a "ghost" worker claims it and goes silent, as if its
     # process had died. Scheduler B, on the same store, re-queues it when the lease runs out and runs it.
-    a = await start(dataclasses.replace(stage_settings, run_dispatcher=False), port=0)
+    a = await start(stage_settings.replace(run_dispatcher=False), port=0)
     b: SchedulerServer | None = None
     try:
         async with grpc.aio.insecure_channel(a.address) as channel:
             stub = pb_grpc.JobSchedulerServiceStub(channel)
             job = (await stub.SubmitJob(noop_request(b"x"))).job
-            (stale,) = await a.store.claim(worker="ghost", now=time.time(), lease_seconds=0.3, limit=1)
+            (stale,) = await a.store.claim(
+                worker="ghost",
+                now=time.time(),
+                lease_seconds=0.3,
+                limit=1,
+                start=core.starter("ghost", time.time(), 0.3),
+            )
             assert stale.id == job.id
             b = await start(stage_settings, port=0)
             events = events_of(await watch_all(stub, job.id))
@@ -74,7 +79,7 @@ async def test_expired_lease_requeues_and_fencing_rejects_the_stale_worker(stage
             assert (await stub.GetJob(pb.GetJobRequest(job_id=job.id))).job.attempt == 2
             now = time.time()
             with pytest.raises(core.StaleAttempt):
-                await a.store.transition(job.id, stale.fence, lambda j: core.succeed(j, {}, now, 60), now)
+                await a.store.transition(job.id, stale.fence, lambda j: core.succeed(j, b"", now, 60), now)
             assert sum(1 for e in events if e.HasField("succeeded")) == 1
     finally:
         if b is not None:
@@ -85,7 +90,7 @@ async def test_expired_lease_requeues_and_fencing_rejects_the_stale_worker(stage
 @pytest.fixture
 async def keyed(stage_settings: Settings) -> SchedulerServer:
     keys = "ka=alice,kb=bob,kadm=root:admin"
-    server = await start(dataclasses.replace(stage_settings, api_keys=keys, run_dispatcher=False), port=0)
+    server = await start(stage_settings.replace(api_keys=keys, run_dispatcher=False), port=0)
     yield server  # type: ignore[misc]
     await server.stop(0.1)
 
@@ -177,7 +182,7 @@ async def test_stopping_hands_running_jobs_back_to_the_queue(
         await asyncio.wait_for(d.signal("ExtractEntities").wait(), 10)
     store_path = stage_settings.sqlite_path()
     await server.stop(0.1)
-    again = await start(dataclasses.replace(stage_settings, run_dispatcher=False), port=0)
+    again = await start(stage_settings.replace(run_dispatcher=False), port=0)
     try:
         record = await again.store.get(job.id)
         assert record is not None and record.state.value == "QUEUED" and store_path.exists()

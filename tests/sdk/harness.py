@@ -3,7 +3,6 @@ browser suites (the doubles stand in for the ML services, which these suites do 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -36,8 +35,7 @@ async def running_stack(
     """Starts stage doubles and a scheduler (port 0) with `settings` plus `overrides`; stops both after."""
     doubles = doubles or StageDoubles()
     server, address = await start_stage_doubles(doubles)
-    wired = dataclasses.replace(
-        settings,
+    wired = settings.replace(
         ner_address=address,
         similarity_address=address,
         retrieval_address=address,

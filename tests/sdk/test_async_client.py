@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 from skillbridge.scheduler.v1 import job_pb2
 from skillbridge_client import (
@@ -174,7 +172,7 @@ async def test_quota_exceeded_carries_retry_after(settings: Settings) -> None:
 
 
 async def test_unauthenticated_and_foreign_jobs(settings: Settings) -> None:
-    keyed = dataclasses.replace(settings, api_keys="k1=alice,k2=bob")
+    keyed = settings.replace(api_keys="k1=alice,k2=bob")
     async with running_stack(keyed, run_dispatcher=False) as stack:
         async with AsyncSchedulerClient(stack.address) as anonymous:
             with pytest.raises(Unauthenticated):

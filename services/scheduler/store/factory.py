@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from services.common.settings import Settings
 from services.scheduler.feed import ChangeFeed
+from services.scheduler.settings import SchedulerSettings
 from services.scheduler.store.base import JobStore
 from services.scheduler.store.redis import RedisJobStore
 from services.scheduler.store.sqlite import SqliteJobStore
@@ -11,7 +11,7 @@ from services.scheduler.store.sqlite import SqliteJobStore
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
-def open_store(settings: Settings, feed: ChangeFeed) -> JobStore:
+def open_store(settings: SchedulerSettings, feed: ChangeFeed) -> JobStore:
     """sqlite:///path (the embedded default) or redis://host:port/db[?prefix=name:] (shared by replicas).
     Raises ValueError for a scheme this build does not know."""
     if settings.store.startswith("sqlite:///"):

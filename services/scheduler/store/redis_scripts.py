@@ -1,9 +1,9 @@
-"""The Redis store's layout: key names, Lua scripts, the body encoding, and what one change of a job writes.
+"""The Redis store's layout: key names, the reading scripts, the record encoding, and what one change of a job
+writes.
 
-Only the steps that must be atomic across replicas *and* need no job body decoding run in Lua: the submit
-(idempotency, depth limit, insert), the reservation of the queue head, and counting queued jobs by priority.
-Everything that applies a state-machine change runs in Python under WATCH/MULTI/EXEC, so core.py stays the
-only place that knows the rules.
+No rule runs in Lua: the scripts here reserve the queue head (passing over owners at their running cap) and
+count queued jobs by priority; decisions are written by GUARDED (redis_guarded.py) or under WATCH/MULTI/EXEC,
+so the core stays the only place that knows the rules.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from services.scheduler import codec, core, policy
-from services.scheduler.model import JobEvent, JobRecord, JobState, NewEvent
+from services.scheduler import codec
+from services.scheduler.model import JobEvent, JobRecord, JobState, NewEvent, order_key
 from services.scheduler.store.base import TIMING_SAMPLES
 
 # Bodies above this many bytes are compressed when it helps: inputs and results are text, often repetitive.
@@ -27,68 +27,23 @@ class StoreContention(Exception):
     """An optimistic transaction kept conflicting with other writers."""
 
 
-# The queue is one sorted set, every score 0, so members sort by their bytes: policy.order_key (26 digits:
+# The queue is one sorted set, every score 0, so members sort by their bytes: model.order_key (26 digits:
 # priority desc, fair round, submit order), then the job id, then " <max_running> <owner>" for an owner with a
 # running cap (the claim script reads it there). ZRANK is then the job's place in dispatch order.
 ORDER_KEY_CHARS = 26
 
-# KEYS: job, events, queue, owner index, owners, request, usage, rounds, buckets, scheduled, waiting, expire
-# ARGV: 1 body, 2 state, 3 id, 4 owner, 5 max depth, 6 has request ("1"/"0"), 7 channel, 8 message,
-#       9 queue member, 10 index score (not_before or expire_time), 11 max queued (0: none),
-#       12 rounds field ("" when not queued), 13 its expected value ("" for none), 14 the new round,
-#       15 new bucket ("" for none), 16 its expected value ("" for none), 17... the events.
-# Returns {2, 0} stored; {0, existing id} repeated request id; {1, depth} queue full; {3, 0} the round or
-# bucket moved since it was read (retry); {4, pending} the owner is at max queued.
-CREATE = """
-if ARGV[6] == '1' then
-  local existing = redis.call('GET', KEYS[6])
-  if existing then return {0, existing} end
-end
-local owner, state = ARGV[4], ARGV[2]
-if ARGV[12] ~= '' and (redis.call('HGET', KEYS[8], ARGV[12]) or '') ~= ARGV[13] then return {3, 0} end
-if ARGV[15] ~= '' and (redis.call('HGET', KEYS[9], owner) or '') ~= ARGV[16] then return {3, 0} end
-if tonumber(ARGV[11]) > 0 then
-  local pending = 0
-  for _, s in ipairs({'QUEUED', 'SCHEDULED', 'WAITING'}) do
-    pending = pending + tonumber(redis.call('HGET', KEYS[7], s .. ':' .. owner) or '0')
-  end
-  if pending >= tonumber(ARGV[11]) then return {4, pending} end
-end
-if state == 'QUEUED' then
-  local depth = redis.call('ZCARD', KEYS[3])
-  if depth >= tonumber(ARGV[5]) then return {1, depth} end
-  redis.call('ZADD', KEYS[3], 0, ARGV[9])
-  redis.call('HSET', KEYS[8], ARGV[12], ARGV[14])
-elseif state == 'SCHEDULED' then
-  redis.call('ZADD', KEYS[10], ARGV[10], ARGV[3])
-elseif state == 'WAITING' then
-  redis.call('SADD', KEYS[11], ARGV[3])
-else
-  redis.call('ZADD', KEYS[12], ARGV[10], ARGV[3])
-end
-if ARGV[15] ~= '' then redis.call('HSET', KEYS[9], owner, ARGV[15]) end
-if state == 'QUEUED' or state == 'SCHEDULED' or state == 'WAITING' then
-  redis.call('HINCRBY', KEYS[7], state .. ':' .. owner, 1)
-end
-redis.call('SET', KEYS[1], ARGV[1])
-redis.call('RPUSH', KEYS[2], unpack(ARGV, 17))
-redis.call('ZADD', KEYS[4], 0, ARGV[3])
-redis.call('SADD', KEYS[5], owner)
-if ARGV[6] == '1' then redis.call('SET', KEYS[6], ARGV[3]) end
-redis.call('PUBLISH', ARGV[7], ARGV[8])
-return {2, 0}
-"""
 
 # Takes up to ARGV[1] jobs from the head of the queue (scanning at most ARGV[3]), passing over owners at their
 # running cap, and parks their ids in the lease set until ARGV[2] so no other dispatcher takes them. The claimer
-# then starts each attempt under WATCH; if it dies first, the parked lease runs out and lease expiry puts the
-# still-QUEUED job back (see RedisJobStore._index). Also moves each priority's serving round on.
-# KEYS: queue, leases, usage, rounds. Returns the ids, head first.
+# then starts each attempt with a guarded write; if it dies first, the parked lease runs out and lease expiry puts the
+# still-QUEUED job back (see index()). Also moves each priority's serving round on.
+# KEYS: queue, leases, usage, rounds; ARGV: limit, lease until, scan limit, job key prefix, input key prefix.
+# Returns {id, body, input, id, body, input, ...}, head first, so the claimer needs no second read.
 RESERVE = """
 local limit = tonumber(ARGV[1])
 local ids, extra = {}, {}
 for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[3]) - 1)) do
-  if #ids >= limit then break end
+  if #ids >= 3 * limit then break end
   local rest = string.sub(m, 27)
   local id, free = rest, true
   local gap = string.find(rest, ' ', 1, true)
@@ -108,6 +63,8 @@ for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[3]) - 1)) do
       redis.call('HSET', KEYS[4], serving, string.format('%d', round))
     end
     ids[#ids + 1] = id
+    ids[#ids + 1] = redis.call('GET', ARGV[4] .. id) or ''
+    ids[#ids + 1] = redis.call('GET', ARGV[5] .. id) or ''
   end
 end
 return ids
@@ -149,12 +106,23 @@ class Keys:
     def events(self, job_id: str) -> str:
         return f"{self.prefix}e:{job_id}"
 
+    def input(self, job_id: str) -> str:
+        """The job's input, written once at submit (protobuf wire form)."""
+        return f"{self.prefix}in:{job_id}"
+
+    def result(self, job_id: str) -> str:
+        """The job's result, written once when it succeeds (protobuf wire form)."""
+        return f"{self.prefix}res:{job_id}"
+
     def owner(self, owner: str) -> str:
         return f"{self.prefix}o:{owner}"
 
     def request(self, owner: str, request_id: str) -> str:
         # The owner's length first, so no owner/request pair can collide with another.
         return f"{self.prefix}r:{len(owner)}:{owner}:{request_id}"
+
+    def cache(self, owner: str, key: str) -> str:
+        return f"{self.prefix}c:{len(owner)}:{owner}:{key}"
 
     def timing(self, key: str) -> str:
         return f"{self.prefix}t:{key}"
@@ -191,7 +159,7 @@ class Keys:
     @property
     def rounds(self) -> str:
         """Fair-order rounds: "<pp>:<owner>" the owner's last, "<pp>:" the one being served (pp as in
-        policy.order_key)."""
+        model.order_key)."""
         return f"{self.prefix}rounds"
 
     @property
@@ -236,10 +204,13 @@ def pack_record(job: JobRecord) -> bytes:
     return raw
 
 
-def unpack_record(data: bytes) -> JobRecord:
+def unpack_record(data: bytes, given: object = None, result: object = None) -> JobRecord:
+    """The record, with its input and result when they were read too (replies that are not bytes: absent)."""
     # JSON starts with "{"; a zlib stream never does (its first byte is 0x78).
     raw = data if data[:1] == b"{" else zlib.decompress(data)
-    return codec.record_from_dict(codec.loads(raw))
+    return codec.record_from_dict(
+        codec.loads(raw), given if isinstance(given, bytes) else None, result if isinstance(result, bytes) else None
+    )
 
 
 def text(value: object) -> str:
@@ -273,30 +244,39 @@ def number(job: JobRecord, events: list[NewEvent], now: float) -> list[JobEvent]
 
 def member(job: JobRecord) -> str:
     """The job's queue member: it sorts in dispatch order (see redis_scripts.ORDER_KEY_CHARS)."""
-    member = policy.order_key(job.priority, job.fair_round, job.queue_seq) + job.id
+    member = order_key(job.priority, job.fair_round, job.queue_seq) + job.id
     return f"{member} {job.max_running} {job.owner}" if job.max_running else member
 
 
-def index(pipe: Any, k: Keys, job: JobRecord, before: JobState, now: float) -> None:
+def cache_ttl_ms(job: JobRecord, now: float) -> int:
+    """How long a finished job's cache entry lives: as long as the job itself."""
+    expire = job.expire_time if job.expire_time is not None else now
+    return max(int((expire - now) * 1000), 1)
+
+
+def index(pipe: Any, k: Keys, job: JobRecord, before: JobState, now: float, *, new: bool = False) -> None:
     """Puts the job in exactly the sorted sets its state calls for. Writing the index from the state, not
-    from the transition, also heals a job left parked in the lease set by a claimer that died."""
+    from the transition, also heals a job left parked in the lease set by a claimer that died. A `new` job is
+    in no set yet: nothing to remove."""
     state, job_id = job.state, job.id
     if state is JobState.QUEUED:
         pipe.zadd(k.queue, {member(job): 0})
-    else:
+    elif not new:
         pipe.zrem(k.queue, member(job))
     if state is JobState.RUNNING:
         pipe.zadd(k.leases, {job_id: job.lease_until if job.lease_until is not None else now})
-    else:
+    elif not new:
         pipe.zrem(k.leases, job_id)
     if state is JobState.SCHEDULED:
         pipe.zadd(k.scheduled, {job_id: job.not_before if job.not_before is not None else now})
-    else:
+    elif not new:
         pipe.zrem(k.scheduled, job_id)
     if state is JobState.WAITING:
         pipe.sadd(k.waiting, job_id)
-    else:
+    elif not new:
         pipe.srem(k.waiting, job_id)
+    if state is JobState.SUCCEEDED and job.cache_key and not before.terminal:
+        pipe.set(k.cache(job.owner, job.cache_key), job.id, px=cache_ttl_ms(job, now))
     if state.terminal:
         pipe.zadd(k.expire, {job_id: job.expire_time if job.expire_time is not None else now})
         if not before.terminal:
@@ -309,14 +289,22 @@ def index(pipe: Any, k: Keys, job: JobRecord, before: JobState, now: float) -> N
             pipe.hincrby(k.usage, f"{state.value}:{job.owner}", 1)
 
 
-def write(pipe: Any, k: Keys, job: JobRecord, stored: list[JobEvent], before: JobState, now: float) -> None:
-    """Queues, inside MULTI, everything one change of one job writes."""
+def write(
+    pipe: Any, k: Keys, job: JobRecord, events: list[NewEvent], before: JobState, now: float, *, new: bool = False
+) -> list[JobEvent]:
+    """Queues (inside MULTI, or into a Commands list) everything one change of one job writes: the record, its
+    events numbered on from its last sequence, the timings they carry, its indexes. Returns the numbered events."""
+    stored = number(job, events, now)
     pipe.set(k.job(job.id), pack_record(job))
+    if job.result is not None and job.state is JobState.SUCCEEDED and not before.terminal:
+        pipe.set(k.result(job.id), job.result)
     if stored:
         pipe.rpush(k.events(job.id), *(codec.dumps([e.time, e.kind.value, e.data]) for e in stored))
-    new = [NewEvent(e.kind, e.data) for e in stored]
-    for key, seconds in core.timings_from_events(job, new):
-        pipe.lpush(k.timing(key), repr(seconds))
-        pipe.ltrim(k.timing(key), 0, TIMING_SAMPLES - 1)
-        pipe.sadd(k.timing_keys, key)
-    index(pipe, k, job, before, now)
+    for event in events:
+        if event.timing is not None:
+            key, seconds = event.timing
+            pipe.lpush(k.timing(key), repr(seconds))
+            pipe.ltrim(k.timing(key), 0, TIMING_SAMPLES - 1)
+            pipe.sadd(k.timing_keys, key)
+    index(pipe, k, job, before, now, new=new)
+    return stored

@@ -54,7 +54,7 @@ class Upkeep:
                         if job is not None:
                             index(pipe, k, job, job.state, now)
                         continue
-                    pipe.delete(k.job(job_id), k.events(job_id))
+                    pipe.delete(k.job(job_id), k.events(job_id), k.input(job_id), k.result(job_id))
                     pipe.zrem(k.expire, job_id)
                     pipe.zrem(k.ended, job_id)
                     pipe.zrem(k.owner(job.owner), job_id)

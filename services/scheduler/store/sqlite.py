@@ -7,204 +7,77 @@ locking. synchronous=NORMAL in WAL mode survives a killed process (only an OS cr
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable, Collection, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Collection
 
-from services.scheduler import codec, core
-from services.scheduler.feed import ChangeFeed
+from services.scheduler import codec
 from services.scheduler.model import (
+    AdmissionSnapshot,
     EventKind,
     JobEvent,
+    JobNotFound,
     JobRecord,
     JobState,
-    NewEvent,
+    OwnerUsage,
     QueueCounts,
+    StaleAttempt,
     Timing,
 )
-from services.scheduler.policy import Bucket, Quota, assign_round, quota_exceeded, take_token
-from services.scheduler.store.base import TIMING_SAMPLES, WORKER_TTL_SECONDS, Change, OwnerUsage, timing_of
-from services.scheduler.store.sqlite_schema import migrate
+from services.scheduler.store.base import (
+    TIMING_SAMPLES,
+    WORKER_TTL_SECONDS,
+    AdmissionRequestKeys,
+    Change,
+    Decide,
+    DecideRelease,
+    timing_of,
+)
+from services.scheduler.store.sqlite_tables import SqliteTables
 
 
-class SqliteJobStore:
+class SqliteJobStore(SqliteTables):
     """JobStore on one SQLite file."""
 
     shared = False  # one scheduler process owns the file
 
-    def __init__(self, path: Path, feed: ChangeFeed) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        migrate(self._db)
-        self._feed = feed
-        row = self._db.execute("SELECT COALESCE(MAX(queue_seq), 0) FROM jobs").fetchone()
-        self._next_seq = int(row[0]) + 1
-        self.path = path
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
-
-    def _load(self, job_id: str) -> JobRecord | None:
-        row = self._db.execute("SELECT body FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return codec.record_from_dict(codec.loads(row[0])) if row else None
-
-    def _save(self, job: JobRecord, *, insert: bool = False) -> None:
-        values = (
-            job.owner,
-            job.state.value,
-            job.priority,
-            job.queue_seq,
-            job.request_id or None,
-            job.fence,
-            job.lease_until,
-            job.end_time,
-            job.expire_time,
-            job.fair_round,
-            job.not_before,
-            codec.dumps(codec.record_to_dict(job)),
-            job.id,
-        )
-        if insert:
-            self._db.execute(
-                "INSERT INTO jobs (owner, state, priority, queue_seq, request_id, fence, lease_until, end_time,"
-                " expire_time, fair_round, not_before, body, id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                values,
-            )
-        else:
-            self._db.execute(
-                "UPDATE jobs SET owner=?, state=?, priority=?, queue_seq=?, request_id=?, fence=?,"
-                " lease_until=?, end_time=?, expire_time=?, fair_round=?, not_before=?, body=? WHERE id=?",
-                values,
-            )
-
-    def _write_events(self, stored: list[JobEvent]) -> None:
-        self._db.executemany(
-            "INSERT INTO events (job_id, seq, time, kind, data) VALUES (?,?,?,?,?)",
-            [(e.job_id, e.sequence, e.time, e.kind.value, codec.dumps(e.data)) for e in stored],
-        )
-
-    def _append(self, job: JobRecord, events: list[NewEvent], now: float) -> list[JobEvent]:
-        stored = []
-        for event in events:
-            job.last_sequence += 1
-            stored.append(JobEvent(job.id, job.last_sequence, now, event.kind, event.data))
-        self._write_events(stored)
-        timings = core.timings_from_events(job, events)
-        if timings:
-            self._db.executemany(
-                "INSERT INTO timings (key, at, seconds) VALUES (?,?,?)", [(k, now, s) for k, s in timings]
-            )
-        return stored
-
-    def _position(self, job: JobRecord) -> int:
-        # Range counts over the partial queue index, in its order (priority desc, round, seq); one query with
-        # ORs would scan the whole table.
-        row = self._db.execute(
-            "SELECT (SELECT COUNT(*) FROM jobs INDEXED BY jobs_queue WHERE state = 'QUEUED' AND priority > ?)"
-            " + (SELECT COUNT(*) FROM jobs INDEXED BY jobs_queue"
-            "    WHERE state = 'QUEUED' AND priority = ? AND fair_round < ?)"
-            " + (SELECT COUNT(*) FROM jobs INDEXED BY jobs_queue"
-            "    WHERE state = 'QUEUED' AND priority = ? AND fair_round = ? AND queue_seq < ?)",
-            (job.priority, job.priority, job.fair_round, job.priority, job.fair_round, job.queue_seq),
-        ).fetchone()
-        return int(row[0]) + 1
-
-    def _round(self, priority: int, owner: str) -> int | None:
-        row = self._db.execute(
-            "SELECT round FROM rounds WHERE priority = ? AND owner = ?", (priority, owner)
-        ).fetchone()
-        return int(row[0]) if row else None
-
-    def _set_round(self, priority: int, owner: str, value: int) -> None:
-        self._db.execute(
-            "INSERT INTO rounds (priority, owner, round) VALUES (?,?,?)"
-            " ON CONFLICT(priority, owner) DO UPDATE SET round = excluded.round",
-            (priority, owner, value),
-        )
-
-    def _enqueue(self, job: JobRecord) -> int:
-        """Gives a job entering the queue its submit order and fair round; returns its position."""
-        job.queue_seq = self._next_seq
-        self._next_seq += 1
-        job.fair_round = assign_round(self._round(job.priority, "") or 0, self._round(job.priority, job.owner))
-        self._set_round(job.priority, job.owner, job.fair_round)
-        return self._position(job)
-
-    def _check_quota(self, job: JobRecord, quota: Quota) -> None:
-        if quota.max_queued:
-            (pending,) = self._db.execute(
-                "SELECT COUNT(*) FROM jobs WHERE owner = ? AND state IN ('QUEUED', 'SCHEDULED', 'WAITING')",
-                (job.owner,),
-            ).fetchone()
-            if pending >= quota.max_queued:
-                raise quota_exceeded(job.owner, "queued jobs", quota.max_queued, retry_after=5.0)
-        if quota.submit_rate:
-            row = self._db.execute("SELECT tokens, updated FROM buckets WHERE owner = ?", (job.owner,)).fetchone()
-            bucket, wait = take_token(Bucket(row[0], row[1]) if row else None, quota, job.create_time)
-            if wait:
-                raise quota_exceeded(job.owner, "submits per second", quota.submit_rate, retry_after=wait)
-            self._db.execute(
-                "INSERT INTO buckets (owner, tokens, updated) VALUES (?,?,?)"
-                " ON CONFLICT(owner) DO UPDATE SET tokens = excluded.tokens, updated = excluded.updated",
-                (job.owner, bucket.tokens, bucket.updated),
-            )
-
     # --- JobStore ------------------------------------------------------------------------------------------
 
-    async def create(
-        self,
-        job: JobRecord,
-        queued_event: Callable[[int], NewEvent],
-        *,
-        max_queue_depth: int,
-        quota: Quota | None = None,
-    ) -> tuple[JobRecord, bool]:
+    async def open(self) -> None:
+        """Nothing to connect: the file was opened with the store."""
+
+    def _admit(self, request: AdmissionRequestKeys, decide: Decide) -> tuple[JobRecord, bool]:
+        """One admission, inside the caller's transaction."""
+        existing = None
+        if request.request_id:
+            earlier = self._load_whole("j.owner = ? AND j.request_id = ?", (request.owner, request.request_id))
+            existing = earlier[0] if earlier else None
+        if existing is not None:
+            snapshot = AdmissionSnapshot(existing=existing)
+        else:
+            snapshot = self._snapshot(
+                request.owner, request.priority, request.depends_on, request.cache_key, request.count_pending
+            )
+        admission = decide(snapshot)
+        if admission.job is None:
+            assert admission.existing is not None
+            return admission.existing, False
+        return self._apply(admission, admission.job.create_time, insert=True), True
+
+    async def admit(self, request: AdmissionRequestKeys, decide: Decide) -> tuple[JobRecord, bool]:
+        return (await self.admit_many([(request, decide)]))[0]
+
+    async def admit_many(self, requests: list[tuple[AdmissionRequestKeys, Decide]]) -> list[tuple[JobRecord, bool]]:
         with self._tx():
-            if job.request_id:
-                row = self._db.execute(
-                    "SELECT body FROM jobs WHERE owner = ? AND request_id = ?", (job.owner, job.request_id)
-                ).fetchone()
-                if row:
-                    return codec.record_from_dict(codec.loads(row[0])), False
-            deps = {dep_id: self._load(dep_id) for dep_id in job.depends_on}
-            core.check_dependencies(job, deps)
-            if quota is not None:
-                self._check_quota(job, quota)
-            events = core.admit(job, deps, job.create_time, 0.0)
-            if job.state is JobState.QUEUED:
-                depth = self._db.execute(
-                    "SELECT COUNT(*) FROM jobs INDEXED BY jobs_queue WHERE state = 'QUEUED'"
-                ).fetchone()[0]
-                if depth >= max_queue_depth:
-                    raise core.QueueFull(f"the queue is full ({depth} jobs); try again later", retry_after=5.0)
-                events = [queued_event(self._enqueue(job))]
-            stored = []
-            for event in events:
-                job.last_sequence += 1
-                stored.append(JobEvent(job.id, job.last_sequence, job.create_time, event.kind, event.data))
-            self._save(job, insert=True)
-            self._write_events(stored)
-            if job.depends_on:
-                self._db.executemany(
-                    "INSERT INTO deps (job_id, depends_on) VALUES (?,?)", [(job.id, d) for d in job.depends_on]
-                )
-        self._feed.job_changed(job.id)
-        self._feed.queue_changed()
-        return job, True
+            done = [self._admit(request, decide) for request, decide in requests]
+        for job, created in done:
+            if created:
+                self._feed.job_changed(job.id)
+        if any(created for _, created in done):
+            self._feed.queue_changed()
+        return done
 
     async def get(self, job_id: str) -> JobRecord | None:
-        return self._load(job_id)
+        found = self._load_whole("j.id = ?", (job_id,))
+        return found[0] if found else None
 
     async def list_jobs(
         self, *, owner: str | None, states: Collection[JobState], limit: int, before_id: str | None
@@ -219,9 +92,8 @@ class SqliteJobStore:
         if before_id:
             clauses.append("id < ?")
             params.append(before_id)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = self._db.execute(f"SELECT body FROM jobs {where} ORDER BY id DESC LIMIT ?", (*params, limit)).fetchall()
-        return [codec.record_from_dict(codec.loads(r[0])) for r in rows]
+        where = " AND ".join(f"j.{c}" for c in clauses) or "1"
+        return self._load_whole(where, (*params, limit), "ORDER BY j.id DESC LIMIT ?")
 
     async def events(self, job_id: str, after_sequence: int, limit: int = 1000) -> list[JobEvent]:
         rows = self._db.execute(
@@ -233,18 +105,21 @@ class SqliteJobStore:
     async def position(self, job: JobRecord) -> int:
         return self._position(job) if job.state is JobState.QUEUED else 0
 
-    async def claim(self, *, worker: str, now: float, lease_seconds: float, limit: int) -> list[JobRecord]:
+    async def claim(
+        self, *, worker: str, now: float, lease_seconds: float, limit: int, start: Change
+    ) -> list[JobRecord]:
         claimed: list[JobRecord] = []
         with self._tx():
             running: dict[str, int] | None = None
             # Walk the queue in dispatch order; an owner at their running cap is passed over, not blocking
             # others. The scan is bounded so a queue full of capped owners costs little per claim.
             rows = self._db.execute(
-                "SELECT owner, json_extract(body, '$.max_running'), body FROM jobs INDEXED BY jobs_queue"
-                " WHERE state = 'QUEUED' ORDER BY priority DESC, fair_round, queue_seq LIMIT ?",
+                "SELECT j.owner, json_extract(j.body, '$.max_running'), j.body, i.data"
+                " FROM jobs j INDEXED BY jobs_queue LEFT JOIN inputs i ON i.job_id = j.id"
+                " WHERE j.state = 'QUEUED' ORDER BY j.priority DESC, j.fair_round, j.queue_seq LIMIT ?",
                 (max(limit * 16, 256),),
             ).fetchall()
-            for owner, max_running, body in rows:
+            for owner, max_running, body, given in rows:
                 if len(claimed) >= limit:
                     break
                 if max_running:
@@ -254,8 +129,8 @@ class SqliteJobStore:
                         )
                     if running.get(owner, 0) >= max_running:
                         continue
-                job = codec.record_from_dict(codec.loads(body))
-                events = core.start_attempt(job, worker, now, now + lease_seconds)
+                job = codec.record_from_dict(codec.loads(body), given)
+                events = start(job)
                 self._append(job, events, now)
                 self._save(job)
                 if (self._round(job.priority, "") or 0) < job.fair_round:
@@ -263,15 +138,14 @@ class SqliteJobStore:
                 if running is not None:
                     running[owner] = running.get(owner, 0) + 1
                 claimed.append(job)
+                self._moved(job.priority, JobState.QUEUED, job.state)
         for job in claimed:
             self._feed.job_changed(job.id)
         if claimed:
             self._feed.queue_changed()
         return claimed
 
-    async def release(self, now: float, ttl: float) -> int:
-        """Moves due SCHEDULED jobs on, and WAITING jobs whose dependencies all ended (to the queue when they
-        succeeded, to CANCELLED when one did not). Returns how many jobs changed state."""
+    async def release(self, now: float, decide: DecideRelease) -> int:
         changed: list[str] = []
         with self._tx():
             rows = self._db.execute(
@@ -283,15 +157,14 @@ class SqliteJobStore:
             ).fetchall()
             for (body,) in rows:
                 job = codec.record_from_dict(codec.loads(body))
-                before = job.state
-                deps = {dep_id: self._load(dep_id) for dep_id in job.depends_on}
-                events = core.admit(job, deps, now, ttl)
-                if job.state is JobState.QUEUED:
-                    reason = "not_before reached" if before is JobState.SCHEDULED else "dependencies succeeded"
-                    events.append(core.released_event(reason, self._enqueue(job)))
-                if job.state is not before or events:
-                    self._append(job, events, now)
-                    self._save(job)
+                snapshot = AdmissionSnapshot(
+                    dependencies={dep_id: self._load(dep_id) for dep_id in job.depends_on},
+                    serving_round=self._round(job.priority, "") or 0,
+                    owner_round=self._round(job.priority, job.owner),
+                )
+                admission = decide(job, snapshot)
+                if admission.job is not None:
+                    self._apply(admission, now, insert=False)
                     changed.append(job.id)
         for job_id in changed:
             self._feed.job_changed(job_id)
@@ -313,11 +186,13 @@ class SqliteJobStore:
         with self._tx():
             job = self._load(job_id)
             if job is None:
-                raise core.JobNotFound(job_id)
+                raise JobNotFound(job_id)
             if fence is not None and job.fence != fence:
-                raise core.StaleAttempt(f"job {job_id}: fence {fence} is stale (now {job.fence})")
-            was_queued = job.state is JobState.QUEUED
+                raise StaleAttempt(f"job {job_id}: fence {fence} is stale (now {job.fence})")
+            before = job.state
+            was_queued = before is JobState.QUEUED
             events = change(job)
+            self._moved(job.priority, before, job.state)
             stored = self._append(job, events, now)
             self._save(job)
         self._feed.job_changed(job_id)
@@ -347,6 +222,9 @@ class SqliteJobStore:
             ids = [r[0] for r in self._db.execute("SELECT id FROM jobs WHERE expire_time < ?", (now,))]
             self._db.executemany("DELETE FROM events WHERE job_id = ?", [(i,) for i in ids])
             self._db.executemany("DELETE FROM deps WHERE job_id = ?", [(i,) for i in ids])
+            self._db.executemany("DELETE FROM cache WHERE job_id = ?", [(i,) for i in ids])
+            self._db.executemany("DELETE FROM inputs WHERE job_id = ?", [(i,) for i in ids])
+            self._db.executemany("DELETE FROM results WHERE job_id = ?", [(i,) for i in ids])
             self._db.executemany("DELETE FROM jobs WHERE id = ?", [(i,) for i in ids])
             keys = [r[0] for r in self._db.execute("SELECT DISTINCT key FROM timings")]
             for key in keys:
@@ -387,6 +265,10 @@ class SqliteJobStore:
             ]
             found[key] = timing_of(key, samples)
         return found
+
+    async def record_timing(self, key: str, seconds: float, now: float) -> None:
+        with self._tx():
+            self._db.execute("INSERT INTO timings (key, at, seconds) VALUES (?,?,?)", (key, now, seconds))
 
     async def heartbeat(self, worker: str, slots: int, now: float) -> None:
         with self._tx():

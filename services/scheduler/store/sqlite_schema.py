@@ -45,6 +45,17 @@ CREATE TABLE IF NOT EXISTS rounds (
     round INTEGER NOT NULL,
     PRIMARY KEY (priority, owner)
 ) WITHOUT ROWID;
+-- a job's input (written once at submit) and result (once at the end), apart from the record that every
+-- state change rewrites; both in their protobuf wire form
+CREATE TABLE IF NOT EXISTS inputs (job_id TEXT PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS results (job_id TEXT PRIMARY KEY, data BLOB NOT NULL);
+-- the result cache: per owner and cache key, the latest job that succeeded with that key
+CREATE TABLE IF NOT EXISTS cache (
+    owner TEXT NOT NULL,
+    key TEXT NOT NULL,
+    job_id TEXT NOT NULL,
+    PRIMARY KEY (owner, key)
+) WITHOUT ROWID;
 -- submit-rate token buckets, per owner
 CREATE TABLE IF NOT EXISTS buckets (owner TEXT PRIMARY KEY, tokens REAL NOT NULL, updated REAL NOT NULL);
 """

@@ -1,0 +1,65 @@
+"""The scheduler process's settings: its port, store, dispatcher, queue rules, keys and tiers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.common.process_settings import REPO_ROOT, AuthSettings
+
+
+class SchedulerSettings(AuthSettings):
+    """Configuration of the JobScheduler (and its dispatcher)."""
+
+    scheduler_port: int = 50051
+    scheduler_metrics_port: int = 9151
+    # Where each stage service is reached; comma-separated addresses are balanced round-robin.
+    ner_address: str = "127.0.0.1:50052"
+    similarity_address: str = "127.0.0.1:50053"
+    retrieval_address: str = "127.0.0.1:50054"
+    recommendation_address: str = "127.0.0.1:50055"
+
+    # Store: sqlite:///path/to/file.db or redis://host:port/db
+    store: str = "sqlite:///var/skillbridge.db"
+
+    # Dispatcher
+    run_dispatcher: bool = True
+    concurrency: int = 4
+    lease_seconds: float = 15.0
+    stage_timeout_seconds: float = 30.0
+    stage_retries: int = 3
+    max_attempts: int = 3
+    poll_interval_seconds: float = 0.5
+
+    # Queue rules
+    max_queue_depth: int = 10_000
+    max_priority: int = 9
+    max_text_bytes: int = 200_000
+    result_ttl_seconds: float = 24 * 3600.0
+    sweep_interval_seconds: float = 60.0
+    default_job_seconds: float = 2.0
+    # Mixed into the result cache's key (services/scheduler/versions.py): change it to stop serving every
+    # result cached so far.
+    result_cache_salt: str = ""
+    # With either remote backend configured on the stage services, results are not cached (they may change).
+    pinecone_api_key: str = ""
+    cohere_api_key: str = ""
+
+    # Per-tier policy (0 = unlimited). A key's tier caps the priority its jobs may ask for and limits how many
+    # jobs its owner may have waiting and running, and how fast it may submit (a token bucket).
+    standard_max_priority: int = 4
+    standard_max_queued: int = 500
+    standard_max_running: int = 4
+    standard_submit_rate: float = 20.0
+    standard_submit_burst: int = 100
+    vip_max_priority: int = 8
+    vip_max_queued: int = 5000
+    vip_max_running: int = 16
+    vip_submit_rate: float = 200.0
+    vip_submit_burst: int = 1000
+
+    def sqlite_path(self) -> Path:
+        """The SQLite file named by `store`, relative paths taken from the repository root."""
+        if not self.store.startswith("sqlite:///"):
+            raise ValueError(f"store is not a sqlite URL: {self.store}")
+        path = Path(self.store[len("sqlite:///") :])
+        return path if path.is_absolute() else REPO_ROOT / path

@@ -1,0 +1,21 @@
+"""The similarity service process's settings."""
+
+from __future__ import annotations
+
+from services.common.process_settings import CommonSettings
+
+
+class EmbeddingSettings(CommonSettings):
+    """How concurrent embedding requests are micro-batched (the similarity and retrieval services embed)."""
+
+    embed_batch_window_ms: float = 2.0
+    embed_max_batch: int = 64
+
+
+class SimilaritySettings(EmbeddingSettings):
+    """Configuration of the similarity service."""
+
+    similarity_port: int = 50053
+    similarity_metrics_port: int = 9153
+    similarity_threshold: float = 0.5
+    max_text_chars: int = 100_000
