@@ -9,14 +9,30 @@ services/common/settings.py composes them all into the whole stack's Settings (`
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Self
 
 from pydantic import ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.sources.utils import parse_env_vars
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ENV_PREFIX = "SKILLBRIDGE_"
+# The variables `from_env(environ)` reads instead of the process environment, while it builds a settings object.
+_GIVEN_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("skillbridge_settings_environ", default=None)
+# A bad value is quoted in the error up to this many characters.
+_QUOTED_CHARS = 64
+
+
+class _Environment(EnvSettingsSource):
+    """The process environment, or the mapping handed to `from_env`."""
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        given = _GIVEN_ENVIRON.get()
+        if given is None:
+            return super()._load_env_vars()
+        return parse_env_vars(given, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str)
 
 
 class CommonSettings(BaseSettings):
@@ -45,25 +61,47 @@ class CommonSettings(BaseSettings):
     log_json: bool = True
 
     @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Keyword values, then SKILLBRIDGE_* variables; no .env or secrets files."""
+        return (init_settings, _Environment(settings_cls))
+
+    @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Self:
-        """Reads SKILLBRIDGE_* variables (from `environ` when given, else the process environment); keyword
-        overrides win. A value that does not parse as its field's type raises ValueError naming the variable."""
+        """Reads SKILLBRIDGE_* variables (from `environ` alone when given, else the process environment);
+        keyword overrides win. A value that does not parse as its field's type raises ValueError naming the
+        variable and quoting the value."""
+        token = _GIVEN_ENVIRON.set(environ)
         try:
-            if environ is None:
-                return cls(**overrides)
-            values: dict[str, Any] = {}
-            for name in cls.model_fields:
-                raw = environ.get(f"{ENV_PREFIX}{name.upper()}")
-                if raw is not None:
-                    values[name] = raw
-            return cls.model_validate({**values, **overrides})
+            return cls(**overrides)
         except ValidationError as exc:
-            bad = "; ".join(f"{ENV_PREFIX}{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
-            raise ValueError(bad) from exc
+            raise ValueError("; ".join(_variable_error(e) for e in exc.errors())) from exc
+        finally:
+            _GIVEN_ENVIRON.reset(token)
 
     def replace(self, **changes: Any) -> Self:
-        """A copy with `changes`, each parsed as its field's type."""
-        return type(self).model_validate({**self.model_dump(), **changes})
+        """A copy with `changes`, each parsed as its field's type (nothing is read from the environment)."""
+        token = _GIVEN_ENVIRON.set({})
+        try:
+            return type(self)(**{**self.model_dump(), **changes})
+        finally:
+            _GIVEN_ENVIRON.reset(token)
+
+
+def _variable_error(error: Any) -> str:
+    """One bad setting in words: the variable, the value quoted (cut short), what is wrong."""
+    name = f"{ENV_PREFIX}{'.'.join(map(str, error['loc'])).upper()}"
+    value = error.get("input")
+    if isinstance(value, str):
+        quoted = value if len(value) <= _QUOTED_CHARS else f"{value[:_QUOTED_CHARS]}..."
+        name = f"{name}={quoted!r}"
+    return f"{name}: {error['msg']}"
 
 
 class AuthSettings(CommonSettings):

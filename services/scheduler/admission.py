@@ -64,19 +64,22 @@ def decide(request: AdmissionRequest, snapshot: AdmissionSnapshot) -> Admission:
     job.max_running = quota.max_running
     job.traceparent = request.traceparent
     core.check_dependencies(job, snapshot.dependencies)
-    cached = snapshot.cached
-    if cached is not None and not request.submission.skip_cache and _reusable(job, cached):
-        return Admission(job, snapshot, core.reuse(job, cached, now, request.result_ttl))
-    pending_at_most: int | None = None
-    if quota.max_queued:
-        if snapshot.pending >= quota.max_queued:
-            raise policy.quota_exceeded(job.owner, "queued jobs", quota.max_queued, retry_after=RETRY_FULL_SECONDS)
-        pending_at_most = snapshot.pending
+    # A submit answered from the cache is still a submit: it takes a token of the owner's rate like any other
+    # (it never waits in the queue, so the queued-jobs quota does not apply to it).
     bucket = None
     if quota.submit_rate:
         bucket, wait = policy.take_token(snapshot.bucket, quota, now)
         if wait:
             raise policy.quota_exceeded(job.owner, "submits per second", quota.submit_rate, retry_after=wait)
+    cached = snapshot.cached
+    if cached is not None and not request.submission.skip_cache and _reusable(job, cached):
+        reused = core.reuse(job, cached, now, request.result_ttl)
+        return Admission(job, snapshot, reused, bucket=bucket, guard=AdmissionGuard(bucket=bucket is not None))
+    pending_at_most: int | None = None
+    if quota.max_queued:
+        if snapshot.pending >= quota.max_queued:
+            raise policy.quota_exceeded(job.owner, "queued jobs", quota.max_queued, retry_after=RETRY_FULL_SECONDS)
+        pending_at_most = snapshot.pending
     events = core.admit(job, snapshot.dependencies, now, 0.0)
     guard = AdmissionGuard(pending_at_most=pending_at_most, bucket=bucket is not None)
     if job.state is not JobState.QUEUED:

@@ -37,6 +37,9 @@ class SchedulerSettings(AuthSettings):
     result_ttl_seconds: float = 24 * 3600.0
     sweep_interval_seconds: float = 60.0
     default_job_seconds: float = 2.0
+    # Whether an analysis identical to a finished one of the same owner is answered with that result at once
+    # (each submit can also opt out with skip_cache).
+    result_cache: bool = True
     # Mixed into the result cache's key (services/scheduler/versions.py): change it to stop serving every
     # result cached so far.
     result_cache_salt: str = ""

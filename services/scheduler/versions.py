@@ -51,7 +51,9 @@ class ResultVersions:
     def from_settings(cls, settings: SchedulerSettings) -> ResultVersions:
         files = [*sorted(settings.data_dir.glob("*.jsonl")), settings.catalog_path, settings.imported_catalog_path]
         remote = bool(settings.pinecone_api_key or settings.cohere_api_key)
-        return cls(list(dict.fromkeys(files)), salt=settings.result_cache_salt, cacheable=not remote)
+        return cls(
+            list(dict.fromkeys(files)), salt=settings.result_cache_salt, cacheable=settings.result_cache and not remote
+        )
 
     def _file_hash(self, path: Path) -> str:
         try:

@@ -110,8 +110,8 @@ def test_a_bad_setting_is_one_line_from_serve(tmp_path: Path) -> None:
     )
     assert result.returncode == EXIT_CONFIG
     assert result.stderr.strip().splitlines() == [
-        "error: scheduler: SKILLBRIDGE_SCHEDULER_PORT='fifty': invalid literal for int() with base 10: 'fifty': "
-        "fix the setting and start again"
+        "error: scheduler: SKILLBRIDGE_SCHEDULER_PORT='fifty': Input should be a valid integer, unable to parse "
+        "string as an integer: fix the setting and start again"
     ]
 
 
@@ -153,8 +153,8 @@ def test_up_with_a_bad_setting_says_so_in_one_line(
     monkeypatch.setenv("SKILLBRIDGE_GATEWAY_PORT", "eighty")
     assert main(["up"]) == EXIT_CONFIG
     assert capsys.readouterr().err.strip().splitlines() == [
-        "error: SKILLBRIDGE_GATEWAY_PORT='eighty': invalid literal for int() with base 10: 'eighty': fix the setting "
-        "and run `skillbridge up` again"
+        "error: SKILLBRIDGE_GATEWAY_PORT='eighty': Input should be a valid integer, unable to parse string as an "
+        "integer: fix the setting and run `skillbridge up` again"
     ]
 
 

@@ -83,7 +83,7 @@ def test_the_schema_check_rejects_a_misspelt_field() -> None:
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_grpc_probes_ask_the_health_service_for_the_names_the_servers_register(overlay: str) -> None:
     deployments = of_kind(rendered(overlay), "Deployment")
-    defaults = Settings()
+    defaults = Settings.from_env(environ={})  # the code's defaults, not this test run's environment
     for name in GRPC_SERVICES:
         spec = container(deployments[name])
         registered = importlib.import_module(f"services.{name}.server").SERVICE_NAME
@@ -104,7 +104,7 @@ def test_stage_replicas_are_reached_through_headless_services_with_dns_targets(o
     services, config = of_kind(docs, "Service"), settings_map(docs)
     for stage in STAGES:
         headless = services[f"{stage}-headless"]["spec"]
-        port = getattr(Settings(), f"{stage}_port")
+        port = getattr(Settings.from_env(environ={}), f"{stage}_port")
         assert headless["clusterIP"] == "None" and headless["selector"] == {"app.kubernetes.io/name": stage}
         assert [p["port"] for p in headless["ports"]] == [port]
         assert config[f"{PREFIX}{stage.upper()}_ADDRESS"] == f"dns:///{stage}-headless:{port}"

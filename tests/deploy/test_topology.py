@@ -45,7 +45,7 @@ class Instance:
 
 
 def default_port(service: str) -> int | None:
-    value = getattr(Settings(), f"{service}_port", None)
+    value = getattr(Settings.from_env(environ={}), f"{service}_port", None)
     return value if isinstance(value, int) else None
 
 
@@ -80,7 +80,7 @@ def environment(instance: Instance, instances: dict[str, list[Instance]], store:
                 value = value.replace(f"{other}:{port}", f"127.0.0.1:{group[0].port}")
         env[key] = "127.0.0.1" if key == "SKILLBRIDGE_HOST" else value
     env[f"SKILLBRIDGE_{instance.service.upper()}_PORT"] = str(instance.port)
-    if hasattr(Settings(), f"{instance.service}_metrics_port"):
+    if hasattr(Settings.from_env(environ={}), f"{instance.service}_metrics_port"):
         env[f"SKILLBRIDGE_{instance.service.upper()}_METRICS_PORT"] = str(instance.metrics_port)
     env["SKILLBRIDGE_LOG_LEVEL"] = "WARNING"
     return env

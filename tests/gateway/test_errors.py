@@ -4,7 +4,6 @@ unbounded input, never a 429 for a user error."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import httpx
@@ -123,7 +122,7 @@ async def test_every_status_has_the_one_shape(stack: Stack, http: httpx.AsyncCli
 
 
 async def test_body_over_the_message_limit_is_413(stack: Stack) -> None:
-    settings = dataclasses.replace(stack.settings, max_message_bytes=1000)
+    settings = stack.settings.replace(max_message_bytes=1000)
     async with AsyncSchedulerClient(stack.address) as client:
         app = create_app(settings, client=client)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as http:

@@ -36,6 +36,8 @@ class StageDoubles:
     """Programmable behaviour per RPC name, with call counts and started/cancelled signals."""
 
     behaviors: dict[str, Behavior] = field(default_factory=dict)
+    # False: CompareSkills answers as a similarity service of the round before explained matches did.
+    explain_matches: bool = True
     calls: Counter[str] = field(default_factory=Counter)
     started: dict[str, asyncio.Event] = field(default_factory=dict)
     cancelled: dict[str, asyncio.Event] = field(default_factory=dict)
@@ -115,6 +117,7 @@ class Similarity(sim_grpc.SimilarityServiceServicer):
                 skill_id=d.skill_id,
             )
             for d in request.job_skill_details
+            if self.d.explain_matches
         ]
         return sim.CompareSkillsResponse(
             matches=matches,

@@ -32,9 +32,12 @@ class Stack:
 async def running_stack(
     settings: Settings, doubles: StageDoubles | None = None, **overrides: object
 ) -> AsyncIterator[Stack]:
-    """Starts stage doubles and a scheduler (port 0) with `settings` plus `overrides`; stops both after."""
+    """Starts stage doubles and a scheduler (port 0) with `settings` plus `overrides`; stops both after. The
+    result cache is off unless asked for: the doubles' answers change from test to test, which no data or model
+    version records, so a cached result of another test would stand in for the one under test."""
     doubles = doubles or StageDoubles()
     server, address = await start_stage_doubles(doubles)
+    overrides.setdefault("result_cache", False)
     wired = settings.replace(
         ner_address=address,
         similarity_address=address,
