@@ -185,7 +185,7 @@ async def test_a_dns_target_reaches_servers_that_close_aged_connections() -> Non
     """What the manifests rely on, over real gRPC: channel_for passes a dns:/// target through (round_robin over
     what it resolves to), and a server with a maximum connection age closes the connection, so the client
     connects (and resolves) again, and the next call succeeds."""
-    aged = Settings.from_env({}, max_connection_age_seconds=0.5, stage_timeout_seconds=1.0)
+    aged = Settings.from_env({}, max_connection_age_seconds=0.5, max_connection_age_grace_seconds=1.0)
     running = await create_server(aged, register=lambda server: None, service_names=[], port=0, host="127.0.0.1")
     channel = channel_for(f"dns:///localhost:{running.port}", aged.max_message_bytes)
     try:
@@ -193,8 +193,9 @@ async def test_a_dns_target_reaches_servers_that_close_aged_connections() -> Non
         check = health_pb2.HealthCheckRequest(service="")
         assert (await stub.Check(check, timeout=10)).status == health_pb2.HealthCheckResponse.SERVING
         assert channel.get_state() is grpc.ChannelConnectivity.READY
+        # The state leaves READY only when the server closes the aged connection (an idle channel keeps it);
+        # what it becomes next (IDLE, or READY again after a quick reconnect) is the channel's business.
         await asyncio.wait_for(channel.wait_for_state_change(grpc.ChannelConnectivity.READY), 30)
-        assert channel.get_state() is not grpc.ChannelConnectivity.READY  # the server closed the aged connection
         assert (await stub.Check(check, timeout=10)).status == health_pb2.HealthCheckResponse.SERVING
     finally:
         await channel.close()
