@@ -55,8 +55,10 @@ bench: install
 bench-full: install
 	$(PY) -m tests.bench.run --out bench-results.json --repeat 3
 
+# Skill-gap figures on the labelled pairs of tests/data/eval (dev split by default; tune on dev only).
+# ARGS="--split test", "--verbose", "--sweep", "--json figures.json": see tests/eval/skill_eval.py.
 eval: install
-	$(PY) -m tests.eval.skill_eval
+	$(PY) -m tests.eval.skill_eval $(ARGS)
 
 run: install
 	$(BIN)/skillbridge up --demo
