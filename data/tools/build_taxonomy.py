@@ -14,9 +14,10 @@ File syntax (every file):
 - " > Name, Name" at the end of a line says which other skills this one covers ("Lean Six Sigma > Lean, Six Sigma");
 - "#" starts a comment line.
 
-It refuses a duplicate term (the same spelling for two skills), except an exact-case or field-gated term shared by
-skills of different fields ("RN" is a nursing licence and React Native: the document's field decides), an alias that is a
-stop word or a generic noise word (unless guarded or field-gated), and a relation to a skill that does not exist.
+It refuses a duplicate term (the same spelling for two skills), except an exact-case or field-gated term shared
+by skills of different fields ("RN" is a nursing licence and React Native: the document's field decides), an alias
+that is a stop word or a generic noise word (unless guarded or field-gated), and a relation to a skill that does
+not exist.
 """
 
 from __future__ import annotations

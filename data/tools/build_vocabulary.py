@@ -89,14 +89,18 @@ def derived_name(row: esco.EscoRow, verbs: frozenset[str]) -> str:
         return ""  # a verb the lexicon missed: "coach employees ... Coach employees ..."
     # A noun-phrase run that did not split is often several labels glued together ("predictive maintenance
     # PdM"): keep the name only when the run is that one label or the definition repeats it.
-    if len(words) > 3 or CONNECTOR_WORDS & set(words) or (
-        len(row.labels) == 1 and row.preferred.casefold() not in row.definition.casefold() and len(words) > 1
+    if (
+        len(words) > 3
+        or CONNECTOR_WORDS & set(words)
+        or (len(row.labels) == 1 and row.preferred.casefold() not in row.definition.casefold() and len(words) > 1)
     ):
         return ""
     return row.preferred
 
 
-def link_curated(curated: list[CuratedSkill], rows: list[esco.EscoRow], names: dict[str, str]) -> dict[str, esco.EscoRow]:
+def link_curated(
+    curated: list[CuratedSkill], rows: list[esco.EscoRow], names: dict[str, str]
+) -> dict[str, esco.EscoRow]:
     """Curated skill id -> the ESCO row whose label or derived name spells one of its terms (first wins)."""
     by_term: dict[str, CuratedSkill] = {}
     for skill in curated:
@@ -214,6 +218,11 @@ def main() -> None:
             handle.write(json.dumps(item, ensure_ascii=False) + "\n")
     with OCCUPATIONS_OUT.open("w", encoding="utf-8") as handle:
         for row in occupations:
+            # Rows named with a capital are ISCO groups ("Medical", "Other language teachers"), not occupations;
+            # a name ending in a connector is a split error ("management and").
+            words = row.preferred.split()
+            if not words or not row.preferred[0].islower() or words[-1] in CONNECTOR_WORDS | {"and", "or"}:
+                continue
             field = assign_field(f"{row.preferred} {row.definition}")
             handle.write(
                 json.dumps(

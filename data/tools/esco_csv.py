@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import itertools
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -72,9 +73,7 @@ def label_verbs(rows: list[tuple[str, str]]) -> frozenset[str]:
     # that the labels also use as a verb ("managing", "administering").
     corpus = {word for _, text in rows for word in text.split() if word.endswith("ing")}
     return frozenset(
-        word
-        for word, n in counts.items()
-        if n >= 2 and word not in CONNECTORS and _gerunds(word) & corpus
+        word for word, n in counts.items() if n >= 2 and word not in CONNECTORS and _gerunds(word) & corpus
     )
 
 
@@ -109,7 +108,7 @@ def split_labels(words: list[str], verbs: frozenset[str]) -> list[str]:
     if words[0] in verbs:
         starts = verbs | {gerund for verb in verbs for gerund in _gerunds(verb)}
         labels: list[list[str]] = [[words[0]]]
-        for previous, word in zip(words, words[1:], strict=False):
+        for previous, word in itertools.pairwise(words):
             if word in starts and previous not in CONNECTORS and len(labels[-1]) > 2:
                 labels.append([word])
             else:
