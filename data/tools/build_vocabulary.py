@@ -216,6 +216,7 @@ def main() -> None:
     with SKILLS_OUT.open("w", encoding="utf-8") as handle:
         for item in entries:
             handle.write(json.dumps(item, ensure_ascii=False) + "\n")
+    written = 0
     with OCCUPATIONS_OUT.open("w", encoding="utf-8") as handle:
         for row in occupations:
             # Rows named with a capital are ISCO groups ("Medical", "Other language teachers"), not occupations;
@@ -224,6 +225,7 @@ def main() -> None:
             if not words or not row.preferred[0].islower() or words[-1] in CONNECTOR_WORDS | {"and", "or"}:
                 continue
             field = assign_field(f"{row.preferred} {row.definition}")
+            written += 1
             handle.write(
                 json.dumps(
                     {"id": row.uri, "name": row.preferred, "field": field, "description": row.definition[:300]},
@@ -235,7 +237,7 @@ def main() -> None:
     curated_counts = Counter(s.field for s in curated)
     sys.stderr.write(
         f"wrote {len(entries)} skills ({len(curated)} curated, {len(links)} of them linked to ESCO; "
-        f"{len(entries) - len(curated)} from ESCO) and {len(occupations)} occupations\n"
+        f"{len(entries) - len(curated)} from ESCO) and {written} occupations\n"
     )
     for field, n in sorted(counts.items()):
         sys.stderr.write(f"  {field:26} {n:5} skills ({curated_counts.get(field, 0)} curated)\n")
