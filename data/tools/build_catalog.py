@@ -309,9 +309,12 @@ def figures_block(sources: list[SourceCourse]) -> str:
     kinds = {f: Counter(s.url_kind for s in sources if s.course.field == f) for f in FIELDS}
     checked = {f: sum(1 for s in sources if s.course.field == f and s.evidence != "-") for f in FIELDS}
     providers = {f: len({s.course.provider for s in sources if s.course.field == f}) for f in FIELDS}
+    unchecked = [s for s in sources if s.evidence == "-"]
+    provider_count = len({s.course.provider for s in sources})
+    searches = sum(s.url_kind == "search" for s in unchecked)
     lines = [
         FIGURES_BEGIN,
-        f"{len(sources)} courses, {len({s.course.provider for s in sources})} providers, {len(per_field)} fields.",
+        f"{len(sources):,} courses from {provider_count} providers in {len(per_field)} fields.",
         "",
         "| field | courses | providers | course page | catalog page | search page | address confirmed |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -325,12 +328,12 @@ def figures_block(sources: list[SourceCourse]) -> str:
     total = Counter(s.url_kind for s in sources)
     evidence = Counter(part for s in sources if s.evidence != "-" for part in s.evidence.split("+"))
     lines += [
-        f"| all | {len(sources)} | {len({s.course.provider for s in sources})} | {total['course']} | "
-        f"{total['catalog']} | {total['search']} | {sum(1 for s in sources if s.evidence != '-')} |",
+        f"| all | {len(sources):,} | {provider_count} | {total['course']} | "
+        f"{total['catalog']} | {total['search']} | {len(sources) - len(unchecked)} |",
         "",
-        "Confirmed by: "
+        "Confirmed addresses by evidence (a course may have two): "
         + ", ".join(f"{name} {evidence[name]}" for name in EVIDENCE)
-        + f"; not checked: {sum(1 for s in sources if s.evidence == '-')} (a course may count under two kinds).",
+        + f". Not checked one by one: {len(unchecked)} ({searches} of them search pages).",
         FIGURES_END,
     ]
     return "\n".join(lines)
