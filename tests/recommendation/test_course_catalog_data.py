@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from services.common.catalog import LEVELS, Course, load_catalog
+from services.common.course_proto import course_from_proto, course_to_proto
 from services.common.settings import REPO_ROOT
 from services.common.taxonomy import load_taxonomy
 
@@ -188,6 +189,20 @@ def test_course_skills_use_canonical_taxonomy_spellings(courses: list[Course]) -
     # A skill the taxonomy knows must be spelled as its canonical name, or gap matching would miss it.
     wrong = {s: taxonomy.canonical(s) for c in courses for s in c.skills if taxonomy.canonical(s) != s}
     assert wrong == {}
+
+
+def test_field_survives_the_loader_and_the_proto(courses: list[Course], tmp_path: Path) -> None:
+    course = next(c for c in courses if c.field == "healthcare")
+    assert course_from_proto(course_to_proto(course)) == course
+    csv_file = tmp_path / "catalog.csv"
+    csv_file.write_text(
+        "id,title,provider,description,skills,level,duration_hours,url,field\n"
+        "c-1,Wound Care,Udemy,Dressings and wound assessment.,Wound Care;Wound Assessment,beginner,4,"
+        "https://www.udemy.com/courses/search/?q=wound%20care,Healthcare\n",
+        encoding="utf-8",
+    )
+    [loaded] = load_catalog(csv_file)
+    assert (loaded.field, loaded.skills) == ("healthcare", ("Wound Care", "Wound Assessment"))
 
 
 GOOD_LINE = (
