@@ -49,22 +49,22 @@ FIGURES_END = "<!-- catalog-figures:end -->"
 # The fields a course can serve: slug (the file name and the `field` value) -> what it covers.
 FIELDS: dict[str, str] = {
     "healthcare": "Healthcare and nursing",
-    "accounting": "Accounting and finance",
+    "accounting-finance": "Accounting and finance",
     "marketing": "Marketing",
     "sales": "Sales",
-    "hr": "Human resources",
-    "supply_chain": "Supply chain and logistics",
-    "mechanical": "Mechanical engineering and manufacturing",
-    "construction": "Civil engineering and construction",
+    "human-resources": "Human resources",
+    "supply-chain-logistics": "Supply chain and logistics",
+    "mechanical-manufacturing": "Mechanical engineering and manufacturing",
+    "civil-construction": "Civil engineering and construction",
     "education": "Education and teaching",
     "legal": "Legal",
     "design": "Design (UX, graphic, visual)",
-    "customer_service": "Customer service and support",
+    "customer-service": "Customer service and support",
     "hospitality": "Hospitality and food service",
     "management": "Project, product and people management; workplace skills",
     "software": "Software engineering",
     "data": "Data, analytics and AI",
-    "cloud": "Cloud, DevOps, infrastructure and security",
+    "cloud-devops": "Cloud, DevOps, infrastructure and security",
 }
 URL_KINDS = ("course", "catalog", "search")
 EVIDENCE = ("listed", "cited", "stored")

@@ -29,7 +29,7 @@ class Course:
     level: str
     duration_hours: int
     url: str
-    # The occupational field the course serves ("healthcare", "accounting", "software"...); "" when not given.
+    # The occupational field the course serves ("healthcare", "accounting-finance", "software"...); "" if not given.
     field: str = ""
 
     def to_dict(self) -> dict[str, Any]:

@@ -29,7 +29,7 @@ FIELD_SKILLS: dict[str, list[str]] = {
         "Pediatric Advanced Life Support", "CPR", "Vital Signs", "Electronic Health Records", "Phlebotomy",
         "Medical Coding", "Dosage Calculation", "ECG Interpretation", "Patient Safety", "Discharge Planning",
     ],
-    "accounting": [
+    "accounting-finance": [
         "GAAP", "IFRS", "Accounts Payable", "Accounts Receivable", "General Ledger", "Bookkeeping", "Month-end Close",
         "Reconciliation", "Financial Reporting", "Auditing", "Internal Controls", "Tax Preparation", "Payroll",
         "QuickBooks", "Financial Modeling", "Budgeting", "Variance Analysis", "Revenue Recognition",
@@ -42,21 +42,21 @@ FIELD_SKILLS: dict[str, list[str]] = {
         "Sales Prospecting", "Cold Calling", "Negotiation", "Salesforce", "Account Management", "Closing Deals",
         "Sales Pipeline Management", "Sales Forecasting", "Customer Relationship Management", "Solution Selling",
     ],
-    "hr": [
+    "human-resources": [
         "Recruiting", "Onboarding", "Employee Relations", "Performance Management", "Compensation and Benefits",
         "Employment Law", "HR Information Systems", "Payroll", "People Analytics", "Workday", "SHRM-CP", "PHR",
     ],
-    "supply_chain": [
+    "supply-chain-logistics": [
         "Supply Chain Management", "Inventory Management", "Procurement", "Demand Planning", "Warehouse Management",
         "Logistics Management", "Transportation Management", "Sales and Operations Planning", "CPIM", "CSCP",
         "Strategic Sourcing", "Import/Export",
     ],
-    "mechanical": [
+    "mechanical-manufacturing": [
         "GD&T", "Tolerance Stack-up Analysis", "Design for Manufacturing", "Injection Molding", "Sheet Metal Design",
         "Bill of Materials", "CAPA", "ISO 13485", "ISO 9001", "FMEA", "SolidWorks", "Finite Element Analysis",
         "CNC Machining", "Six Sigma", "Lean Manufacturing", "Root Cause Analysis",
     ],
-    "construction": [
+    "civil-construction": [
         "OSHA 30", "OSHA 10", "Construction Management", "Construction Scheduling", "Cost Estimating", "BIM", "Revit",
         "AutoCAD", "Primavera P6", "Procore", "LEED", "Structural Analysis", "Construction Safety", "Quantity Takeoff",
     ],
@@ -73,7 +73,7 @@ FIELD_SKILLS: dict[str, list[str]] = {
         "Figma", "User Research", "Wireframing", "Prototyping", "Typography", "Adobe Photoshop", "Adobe Illustrator",
         "Adobe InDesign", "Graphic Design", "Design Systems", "Usability Testing", "Accessibility Design",
     ],
-    "customer_service": [
+    "customer-service": [
         "Customer Service", "Complaint Handling", "De-escalation", "Zendesk", "Ticketing Systems",
         "Call Center Operations", "Technical Support", "ITIL", "Customer Experience", "Net Promoter Score",
         "Help Desk Support",

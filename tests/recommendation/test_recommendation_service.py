@@ -20,7 +20,7 @@ from services.recommendation.server import SERVICE_NAME, start
 @pytest.fixture(scope="module")
 def catalog() -> list[Course]:
     # The software, data, cloud and management courses: fewer than the service's 500-candidate limit.
-    tech = {"software", "data", "cloud", "management"}
+    tech = {"software", "data", "cloud-devops", "management"}
     return [c for c in load_catalog(REPO_ROOT / "data" / "courses.jsonl") if c.field in tech]
 
 
