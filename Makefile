@@ -8,7 +8,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TRANSFORMERS_VERBOSITY := error
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 
-.PHONY: all install install-browser gen gen-check lint typecheck test bench bench-full eval run up check clean
+.PHONY: all install install-browser course-vectors gen gen-check lint typecheck test bench bench-full eval run up check clean
 
 all: check
 
@@ -43,8 +43,12 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-test: install install-browser
+test: install install-browser course-vectors
 	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+# Embeds the bundled course catalog once (cached beside it, git-ignored), so no test pays for it at service start.
+course-vectors: install
+	$(PY) data/tools/warm_course_vectors.py
 
 # Side by side in one run: SkillBridge (SQLite, Redis x1, x2) against Celery, RQ, arq, Dramatiq and saq
 # (installed into .bench-venv, never into the project), raw ceilings, the ML pipeline and status fan-out.

@@ -19,7 +19,9 @@ from services.recommendation.server import SERVICE_NAME, start
 
 @pytest.fixture(scope="module")
 def catalog() -> list[Course]:
-    return load_catalog(REPO_ROOT / "data" / "courses.jsonl")
+    # The software, data, cloud and management courses: fewer than the service's 500-candidate limit.
+    tech = {"software", "data", "cloud-devops", "management"}
+    return [c for c in load_catalog(REPO_ROOT / "data" / "courses.jsonl") if c.field in tech]
 
 
 def protos(courses: list[Course]) -> list[course_pb2.Course]:
@@ -48,7 +50,7 @@ async def test_recommends_catalog_courses_that_cover_the_missing_skills(
             missing_skills=missing,
             resume_skills=resume,
             job_skills=[*resume, *missing],
-            candidates=protos(catalog),  # the whole catalog: 333 candidates, under the 500 limit
+            candidates=protos(catalog),  # about 330 candidates, under the 500 limit
             max_courses=5,
         ),
         timeout=30,
