@@ -81,7 +81,11 @@ class Settings:
     ner_cache_texts: int = 256
 
     # Similarity service (also the embedder of the retrieval service)
+    # The caller's default strictness in [0, 1] (the seed's `threshold`), and the cosine similarity that
+    # strictness 0.5 maps to: calibrated on the evaluation's dev split (`python -m tests.similarity.calibrate`,
+    # data/README.md "Matching skills"). Other strictness values map piecewise-linearly through (0, 0) and (1, 1).
     similarity_threshold: float = 0.5
+    similarity_calibrated_threshold: float = 0.875
     embed_batch_window_ms: float = 2.0
     embed_max_batch: int = 64
 

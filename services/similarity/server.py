@@ -14,6 +14,7 @@ from services.common.server import RunningServer, create_server, serve_service
 from services.common.settings import Settings
 from services.common.taxonomy import Taxonomy
 from services.similarity import backends
+from services.similarity.calibration import calibrated_cosine
 from services.similarity.servicer import SimilarityServicer
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,8 @@ async def start(
     `embedder` defaults to MiniLM; wrapped in a cache unless it already is one. `taxonomy` defaults to
     data/skills.jsonl when present; its skills are embedded before the server starts taking calls.
     """
+    # A bad calibration setting must stop the start, not turn every CompareSkills into an INTERNAL error.
+    calibrated_cosine(settings.similarity_threshold, settings.similarity_calibrated_threshold)
     if embedder is None:
         embedder = await asyncio.to_thread(backends.load_embedder)
     cached = embedder if isinstance(embedder, CachedEmbedder) else CachedEmbedder(embedder)
