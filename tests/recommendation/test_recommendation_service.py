@@ -90,7 +90,8 @@ async def test_plan_names_what_the_catalog_cannot_teach(
     assert reply.courses[0].covered_skills == ["React"]
     # The resume knows none of the React courses' skills, so the beginner course wins among equals.
     assert reply.courses[0].course.level == "beginner"
-    assert "No candidate course teaches Underwater Basket Weaving." in reply.summary
+    assert "No course found for Underwater Basket Weaving." in reply.summary
+    assert list(reply.uncovered_skills) == ["Underwater Basket Weaving"]
 
 
 async def test_score_courses_over_grpc(
