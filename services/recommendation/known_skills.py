@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -90,13 +91,20 @@ class ResumeSkills:
         return bool(listed) and all(self.shows(s) for s in listed)
 
 
-def _names_in(title: str, names: Iterable[str]) -> bool:
-    return any(re.search(r"(?<!\w)" + re.escape(n) + r"(?!\w)", title, flags=re.IGNORECASE) for n in names if n)
+_WORD = re.compile(r"[\w+#]+")
+
+
+@functools.lru_cache(maxsize=8192)
+def _words(text: str) -> str:
+    """Lower-case words (keeping "+" and "#": C++, C#) joined by single spaces, padded with one space each side,
+    so that a phrase is found as whole words by a plain substring test."""
+    return " " + " ".join(_WORD.findall(text.casefold())) + " "
 
 
 def course_subjects(course: Course, keys: SkillKeys) -> tuple[str, ...]:
     """The skills a course is for: those its title names, else its first listed skill."""
-    named = tuple(s for s in course.skills if _names_in(course.title, keys.names(s)))
+    title = _words(course.title)
+    named = tuple(s for s in course.skills if any(_words(n) in title for n in keys.names(s) if _words(n) != "  "))
     if named:
         return named
     return course.skills[:1]
