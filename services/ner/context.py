@@ -173,10 +173,12 @@ def inside_organisation(start: int, end: int, organisations: Sequence[tuple[int,
 
 
 def is_role_noun(mention: str, next_word: str) -> bool:
-    """True for a person's role ("product owners", "Scrum Master") rather than a skill, unless a credential word
-    follows ("Scrum Master certification")."""
+    """True for a person's role rather than a skill: the mention ends in a role noun ("Product Owner") or, in
+    lower case, modifies one ("scrum masters"); not when a credential word follows ("Scrum Master certification")."""
     words = mention.casefold().split()
-    return bool(words) and words[-1] in ROLE_WORDS and next_word not in CREDENTIAL_WORDS
+    if not words or next_word in CREDENTIAL_WORDS:
+        return False
+    return words[-1] in ROLE_WORDS or (mention.islower() and next_word in ROLE_WORDS)
 
 
 def names_a_product(mention: str, next_word: str) -> bool:
