@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -23,6 +21,7 @@ from typing import Protocol
 
 from services.common.errors import FieldViolation, InvalidArgument
 from services.ner import context
+from services.ner.recent import RecentTexts
 
 log = logging.getLogger(__name__)
 
@@ -342,32 +341,6 @@ def merge_entities(model_entities: Sequence[EntitySpan], skill_matches: Sequence
     return sorted([*kept, *skills], key=lambda e: (e.start_char, e.end_char))
 
 
-class _Analyses:
-    """Recent texts' entities and vocabulary analyses, so the ENTITY_RECOGNITION and SKILL_EXTRACTION calls of one
-    job run the models once per text (a job ad analysed against many resumes is read once, too)."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._items: OrderedDict[str, tuple[list[EntitySpan], TextAnalysis]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, text: str) -> tuple[list[EntitySpan], TextAnalysis] | None:
-        with self._lock:
-            found = self._items.get(text)
-            if found is not None:
-                self._items.move_to_end(text)
-            return found
-
-    def put(self, text: str, value: tuple[list[EntitySpan], TextAnalysis]) -> None:
-        if self._size <= 0:
-            return
-        with self._lock:
-            self._items[text] = value
-            self._items.move_to_end(text)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-
 class NerCore:
     """The two use cases of the service, over injected backends."""
 
@@ -384,7 +357,7 @@ class NerCore:
         self._skills = skills
         self._entities = entities
         self._max_text_chars = max_text_chars
-        self._cache = _Analyses(cache_size)
+        self._cache: RecentTexts[tuple[list[EntitySpan], TextAnalysis]] = RecentTexts(cache_size)
 
     @property
     def max_text_chars(self) -> int:

@@ -23,6 +23,7 @@ from services.ner.core import (
     truncate,
     validate_texts,
 )
+from services.ner.recent import RecentTexts
 
 
 def hit(name: str, text: str, start: int, *, exact: bool = True, guarded: bool = False) -> SkillMatch:
@@ -225,3 +226,12 @@ def test_read_document_uses_organisations_sections_and_wording() -> None:
     assert found["SQL"].evidence == "TMS and SQL."
     resume = read_document(text, DocumentKind.RESUME, TextAnalysis(hits=hits), [])
     assert all(s.required for s in resume.skills) and "Third-Party Logistics" in {s.name for s in resume.skills}
+
+
+def test_recent_texts_keeps_the_most_recently_used() -> None:
+    recent: RecentTexts[int] = RecentTexts(2)
+    recent.put("a", 1)
+    recent.put("b", 2)
+    assert recent.get("a") == 1  # "a" is now the most recent
+    recent.put("c", 3)
+    assert (recent.get("a"), recent.get("b"), recent.get("c"), len(recent)) == (1, None, 3, 2)
