@@ -194,10 +194,11 @@ def truncate(text: str, limit: int) -> tuple[str, bool]:
 
 
 def aggregate_skills(
-    matches: Sequence[SkillMatch], *, text: str = "", optional: Sequence[bool] | None = None
+    matches: Sequence[SkillMatch], *, sentences: context.Sentences | None = None, optional: Sequence[bool] | None = None
 ) -> list[ExtractedSkill]:
     """Groups hits by skill: mentions in order of first appearance, count, confidence, evidence (the sentence of
-    the first mention, when `text` is given) and whether the skill is required (any mention not optional).
+    the first mention, when the text's `sentences` are given) and whether the skill is required (any mention
+    not optional).
 
     Sorted by count (most mentioned first), ties by first appearance, so the order is stable.
     """
@@ -223,7 +224,7 @@ def aggregate_skills(
             confidence=combined_confidence(hits),
             skill_id=first.skill_id,
             required=not all(flag for _, flag in pairs),
-            evidence=context.evidence(text, first.start_char, first.end_char) if text else "",
+            evidence=context.evidence(sentences, first.start_char, first.end_char) if sentences else "",
             method=first.method,
         )
         result.append((hits[0].start_char, skill))
@@ -299,6 +300,7 @@ def read_document(
     field_name, occupations = context.detect_field(plain, analysis.occupations)
     job = kind is DocumentKind.JOB_DESCRIPTION
     sections = context.split_sections(text) if job else []
+    sentences = context.Sentences(text)
     kept: list[SkillMatch] = []
     optional: list[bool] = []
     for hit in analysis.hits:
@@ -313,9 +315,9 @@ def read_document(
         if chosen is None:
             continue
         kept.append(chosen)
-        optional.append(job and context.is_optional(text, sections, hit.start_char))
+        optional.append(job and context.is_optional(sentences, sections, hit.start_char))
     return DocumentSkills(
-        skills=aggregate_skills(kept, text=text, optional=optional),
+        skills=aggregate_skills(kept, sentences=sentences, optional=optional),
         truncated=truncated,
         field=field_name,
         occupations=occupations[:5],

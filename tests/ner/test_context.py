@@ -61,15 +61,16 @@ def test_sections_cover_the_text_in_order() -> None:
 )
 def test_optional_wording_in_the_sentence(sentence: str, optional: bool) -> None:
     text = f"Requirements\n{sentence}\n"
-    assert context.is_optional(text, context.split_sections(text), text.index(sentence) + 3) is optional
+    sentences = context.Sentences(text)
+    assert context.is_optional(sentences, context.split_sections(text), text.index(sentence) + 3) is optional
 
 
 def test_evidence_quotes_the_sentence_and_cuts_a_long_one() -> None:
     text = "First line.\n- Administer IV medications safely.\nLast."
     start = text.index("IV")
-    assert context.evidence(text, start, start + 2) == "Administer IV medications safely."
+    assert context.evidence(context.Sentences(text), start, start + 2) == "Administer IV medications safely."
     long = "word " * 100 + "Kubernetes " + "word " * 100
-    quote = context.evidence(long, long.index("Kubernetes"), long.index("Kubernetes") + 10)
+    quote = context.evidence(context.Sentences(long), long.index("Kubernetes"), long.index("Kubernetes") + 10)
     assert "Kubernetes" in quote and len(quote) <= 163 and quote.startswith("…")
 
 
