@@ -70,6 +70,16 @@ def test_relations_point_at_real_skills_and_lean_six_sigma_covers_lean(vocabular
     assert not vocabulary.covers(lean.skill_id, lss.skill_id)
 
 
+def test_a_tool_listed_under_a_skill_is_its_own_skill_and_covers_it(vocabulary: Taxonomy) -> None:
+    pyspark, spark = vocabulary.lookup("PySpark"), vocabulary.lookup("Apache Spark")
+    mastercam, cam = vocabulary.lookup("Mastercam"), vocabulary.lookup("CAM Programming")
+    assert pyspark is not None and spark is not None and mastercam is not None and cam is not None
+    assert pyspark.name == "PySpark" and vocabulary.covers(pyspark.skill_id, spark.skill_id)
+    assert mastercam.name == "Mastercam" and vocabulary.covers(mastercam.skill_id, cam.skill_id)
+    aircall = vocabulary.lookup("Aircall")
+    assert aircall is not None and aircall.covers == ()  # a rival product, not a cover
+
+
 def test_acronyms_are_exact_case_and_shared_ones_name_every_meaning(vocabulary: Taxonomy) -> None:
     bls = vocabulary.lookup("BLS")
     assert bls is not None and "BLS" in bls.exact_case
@@ -89,10 +99,9 @@ def test_esco_skills_carry_their_uri_and_definition(vocabulary: Taxonomy) -> Non
     [
         ("k8s", "Kubernetes"),
         ("Postgres", "PostgreSQL"),
-        ("PySpark", "Apache Spark"),
         ("administering medications", "Medication Administration"),
         ("GAAP", "GAAP"),
-        ("ASME Y14.5", "Geometric Dimensioning and Tolerancing"),
+        ("GD&T", "Geometric Dimensioning and Tolerancing"),
         ("scaling and root planing", "Dental Hygiene"),
         ("PBIS", "Positive Behavioral Interventions and Supports"),
         ("e-discovery", "E-Discovery"),
