@@ -182,6 +182,8 @@ def is_own_skill(alias: str, skill: CuratedSkill, common_words: set[str]) -> boo
     name, text = skill.name.casefold(), alias.casefold()
     if slug(alias) == slug(skill.name):
         return False  # "C Sharp" for C#
+    if text.endswith("s") and any(t.casefold() == text[:-1] for t in skill.terms):
+        return False  # the plural of another of its terms: "IEPs"
     squashed_name, squashed = re.sub(r"[^a-z0-9+#]", "", name), re.sub(r"[^a-z0-9+#]", "", text)
     if (
         squashed.rstrip("s") in squashed_name

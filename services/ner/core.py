@@ -265,8 +265,12 @@ def choose_meaning(hit: SkillMatch, field_name: str) -> SkillMatch | None:
         return hit
     own = SkillRef(hit.name, hit.skill_id, hit.field, hit.category)
     candidates = (own, *hit.alternatives)
-    chosen = next((c for c in candidates if c.field == field_name), None) or next(
-        (c for c in candidates if c.field in context.group_of(field_name)), None
+    # The skill the term names outright beats one that lists it as an alias ("GDPR" is the GDPR skill, not
+    # Privacy Law); otherwise the document's field decides ("RN").
+    chosen = (
+        next((c for c in candidates if c.name.casefold() == hit.text.casefold()), None)
+        or next((c for c in candidates if c.field == field_name), None)
+        or next((c for c in candidates if c.field in context.group_of(field_name)), None)
     )
     if chosen is None:
         return None
