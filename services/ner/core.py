@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -23,6 +21,7 @@ from typing import Protocol
 
 from services.common.errors import FieldViolation, InvalidArgument
 from services.ner import context
+from services.ner.recent import RecentTexts
 
 log = logging.getLogger(__name__)
 
@@ -195,10 +194,11 @@ def truncate(text: str, limit: int) -> tuple[str, bool]:
 
 
 def aggregate_skills(
-    matches: Sequence[SkillMatch], *, text: str = "", optional: Sequence[bool] | None = None
+    matches: Sequence[SkillMatch], *, sentences: context.Sentences | None = None, optional: Sequence[bool] | None = None
 ) -> list[ExtractedSkill]:
     """Groups hits by skill: mentions in order of first appearance, count, confidence, evidence (the sentence of
-    the first mention, when `text` is given) and whether the skill is required (any mention not optional).
+    the first mention, when the text's `sentences` are given) and whether the skill is required (any mention
+    not optional).
 
     Sorted by count (most mentioned first), ties by first appearance, so the order is stable.
     """
@@ -224,7 +224,7 @@ def aggregate_skills(
             confidence=combined_confidence(hits),
             skill_id=first.skill_id,
             required=not all(flag for _, flag in pairs),
-            evidence=context.evidence(text, first.start_char, first.end_char) if text else "",
+            evidence=context.evidence(sentences, first.start_char, first.end_char) if sentences else "",
             method=first.method,
         )
         result.append((hits[0].start_char, skill))
@@ -265,8 +265,12 @@ def choose_meaning(hit: SkillMatch, field_name: str) -> SkillMatch | None:
         return hit
     own = SkillRef(hit.name, hit.skill_id, hit.field, hit.category)
     candidates = (own, *hit.alternatives)
-    chosen = next((c for c in candidates if c.field == field_name), None) or next(
-        (c for c in candidates if c.field in context.group_of(field_name)), None
+    # The skill the term names outright beats one that lists it as an alias ("GDPR" is the GDPR skill, not
+    # Privacy Law); otherwise the document's field decides ("RN").
+    chosen = (
+        next((c for c in candidates if c.name.casefold() == hit.text.casefold()), None)
+        or next((c for c in candidates if c.field == field_name), None)
+        or next((c for c in candidates if c.field in context.group_of(field_name)), None)
     )
     if chosen is None:
         return None
@@ -300,6 +304,7 @@ def read_document(
     field_name, occupations = context.detect_field(plain, analysis.occupations)
     job = kind is DocumentKind.JOB_DESCRIPTION
     sections = context.split_sections(text) if job else []
+    sentences = context.Sentences(text)
     kept: list[SkillMatch] = []
     optional: list[bool] = []
     for hit in analysis.hits:
@@ -314,9 +319,9 @@ def read_document(
         if chosen is None:
             continue
         kept.append(chosen)
-        optional.append(job and context.is_optional(text, sections, hit.start_char))
+        optional.append(job and context.is_optional(sentences, sections, hit.start_char))
     return DocumentSkills(
-        skills=aggregate_skills(kept, text=text, optional=optional),
+        skills=aggregate_skills(kept, sentences=sentences, optional=optional),
         truncated=truncated,
         field=field_name,
         occupations=occupations[:5],
@@ -342,32 +347,6 @@ def merge_entities(model_entities: Sequence[EntitySpan], skill_matches: Sequence
     return sorted([*kept, *skills], key=lambda e: (e.start_char, e.end_char))
 
 
-class _Analyses:
-    """Recent texts' entities and vocabulary analyses, so the ENTITY_RECOGNITION and SKILL_EXTRACTION calls of one
-    job run the models once per text (a job ad analysed against many resumes is read once, too)."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._items: OrderedDict[str, tuple[list[EntitySpan], TextAnalysis]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, text: str) -> tuple[list[EntitySpan], TextAnalysis] | None:
-        with self._lock:
-            found = self._items.get(text)
-            if found is not None:
-                self._items.move_to_end(text)
-            return found
-
-    def put(self, text: str, value: tuple[list[EntitySpan], TextAnalysis]) -> None:
-        if self._size <= 0:
-            return
-        with self._lock:
-            self._items[text] = value
-            self._items.move_to_end(text)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-
 class NerCore:
     """The two use cases of the service, over injected backends."""
 
@@ -384,7 +363,7 @@ class NerCore:
         self._skills = skills
         self._entities = entities
         self._max_text_chars = max_text_chars
-        self._cache = _Analyses(cache_size)
+        self._cache: RecentTexts[tuple[list[EntitySpan], TextAnalysis]] = RecentTexts(cache_size)
 
     @property
     def max_text_chars(self) -> int:

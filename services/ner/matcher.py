@@ -48,6 +48,7 @@ TECH_NOUNS = frozenset(
     }
 )  # fmt: skip
 DEFAULT_PROSE_WINDOW = 2
+SENTENCE_ENDS = frozenset({".", ";", "!", "?"})
 STEM_LENGTH = 5
 
 
@@ -252,15 +253,25 @@ class VocabularyMatcher:
 
     def _prose_hits(self, doc: Doc) -> list[SkillMatch]:
         window = self.prose_window
-        tokens = [(t.i, stem(t.text)) for t in doc if t.is_alpha and len(t.text) > 1 and t.lower_ not in STOP_WORDS]
+        sentence = 0
+        tokens: list[tuple[int, str, int]] = []  # token index, stem, sentence number
+        for token in doc:
+            if token.text in SENTENCE_ENDS or "\n" in token.text:
+                sentence += 1
+            elif token.is_alpha and len(token.text) > 1 and token.lower_ not in STOP_WORDS:
+                tokens.append((token.i, stem(token.text), sentence))
         hits: list[SkillMatch] = []
         seen: set[tuple[str, int]] = set()
-        for position, (index, anchor) in enumerate(tokens):
-            for skill, stems in self._prose_index.get(anchor, ()):
-                nearby = tokens[max(0, position - window) : position + window + 1]
-                found = [i for i, s in nearby if s in stems and _same_sentence(doc, index, i)]
-                if {s for i, s in nearby if i in found} != set(stems):
+        for position, (_, anchor, number) in enumerate(tokens):
+            entries = self._prose_index.get(anchor)
+            if not entries:
+                continue
+            nearby = [(i, s) for i, s, n in tokens[max(0, position - window) : position + window + 1] if n == number]
+            near_stems = {s for _, s in nearby}
+            for skill, stems in entries:
+                if not near_stems.issuperset(stems):
                     continue
+                found = [i for i, s in nearby if s in stems]
                 start, end = min(found), max(found) + 1
                 if (skill.skill_id, start) in seen:
                     continue
@@ -283,11 +294,6 @@ class VocabularyMatcher:
                     )
                 )
         return hits
-
-
-def _same_sentence(doc: Doc, first: int, second: int) -> bool:
-    low, high = sorted((first, second))
-    return not any(t.text in {".", ";", "!", "?"} or "\n" in t.text for t in doc[low:high])
 
 
 def _in_skill_context(doc: Doc, start: int, end: int) -> bool:
