@@ -61,7 +61,7 @@ FIELDS: dict[str, str] = {
     "design": "Design (UX, graphic, visual)",
     "customer-service": "Customer service and support",
     "hospitality": "Hospitality and food service",
-    "management": "Project, product and people management; workplace skills",
+    "general": "Skills of every field: project, product and people management, communication, office tools, languages",
     "software": "Software engineering",
     "data": "Data, analytics and AI",
     "cloud-devops": "Cloud, DevOps, infrastructure and security",
