@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import runpy
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -203,6 +204,38 @@ def test_field_survives_the_loader_and_the_proto(courses: list[Course], tmp_path
     )
     [loaded] = load_catalog(csv_file)
     assert (loaded.field, loaded.skills) == ("healthcare", ("Wound Care", "Wound Assessment"))
+
+
+@dataclass(frozen=True)
+class FieldSkill:
+    name: str
+    field: str
+
+
+class FieldVocabulary:
+    """A two-skill vocabulary where "RN" names a skill in two fields: enough to test the build's choice."""
+
+    skills = (FieldSkill("React Native", "software"), FieldSkill("Registered Nurse", "healthcare"))
+
+    def lookup_all(self, term: str) -> list[FieldSkill]:
+        return list(self.skills) if term.casefold() == "rn" else []
+
+    def canonical(self, term: str) -> str:
+        return self.skills[0].name if term.casefold() == "rn" else term.strip()
+
+
+def test_build_names_skills_as_the_vocabulary_does(builder: dict[str, Any]) -> None:
+    canonical_skills = builder["canonical_skills"]
+    # A term shared across fields is read in the course's field; unknown terms keep their wording.
+    assert canonical_skills(("RN", "Wound Care"), "healthcare", FieldVocabulary()) == ("Registered Nurse", "Wound Care")
+    assert canonical_skills(("RN",), "software", FieldVocabulary()) == ("React Native",)
+    taxonomy = builder["default_taxonomy"]()
+    if taxonomy is None:
+        pytest.skip("data/skills.jsonl is not built yet")
+    # An alias becomes the skill it names, and two names of one skill become one.
+    skill = next(k for k in taxonomy.skills if any(taxonomy.canonical(a) == k.name != a for a in k.aliases))
+    alias = next(a for a in skill.aliases if taxonomy.canonical(a) == skill.name != a)
+    assert canonical_skills((alias, skill.name, "Wound Care"), "", taxonomy) == (skill.name, "Wound Care")
 
 
 GOOD_LINE = (
