@@ -61,7 +61,7 @@ FIELDS: dict[str, str] = {
     "design": "Design (UX, graphic, visual)",
     "customer-service": "Customer service and support",
     "hospitality": "Hospitality and food service",
-    "management": "Project, product and people management; workplace skills",
+    "general": "Skills of every field: project, product and people management, communication, office tools, languages",
     "software": "Software engineering",
     "data": "Data, analytics and AI",
     "cloud-devops": "Cloud, DevOps, infrastructure and security",
@@ -275,13 +275,24 @@ def check_catalog(sources: list[SourceCourse], errors: list[str]) -> None:
                 first_seen[page_key] = source.where
 
 
-def canonical_skills(skills: tuple[str, ...], taxonomy: Taxonomy) -> tuple[str, ...]:
+def canonical_skills(skills: tuple[str, ...], field: str, taxonomy: Taxonomy) -> tuple[str, ...]:
     """The skills as the vocabulary names them (an alias becomes its canonical name), duplicates dropped.
 
     Gap matching compares names exactly, so a course must say "Reconciliation" where the vocabulary reads
-    "bank reconciliation" as that skill; skills the vocabulary does not know keep the source's wording.
+    "bank reconciliation" as that skill; skills the vocabulary does not know keep the source's wording. A term the
+    vocabulary shares between fields ("RN", "PCA") is read as the skill of the course's own field when the
+    vocabulary can say which skills a term names (`lookup_all`, skills with a `field`).
     """
-    return tuple(dict.fromkeys(taxonomy.canonical(skill) for skill in skills))
+    lookup_all = getattr(taxonomy, "lookup_all", None)  # vocabularies with per-field skills have it
+
+    def name(term: str) -> str:
+        if lookup_all is not None:
+            same_field = [skill for skill in lookup_all(term) if getattr(skill, "field", None) == field]
+            if same_field:
+                return str(same_field[0].name)
+        return taxonomy.canonical(term)
+
+    return tuple(dict.fromkeys(name(skill) for skill in skills))
 
 
 def default_taxonomy() -> Taxonomy | None:
@@ -298,7 +309,8 @@ def load_sources(directory: Path = SOURCES, taxonomy: Taxonomy | None = None) ->
         raise ValueError(f"{len(errors)} problem(s) in the catalog sources:\n" + "\n".join(errors))
     if taxonomy is not None:
         sources = [
-            replace(s, course=replace(s.course, skills=canonical_skills(s.course.skills, taxonomy))) for s in sources
+            replace(s, course=replace(s.course, skills=canonical_skills(s.course.skills, s.course.field, taxonomy)))
+            for s in sources
         ]
     return sorted(sources, key=lambda s: s.course.id)
 

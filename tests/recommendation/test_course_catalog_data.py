@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import runpy
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,6 @@ import pytest
 from services.common.catalog import LEVELS, Course, load_catalog
 from services.common.course_proto import course_from_proto, course_to_proto
 from services.common.settings import REPO_ROOT
-from services.common.taxonomy import load_taxonomy
 
 CATALOG = REPO_ROOT / "data" / "courses.jsonl"
 MIN_TOTAL = 1000
@@ -153,11 +153,14 @@ def test_catalog_size_and_fields(courses: list[Course], builder: dict[str, Any])
 def test_each_field_teaches_the_skills_its_jobs_ask_for(
     courses: list[Course], builder: dict[str, Any], field: str
 ) -> None:
-    # A job ad's skill reaches the recommender under the vocabulary's name for it, so compare those names.
+    # A job ad's skill reaches the recommender under the vocabulary's name for it (read in the ad's field), so
+    # compare those names; the build names course skills the same way.
     taxonomy = builder["default_taxonomy"]()
-    name = taxonomy.canonical if taxonomy is not None else str.strip
     taught = {s.casefold() for c in courses if c.field == field for s in c.skills}
-    assert [s for s in FIELD_SKILLS[field] if name(s).casefold() not in taught] == []
+    expected = {
+        s: builder["canonical_skills"]((s,), field, taxonomy)[0] if taxonomy else s for s in FIELD_SKILLS[field]
+    }
+    assert [s for s, name in expected.items() if name.casefold() not in taught] == []
 
 
 def test_common_tech_skills_are_taught(courses: list[Course]) -> None:
@@ -181,14 +184,19 @@ def test_jsonl_and_readme_figures_match_the_sources(courses: list[Course], build
     assert builder["with_figures"](readme, builder["figures_block"](sources)) == readme, "run build_catalog.py"
 
 
-def test_course_skills_use_canonical_taxonomy_spellings(courses: list[Course]) -> None:
-    path = REPO_ROOT / "data" / "skills.jsonl"
-    if not path.exists():
+def test_course_skills_use_canonical_taxonomy_spellings(courses: list[Course], builder: dict[str, Any]) -> None:
+    taxonomy = builder["default_taxonomy"]()
+    if taxonomy is None:
         pytest.skip("data/skills.jsonl is not built yet")
-    taxonomy = load_taxonomy(path)
-    # A skill the taxonomy knows must be spelled as its canonical name, or gap matching would miss it.
-    wrong = {s: taxonomy.canonical(s) for c in courses for s in c.skills if taxonomy.canonical(s) != s}
-    assert wrong == {}
+    lookup_all = getattr(taxonomy, "lookup_all", None)
+
+    def is_a_skill_name(term: str) -> bool:
+        if lookup_all is not None and lookup_all(term):
+            return any(skill.name == term for skill in lookup_all(term))
+        return bool(taxonomy.canonical(term) == term)
+
+    # A skill the vocabulary knows must be spelled as a skill's name, not an alias, or gap matching would miss it.
+    assert sorted({s for c in courses for s in c.skills if not is_a_skill_name(s)}) == []
 
 
 def test_field_survives_the_loader_and_the_proto(courses: list[Course], tmp_path: Path) -> None:
@@ -203,6 +211,38 @@ def test_field_survives_the_loader_and_the_proto(courses: list[Course], tmp_path
     )
     [loaded] = load_catalog(csv_file)
     assert (loaded.field, loaded.skills) == ("healthcare", ("Wound Care", "Wound Assessment"))
+
+
+@dataclass(frozen=True)
+class FieldSkill:
+    name: str
+    field: str
+
+
+class FieldVocabulary:
+    """A two-skill vocabulary where "RN" names a skill in two fields: enough to test the build's choice."""
+
+    skills = (FieldSkill("React Native", "software"), FieldSkill("Registered Nurse", "healthcare"))
+
+    def lookup_all(self, term: str) -> list[FieldSkill]:
+        return list(self.skills) if term.casefold() == "rn" else []
+
+    def canonical(self, term: str) -> str:
+        return self.skills[0].name if term.casefold() == "rn" else term.strip()
+
+
+def test_build_names_skills_as_the_vocabulary_does(builder: dict[str, Any]) -> None:
+    canonical_skills = builder["canonical_skills"]
+    # A term shared across fields is read in the course's field; unknown terms keep their wording.
+    assert canonical_skills(("RN", "Wound Care"), "healthcare", FieldVocabulary()) == ("Registered Nurse", "Wound Care")
+    assert canonical_skills(("RN",), "software", FieldVocabulary()) == ("React Native",)
+    taxonomy = builder["default_taxonomy"]()
+    if taxonomy is None:
+        pytest.skip("data/skills.jsonl is not built yet")
+    # An alias becomes the skill it names, and two names of one skill become one.
+    skill = next(k for k in taxonomy.skills if any(taxonomy.canonical(a) == k.name != a for a in k.aliases))
+    alias = next(a for a in skill.aliases if taxonomy.canonical(a) == skill.name != a)
+    assert canonical_skills((alias, skill.name, "Wound Care"), "", taxonomy) == (skill.name, "Wound Care")
 
 
 GOOD_LINE = (
