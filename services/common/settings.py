@@ -85,7 +85,7 @@ class Settings:
     # strictness 0.5 maps to: calibrated on the evaluation's dev split (`python -m tests.similarity.calibrate`,
     # data/README.md "Matching skills"). Other strictness values map piecewise-linearly through (0, 0) and (1, 1).
     similarity_threshold: float = 0.5
-    similarity_calibrated_threshold: float = 0.875
+    similarity_calibrated_threshold: float = 0.8
     embed_batch_window_ms: float = 2.0
     embed_max_batch: int = 64
 
