@@ -6,9 +6,10 @@ import logging
 import time
 from pathlib import Path
 
-from services.common.embedding import CachedEmbedder, Embedder, MiniLmEmbedder
+from services.common.embedding import Embedder, MiniLmEmbedder
 from services.common.settings import Settings
 from services.common.taxonomy import Taxonomy, load_taxonomy
+from services.similarity.core import EmbedFn
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +39,21 @@ def load_skill_taxonomy(settings: Settings) -> Taxonomy | None:
         return None
 
 
-def pre_embed_taxonomy(embedder: CachedEmbedder, taxonomy: Taxonomy) -> int:
-    """Embeds every canonical skill name into the cache, so comparisons of known skills skip the model.
+async def warm_vocabulary(embed: EmbedFn, taxonomy: Taxonomy, *, chunk: int) -> int:
+    """Embeds every canonical skill name into the cache, `chunk` names per call through the service's own
+    batcher, so comparisons of known skills skip the model. Runs in the background after start: with ~5,000
+    names it takes seconds on a quiet machine and minutes on a busy one, and requests interleave with it.
 
-    Aliases are not embedded: comparisons embed the canonical name of any alias the taxonomy knows.
+    Aliases are not embedded: comparisons embed the canonical name of any alias the vocabulary knows. A failure
+    is logged and ends the warm-up; comparisons then embed names as they come.
     """
-    names = [skill.name for skill in taxonomy.skills]
+    names = list(dict.fromkeys(skill.name for skill in taxonomy.skills))
     started = time.perf_counter()
-    embedder.embed(names)
-    log.info("pre-embedded %d taxonomy skills in %.2f s", len(names), time.perf_counter() - started)
+    try:
+        for first in range(0, len(names), chunk):
+            await embed(names[first : first + chunk])
+    except Exception:  # a warm-up is an optimisation: the service serves without it
+        log.exception("pre-embedding the vocabulary stopped; skill names will be embedded as they come")
+        return 0
+    log.info("pre-embedded %d vocabulary skills in %.2f s", len(names), time.perf_counter() - started)
     return len(names)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from skillbridge.similarity.v1 import similarity_service_pb2 as pb
@@ -33,7 +34,8 @@ async def start(
     """Starts the service on `port` (default settings.similarity_port; 0 picks a free one).
 
     `embedder` defaults to MiniLM; wrapped in a cache unless it already is one. `taxonomy` defaults to
-    data/skills.jsonl when present; its skills are embedded before the server starts taking calls.
+    data/skills.jsonl when present; its skill names are embedded into the cache in the background once the server
+    takes calls (stopped when it drains).
     """
     # A bad calibration setting must stop the start, not turn every CompareSkills into an INTERNAL error.
     calibrated_cosine(settings.similarity_threshold, settings.similarity_calibrated_threshold)
@@ -41,9 +43,7 @@ async def start(
         embedder = await asyncio.to_thread(backends.load_embedder)
     cached = embedder if isinstance(embedder, CachedEmbedder) else CachedEmbedder(embedder)
     if taxonomy is None:
-        taxonomy = backends.load_skill_taxonomy(settings)
-    if taxonomy is not None:
-        await asyncio.to_thread(backends.pre_embed_taxonomy, cached, taxonomy)
+        taxonomy = await asyncio.to_thread(backends.load_skill_taxonomy, settings)
     batcher = MicroBatcher(cached, window_ms=settings.embed_batch_window_ms, max_batch=settings.embed_max_batch)
     servicer = SimilarityServicer(settings, batcher, taxonomy)
     running = await create_server(
@@ -53,6 +53,15 @@ async def start(
         port=settings.similarity_port if port is None else port,
         observability=observability,
     )
+    if taxonomy is not None:
+        warming = asyncio.create_task(backends.warm_vocabulary(batcher.embed, taxonomy, chunk=settings.embed_max_batch))
+
+        async def stop_warming() -> None:
+            warming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await warming
+
+        running.on_drain.append(stop_warming)
     # No drain hook for the batcher: its worker ends by itself once the in-flight calls have their rows.
     return running
 
