@@ -25,7 +25,10 @@ Definitions (the public contract of this stage, also stated in the proto comment
 * **gap_coverage** of a recommended course is the weighted share of the whole gap it teaches, whether or
   not an earlier course in the plan teaches some of the same skills; `covered_skills` lists those skills.
 * **Potential score** of a course: `current_score` plus, for every missing skill the course teaches, that
-  skill's share of the job (1 / number of distinct job skills), capped at 1.0.
+  skill's share of the job, capped at 1.0. A skill's share is its weight over the sum of the weights of the
+  distinct job skills: 1 for a required skill, NICE_TO_HAVE_WEIGHT for one the caller lists in
+  `nice_to_have_skills` (the weighting of CompareSkills' overall_score, so the two scores add up); with no
+  such list every job skill weighs 1 and the share is 1 / number of distinct job skills.
   **Improvement** = potential - current.
 """
 
@@ -47,6 +50,8 @@ MAX_COURSES_LIMIT = 20
 MAX_CANDIDATES = 500
 MAX_SKILLS = 1000
 MAX_SKILL_CHARS = 200
+# A nice-to-have job skill's weight next to a required one (1), as in the similarity service's overall_score.
+NICE_TO_HAVE_WEIGHT = 0.5
 # The preferred level index for a course whose skills are all new to the resume, and for one that builds on
 # skills the resume already has.
 _NEW_TOPIC_LEVEL = LEVELS.index("beginner")
@@ -347,12 +352,14 @@ def score_courses(
     courses: Sequence[Course],
     *,
     vocabulary: Vocabulary | None = None,
+    nice_to_have_skills: Sequence[str] = (),
 ) -> list[CourseScore]:
     """Potential score and improvement of each course, in input order (defined in the module docstring)."""
     keys = SkillKeys(vocabulary)
     _clean_skills("resume_skills", resume_skills)
     jobs = _clean_skills("job_skills", job_skills)
     missing = _clean_skills("missing_skills", missing_skills)
+    optional = _clean_skills("nice_to_have_skills", nice_to_have_skills)
     checked = _clean_courses("courses", courses)
     if not math.isfinite(current_score) or not 0.0 <= current_score <= 1.0:
         raise InvalidArgument.for_field("current_score", "must be a number in [0, 1]")
@@ -363,11 +370,16 @@ def score_courses(
                 f"missing_skills[{index}]",
                 f"{skill!r} is not one of job_skills; missing skills are job skills",
             )
-    share = 1.0 / len(jobs) if jobs else 0.0
+    for index, skill in enumerate(optional):
+        if keys.key(skill) not in job_keys:
+            raise InvalidArgument.for_field(f"nice_to_have_skills[{index}]", f"{skill!r} is not one of job_skills")
+    optional_keys = {keys.key(s) for s in optional}
+    weights = {key: NICE_TO_HAVE_WEIGHT if key in optional_keys else 1.0 for key in job_keys}
+    total = sum(weights.values())
     scores = []
     for course in checked:
-        gained = len(taught_gap_skills(course, missing, keys))
-        potential = min(1.0, current_score + gained * share)
+        gained = sum(weights[key] for key in {keys.key(s) for s in taught_gap_skills(course, missing, keys)})
+        potential = min(1.0, current_score + gained / total) if total else current_score
         # Round away float noise (0.1 + 0.2) so a client sees the same number the definition gives.
         potential = round(potential, 9)
         scores.append(CourseScore(course.id, potential, round(potential - current_score, 9)))

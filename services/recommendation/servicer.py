@@ -63,6 +63,7 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
             current_score=request.current_score,
             courses=[course_from_proto(c) for c in request.courses],
             vocabulary=self._vocabulary,
+            nice_to_have_skills=list(request.nice_to_have_skills),
         )
         return pb.ScoreCoursesResponse(
             scores=[

@@ -164,3 +164,19 @@ async def test_both_rankers_respect_the_resume(ranker: str) -> None:
     assert result.backend == ranker.replace("remote", "cohere")
     if ranker == "remote":
         assert len(assistant.documents) == 1  # the course for what the resume shows never reached rerank
+
+
+def test_potential_scores_weigh_nice_to_have_skills_as_overall_score_does() -> None:
+    job = ["Kaizen", "Six Sigma", "Telemetry Monitoring"]
+    course_both = course("b", "Kaizen and Telemetry", ["Kaizen", "Telemetry Monitoring"])
+    # Kaizen is required, Telemetry Monitoring nice to have: weights 1 + 1 + 0.5 = 2.5; the course adds 1.5.
+    [weighted] = core.score_courses(
+        ["Six Sigma"], job, ["Kaizen", "Telemetry Monitoring"], 0.2, [course_both],
+        vocabulary=VOCABULARY, nice_to_have_skills=["Telemetry"],
+    )  # fmt: skip
+    assert weighted.potential_score == pytest.approx(0.2 + 1.5 / 2.5)
+    [plain] = core.score_courses(["Six Sigma"], job, ["Kaizen", "Telemetry Monitoring"], 0.2, [course_both])
+    assert plain.potential_score == pytest.approx(0.2 + 2 / 3)
+    with pytest.raises(core.InvalidArgument) as info:
+        core.score_courses([], job, [], 0.0, [], nice_to_have_skills=["Baking"])
+    assert info.value.violations[0].field == "nice_to_have_skills[0]"

@@ -164,6 +164,7 @@ class ScoreCoursesRequest(_message.Message):
     MISSING_SKILLS_FIELD_NUMBER: _builtins.int
     CURRENT_SCORE_FIELD_NUMBER: _builtins.int
     COURSES_FIELD_NUMBER: _builtins.int
+    NICE_TO_HAVE_SKILLS_FIELD_NUMBER: _builtins.int
     current_score: _builtins.float
     """The current match score in [0, 1]."""
     @_builtins.property
@@ -182,6 +183,12 @@ class ScoreCoursesRequest(_message.Message):
     def courses(self) -> _containers.RepeatedCompositeFieldContainer[_course_pb2.Course]:
         """The courses to score."""
 
+    @_builtins.property
+    def nice_to_have_skills(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Job skills the ad marks nice to have: each weighs half as much as a required one, as in the similarity
+        service's overall_score, so potential_score and current_score agree. Empty: every job skill weighs the same.
+        """
+
     def __init__(
         self,
         *,
@@ -190,10 +197,11 @@ class ScoreCoursesRequest(_message.Message):
         missing_skills: _abc.Iterable[_builtins.str] | None = ...,
         current_score: _builtins.float = ...,
         courses: _abc.Iterable[_course_pb2.Course] | None = ...,
+        nice_to_have_skills: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["courses", b"courses", "current_score", b"current_score", "job_skills", b"job_skills", "missing_skills", b"missing_skills", "resume_skills", b"resume_skills"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["courses", b"courses", "current_score", b"current_score", "job_skills", b"job_skills", "missing_skills", b"missing_skills", "nice_to_have_skills", b"nice_to_have_skills", "resume_skills", b"resume_skills"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
