@@ -8,7 +8,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TRANSFORMERS_VERBOSITY := error
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 
-.PHONY: all install install-browser gen gen-check lint typecheck test fuzz bench bench-full eval run up check clean
+.PHONY: all install install-browser gen gen-check lint typecheck test fuzz course-vectors bench bench-full eval run up check clean
 
 all: check
 
@@ -45,7 +45,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-test: install install-browser
+test: install install-browser course-vectors
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 # Hostile input with larger budgets than `make test`: the property-based REST tests (FUZZ_EXAMPLES examples per
@@ -55,6 +55,10 @@ FUZZ_EXAMPLES ?= 500
 fuzz: install
 	SKILLBRIDGE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q --timeout 3600 tests/gateway/test_api_fuzz.py
 	FUZZ_FILES=$${FUZZ_FILES:-20000} FUZZ_SEED=$${FUZZ_SEED:-11} $(BIN)/pytest -q -s --timeout=0 tests/gateway/test_upload_fuzz.py
+
+# Embeds the bundled course catalog once (cached beside it, git-ignored), so no test pays for it at service start.
+course-vectors: install
+	$(PY) data/tools/warm_course_vectors.py
 
 # Side by side in one run: SkillBridge (SQLite, Redis x1, x2) against Celery, RQ, arq, Dramatiq and saq
 # (installed into .bench-venv, never into the project), raw ceilings, the ML pipeline and status fan-out.

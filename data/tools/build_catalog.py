@@ -1,444 +1,396 @@
-# ruff: noqa: E501 - a data table with one course per line reads and diffs better than wrapped entries
-"""Builds data/courses.jsonl, the bundled demo course catalog, from the curated table below.
+"""Builds data/courses.jsonl, the bundled course catalog, from the curated sources in data/tools/catalog/.
 
-Run: `.venv/bin/python data/tools/build_catalog.py` (writes data/courses.jsonl; the output is deterministic).
+Run from the repository root: `.venv/bin/python data/tools/build_catalog.py` (writes data/courses.jsonl and the
+figures block of data/README.md; the output is deterministic). `--check` validates the sources and reports whether
+the written files are current, writing nothing; `--next-id` prints the first free course id.
 
-Every entry was written by the SkillBridge project for the demo catalog (licence MIT, see data/COURSES.md).
-Titles are descriptive, not copied from any provider. URLs never point at a made-up course page: they are the
-provider's own search page for the course's main topic, or the provider's top-level learning site where it
-has no search URL we can rely on.
+One source file per field, `data/tools/catalog/<field>.txt`; one course per line, nine columns split by " | ":
+
+    id | title | provider | level | hours | skills | url | evidence | description
+
+- `id`: `crs-NNNN`, unique across all files (ids are stable: never reuse or renumber one).
+- `level`: beginner, intermediate or advanced; `hours`: typical effort, 1 to 500.
+- `skills`: the skills the course teaches, separated by ";", written as resumes and job ads write them.
+- `url`: `course <https URL>` for the course's own page, `catalog <https URL>` for the provider's page listing the
+  courses of that topic or certification, or `search <query>` for the provider's own search page for that query
+  (built from the provider's search address below). Every host must belong to the provider's domains.
+- `evidence`: how the address was confirmed without visiting it (this machine is offline): `listed` (in a public
+  scrape of the provider's catalog), `cited` (the exact address found in public repositories), `stored` (a stored
+  public copy of the page was found), several joined by "+", or `-` (not checked). See data/README.md.
+
+Lines starting with "#" and blank lines are ignored. Every rule is checked and all violations are reported at once.
+The written skills are the vocabulary's names (data/skills.jsonl): an alias in a source becomes its canonical name,
+so rebuild the catalog whenever the vocabulary changes.
 """
 
 from __future__ import annotations
 
+import argparse
+import re
 import sys
+from collections import Counter
+from dataclasses import dataclass, replace
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from services.common.catalog import Course, write_catalog  # noqa: E402 - needs the path set above
+from services.common.catalog import LEVELS, Course, load_catalog, write_catalog  # noqa: E402 - needs the path set above
+from services.common.taxonomy import Taxonomy, load_taxonomy  # noqa: E402
 
-# Provider -> URL. "{q}" is replaced by the course's main topic, URL-encoded; other URLs are top-level pages.
-PROVIDERS: dict[str, str] = {
-    "Coursera": "https://www.coursera.org/search?query={q}",
-    "edX": "https://www.edx.org/search?q={q}",
-    "Udemy": "https://www.udemy.com/courses/search/?q={q}",
-    "Pluralsight": "https://www.pluralsight.com/search?q={q}",
-    "LinkedIn Learning": "https://www.linkedin.com/learning/search?keywords={q}",
-    "DataCamp": "https://www.datacamp.com/search?q={q}",
-    "Codecademy": "https://www.codecademy.com/search?query={q}",
-    "Microsoft Learn": "https://learn.microsoft.com/en-us/search/?terms={q}",
-    "Google Cloud Skills Boost": "https://www.cloudskillsboost.google/catalog?keywords={q}",
-    "O'Reilly": "https://www.oreilly.com/search/?q={q}",
-    "MIT OpenCourseWare": "https://ocw.mit.edu/search/?q={q}",
-    "Khan Academy": "https://www.khanacademy.org/search?page_search_query={q}",
-    "Linux Foundation": "https://training.linuxfoundation.org/?s={q}",
-    "AWS Skill Builder": "https://skillbuilder.aws/",
-    "freeCodeCamp": "https://www.freecodecamp.org/learn/",
-    "Frontend Masters": "https://frontendmasters.com/courses/",
-    "Interaction Design Foundation": "https://www.interaction-design.org/courses",
-    "Scrum.org": "https://www.scrum.org/courses",
-    "SANS Institute": "https://www.sans.org/cyber-security-courses/",
-    "Hack The Box Academy": "https://academy.hackthebox.com/",
-    "Databricks Academy": "https://www.databricks.com/learn",
-    "Confluent Developer": "https://developer.confluent.io/courses/",
-    "dbt Learn": "https://learn.getdbt.com/",
-    "DeepLearning.AI": "https://www.deeplearning.ai/courses/",
-    "fast.ai": "https://course.fast.ai/",
-    "Hugging Face": "https://huggingface.co/learn",
-    "Kaggle Learn": "https://www.kaggle.com/learn",
-    "Android Developers": "https://developer.android.com/courses",
-    "Apple Developer": "https://developer.apple.com/tutorials/",
-    "HashiCorp Developer": "https://developer.hashicorp.com/tutorials",
-    "MongoDB University": "https://learn.mongodb.com/",
-    "Udacity": "https://www.udacity.com/catalog",
-    "Stanford Online": "https://online.stanford.edu/",
+SOURCES = ROOT / "data" / "tools" / "catalog"
+OUTPUT = ROOT / "data" / "courses.jsonl"
+README = ROOT / "data" / "README.md"
+TAXONOMY = ROOT / "data" / "skills.jsonl"
+FIGURES_BEGIN = "<!-- catalog-figures:begin (written by data/tools/build_catalog.py) -->"
+FIGURES_END = "<!-- catalog-figures:end -->"
+
+# The fields a course can serve: slug (the file name and the `field` value) -> what it covers.
+FIELDS: dict[str, str] = {
+    "healthcare": "Healthcare and nursing",
+    "accounting-finance": "Accounting and finance",
+    "marketing": "Marketing",
+    "sales": "Sales",
+    "human-resources": "Human resources",
+    "supply-chain-logistics": "Supply chain and logistics",
+    "mechanical-manufacturing": "Mechanical engineering and manufacturing",
+    "civil-construction": "Civil engineering and construction",
+    "education": "Education and teaching",
+    "legal": "Legal",
+    "design": "Design (UX, graphic, visual)",
+    "customer-service": "Customer service and support",
+    "hospitality": "Hospitality and food service",
+    "general": "Skills of every field: project, product and people management, communication, office tools, languages",
+    "software": "Software engineering",
+    "data": "Data, analytics and AI",
+    "cloud-devops": "Cloud, DevOps, infrastructure and security",
 }
-LEVEL = {"b": "beginner", "i": "intermediate", "a": "advanced"}
-
-# (title, provider, level b/i/a, hours, skills separated by "|", description)
-# fmt: off
-TABLE: list[tuple[str, str, str, int, str, str]] = [
-    # --- Programming languages -------------------------------------------------------------------------
-    ("Python for Everybody: Programming Fundamentals", "Coursera", "b", 30, "Python", "Variables, loops, functions and files in Python, taught from zero. Ends with small scripts that read and summarise real text data."),
-    ("Intermediate Python: Data Structures, Modules and Testing", "DataCamp", "i", 16, "Python|Unit Testing", "Lists, dicts, comprehensions, packages and the standard library, plus writing unit tests for your own modules."),
-    ("Advanced Python: Concurrency, Typing and Performance", "Pluralsight", "a", 14, "Python|Concurrency", "asyncio, threads and processes, type hints checked by mypy, and profiling Python code to find and remove hot spots."),
-    ("Python Object-Oriented Programming in Practice", "Udemy", "i", 12, "Python|Object-Oriented Programming", "Classes, inheritance, composition, dataclasses and protocols in Python, applied to a small inventory application."),
-    ("Automate Everyday Tasks with Python Scripts", "Udemy", "b", 10, "Python|Bash", "Write Python scripts that rename files, parse spreadsheets and call web APIs, and schedule them from the shell."),
-    ("Java Programming Fundamentals", "Coursera", "b", 28, "Java|Object-Oriented Programming", "Java syntax, classes and objects, collections and exceptions, building up to a console application."),
-    ("Java Collections, Streams and Generics", "Pluralsight", "i", 10, "Java", "The collections framework, generics, lambdas and the Stream API for expressive, type-safe Java code."),
-    ("Concurrent and High-Performance Java", "O'Reilly", "a", 16, "Java|Concurrency", "Threads, executors, CompletableFuture, virtual threads and JVM tuning for services under heavy load."),
-    ("JavaScript Basics for Beginners", "Codecademy", "b", 20, "JavaScript", "Values, functions, arrays, objects and the DOM: the JavaScript you need to make a web page interactive."),
-    ("Modern JavaScript: ES2015+ and Asynchronous Code", "Frontend Masters", "i", 12, "JavaScript", "Modules, classes, destructuring, promises and async/await, with a look at how the event loop schedules work."),
-    ("JavaScript: The Hard Parts (Closures, Prototypes, Async)", "Frontend Masters", "a", 8, "JavaScript", "Execution contexts, closures, prototypal inheritance and the callback queue explained under the hood."),
-    ("TypeScript Fundamentals", "Frontend Masters", "b", 8, "TypeScript|JavaScript", "Types, interfaces, unions and generics in TypeScript, and migrating a JavaScript file to strict mode."),
-    ("Advanced TypeScript: Generics and Type-Level Programming", "Frontend Masters", "a", 7, "TypeScript", "Conditional, mapped and template literal types for building precise, reusable library APIs."),
-    ("TypeScript for Large Codebases", "Pluralsight", "i", 9, "TypeScript", "Project references, declaration files, strict compiler options and refactoring safely across a monorepo."),
-    ("Programming with Go", "Coursera", "b", 24, "Go", "Go syntax, slices, maps, structs, interfaces and the toolchain, with exercises that build small command-line tools."),
-    ("Concurrency in Go: Goroutines and Channels", "Udemy", "i", 9, "Go|Concurrency", "Goroutines, channels, select, sync primitives and context cancellation for building concurrent Go services."),
-    ("Building Production Services in Go", "O'Reilly", "a", 14, "Go|Microservices|RESTful APIs", "Structuring Go services: HTTP handlers, middleware, configuration, graceful shutdown and observability."),
-    ("The Rust Programming Language: Ownership and Borrowing", "Udemy", "b", 18, "Rust", "Ownership, borrowing, lifetimes, enums and pattern matching, from first program to a small CLI."),
-    ("Rust in Practice: Traits, Error Handling and Async", "O'Reilly", "i", 14, "Rust|Concurrency", "Traits and generics, the Result-based error style, and async Rust with tokio for network programs."),
-    ("Systems Programming with Rust", "Pluralsight", "a", 12, "Rust|Linux", "Unsafe Rust, FFI, memory layout and writing low-level Linux tools with predictable performance."),
-    ("C++ Fundamentals", "edX", "b", 30, "C++", "Types, control flow, functions, pointers, references and classes in modern C++."),
-    ("Modern C++: Templates, Move Semantics and the STL", "Pluralsight", "a", 16, "C++", "Move semantics, smart pointers, templates and the STL algorithms that make C++17/20 code safe and fast."),
-    ("C Programming: Language Foundations", "edX", "b", 24, "C", "Variables, arrays, pointers, memory management and structs in C, with exercises on a Linux terminal."),
-    ("C# Programming for Beginners", "Microsoft Learn", "b", 15, "C#", "C# syntax, types, methods and classes with .NET, building console apps step by step."),
-    ("Intermediate C#: LINQ, Async and Generics", "Pluralsight", "i", 11, "C#", "LINQ queries, async/await, generics, delegates and events for idiomatic .NET code."),
-    ("Functional Programming Principles in Scala", "Coursera", "i", 30, "Scala|Functional Programming", "Immutable data, recursion, higher-order functions and pattern matching, taught in Scala."),
-    ("Kotlin for Java Developers", "Coursera", "i", 20, "Kotlin|Java", "Kotlin's null safety, data classes, extension functions and coroutines for developers coming from Java."),
-    ("Kotlin Programming Basics", "LinkedIn Learning", "b", 6, "Kotlin", "Variables, functions, classes, collections and null safety in Kotlin from scratch."),
-    ("Swift Programming Language Essentials", "Udemy", "b", 12, "Swift", "Swift syntax, optionals, structs, enums, closures and protocols, ready for iOS development."),
-    ("R Programming for Data Science", "Coursera", "b", 20, "R|Data Analysis", "R syntax, data frames, functions and reading data, with simple analyses and plots."),
-    ("Tidyverse Data Wrangling and Visualization in R", "DataCamp", "i", 12, "R|Data Visualization|Data Analysis", "dplyr, tidyr and ggplot2 for cleaning, reshaping and charting data in R."),
-    ("Ruby Programming for Beginners", "Codecademy", "b", 10, "Ruby", "Ruby syntax, blocks, hashes, classes and modules, building up to small programs."),
-    ("PHP for Beginners: Building Dynamic Websites", "Udemy", "b", 14, "PHP|MySQL", "PHP syntax, forms, sessions and talking to a MySQL database to build a dynamic website."),
-    ("Shell Scripting with Bash", "LinkedIn Learning", "b", 5, "Bash|Linux", "Variables, conditionals, loops, pipes and functions in Bash for automating Linux tasks."),
-    ("Advanced Bash Scripting and Text Processing", "Linux Foundation", "i", 8, "Bash|Linux", "Robust Bash scripts with traps, arrays and getopts, plus sed, awk and grep for processing text."),
-    ("Data Structures and Algorithms", "Coursera", "i", 40, "Data Structures|Algorithms", "Arrays, linked lists, trees, heaps, hash tables and graphs, with sorting, searching and complexity analysis."),
-    ("Introduction to Algorithms", "MIT OpenCourseWare", "a", 60, "Algorithms|Data Structures", "Algorithm design and analysis: divide and conquer, dynamic programming, graph algorithms and amortised cost."),
-    ("Design Patterns in Object-Oriented Software", "Udemy", "i", 11, "Design Patterns|Object-Oriented Programming", "Creational, structural and behavioural patterns with when to use them and when not to."),
-    ("Clean Code and Refactoring Techniques", "Pluralsight", "i", 6, "Clean Code|Refactoring", "Naming, small functions, code smells and safe refactoring steps backed by tests."),
-    ("Functional Programming in JavaScript", "Frontend Masters", "i", 6, "Functional Programming|JavaScript", "Pure functions, immutability, composition and currying applied to everyday JavaScript."),
-    # --- SQL and databases -------------------------------------------------------------------------------
-    ("SQL for Data Analysis: Querying Relational Databases", "Udacity", "b", 12, "SQL", "SELECT, WHERE, JOINs, GROUP BY and aggregate functions, practised on a realistic sales database."),
-    ("Intermediate SQL: Subqueries, CTEs and Window Functions", "DataCamp", "i", 8, "SQL", "Subqueries, common table expressions and window functions for rankings, running totals and cohort queries."),
-    ("Advanced SQL: Query Optimization and Execution Plans", "Pluralsight", "a", 9, "SQL|Query Optimization", "Reading execution plans, choosing indexes and rewriting slow queries so they scale to large tables."),
-    ("Introduction to Databases and SQL", "Stanford Online", "b", 20, "SQL|Database Design", "Relational model, SQL, constraints and normalisation, the core of working with relational databases."),
-    ("Relational Database Design and Normalization", "Coursera", "i", 15, "Database Design|Data Modeling|SQL", "Entity-relationship modelling, normal forms, keys and turning requirements into a relational schema."),
-    ("PostgreSQL for Everybody", "Coursera", "b", 16, "PostgreSQL|SQL", "Installing PostgreSQL, creating tables, writing queries and using psql, from scratch."),
-    ("PostgreSQL Administration and Performance Tuning", "Udemy", "a", 14, "PostgreSQL|Query Optimization", "Indexes, VACUUM, replication, backups and configuration tuning for production PostgreSQL."),
-    ("Intermediate PostgreSQL: JSONB, Indexing and Transactions", "Pluralsight", "i", 8, "PostgreSQL|SQL", "JSONB columns, GIN and B-tree indexes, transaction isolation levels and locking in PostgreSQL."),
-    ("MySQL Database Development", "LinkedIn Learning", "b", 7, "MySQL|SQL", "Designing tables, writing queries, views and stored procedures in MySQL."),
-    ("MySQL Replication and High Availability", "O'Reilly", "a", 8, "MySQL", "Binary log replication, group replication, failover and backup strategies for MySQL."),
-    ("Microsoft SQL Server: T-SQL Fundamentals", "Microsoft Learn", "b", 10, "Microsoft SQL Server|SQL", "T-SQL queries, joins, functions and data modification on Microsoft SQL Server."),
-    ("Oracle Database SQL and PL/SQL", "Udemy", "i", 16, "Oracle Database|SQL", "SQL on Oracle Database and procedural PL/SQL: cursors, procedures, packages and triggers."),
-    ("MongoDB Basics for Developers", "MongoDB University", "b", 8, "MongoDB|NoSQL", "Documents, collections, CRUD operations and the query language of MongoDB."),
-    ("MongoDB Data Modeling and Aggregation", "MongoDB University", "i", 10, "MongoDB|Data Modeling|NoSQL", "Schema design patterns for documents and the aggregation pipeline for analytics in MongoDB."),
-    ("MongoDB Performance, Sharding and Replica Sets", "Udemy", "a", 9, "MongoDB", "Indexes, explain plans, replica sets and sharded clusters for MongoDB at scale."),
-    ("Redis: In-Memory Data Structures and Caching", "Udemy", "i", 7, "Redis|Caching", "Redis data types, expiry, pub/sub, streams and caching patterns for web applications."),
-    ("Apache Cassandra Data Modeling", "O'Reilly", "i", 8, "Apache Cassandra|NoSQL|Data Modeling", "Query-first table design, partition keys and consistency levels in Apache Cassandra."),
-    ("Elasticsearch: Search and Analytics Engine", "Udemy", "i", 10, "Elasticsearch", "Indexing documents, mappings, analyzers, full-text queries and aggregations in Elasticsearch."),
-    ("Graph Databases with Neo4j and Cypher", "O'Reilly", "i", 6, "Neo4j|Graph Databases", "Property graphs, the Cypher query language and modelling connected data in Neo4j."),
-    ("Amazon DynamoDB: Single-Table Design", "AWS Skill Builder", "a", 6, "Amazon DynamoDB|NoSQL|Amazon Web Services", "Access patterns, partition and sort keys, GSIs and single-table design in Amazon DynamoDB."),
-    ("NoSQL Databases: Choosing the Right Store", "Coursera", "i", 12, "NoSQL|MongoDB|Apache Cassandra|Redis", "Key-value, document, wide-column and graph stores compared, with when each one fits."),
-    # --- Data engineering ---------------------------------------------------------------------------------
-    ("Introduction to Data Engineering", "Coursera", "b", 14, "Data Engineering|ETL|SQL", "What data engineers do: pipelines, warehouses, lakes and the tools of the modern data stack."),
-    ("Building ETL Pipelines with Python", "DataCamp", "i", 8, "ETL|Python|Data Pipelines", "Extracting, transforming and loading data with Python, with testing and monitoring of each step."),
-    ("Apache Spark Fundamentals with PySpark", "Databricks Academy", "b", 10, "Apache Spark|Python", "DataFrames, transformations, actions and Spark SQL with PySpark on a small cluster."),
-    ("Big Data Processing with Apache Spark", "edX", "i", 24, "Apache Spark|Big Data|Scala", "Spark's execution model, RDDs and DataFrames, partitioning and joins on large datasets."),
-    ("Optimizing Apache Spark Jobs", "O'Reilly", "a", 10, "Apache Spark|Performance Optimization", "Shuffles, skew, caching, the Catalyst optimizer and Adaptive Query Execution for faster Spark jobs."),
-    ("Spark Structured Streaming", "Databricks Academy", "a", 8, "Apache Spark|Stream Processing", "Streaming DataFrames, event time, watermarks and exactly-once sinks with Spark Structured Streaming."),
-    ("Apache Kafka for Beginners", "Confluent Developer", "b", 6, "Apache Kafka", "Topics, partitions, producers, consumers and consumer groups, with a local Kafka cluster."),
-    ("Apache Kafka in Practice: Kafka Streams and Connect", "Udemy", "i", 20, "Apache Kafka|Stream Processing", "Kafka Connect pipelines and stream processing with Kafka Streams: joins, windows and state stores."),
-    ("Kafka Operations and Architecture at Scale", "Confluent Developer", "a", 10, "Apache Kafka|Distributed Systems", "Replication, partition planning, exactly-once semantics, monitoring and tuning Kafka clusters."),
-    ("Stream Processing with Apache Flink", "O'Reilly", "a", 12, "Apache Flink|Stream Processing", "Flink's DataStream API, event-time processing, state and checkpoints for real-time pipelines."),
-    ("Real-Time Data Pipelines: Concepts and Patterns", "Pluralsight", "i", 6, "Stream Processing|Data Pipelines", "Streams versus batches, event time, windowing and delivery guarantees, independent of any one tool."),
-    ("Apache Airflow: Orchestrating Data Pipelines", "Udemy", "i", 12, "Apache Airflow|Data Pipelines|Python", "DAGs, operators, sensors, scheduling and retries for orchestrating pipelines with Apache Airflow."),
-    ("Getting Started with Apache Airflow", "DataCamp", "b", 4, "Apache Airflow", "Writing a first DAG, scheduling it and reading the Airflow web UI."),
-    ("Production Airflow: Scaling, Testing and Deployment", "O'Reilly", "a", 8, "Apache Airflow|Kubernetes", "Executors, testing DAGs, dynamic task mapping and running Airflow on Kubernetes."),
-    ("dbt Fundamentals", "dbt Learn", "b", 5, "dbt|SQL", "Models, sources, tests and documentation in dbt, turning raw tables into a clean analytics layer."),
-    ("Advanced dbt: Macros, Packages and Incremental Models", "dbt Learn", "a", 6, "dbt|Data Modeling", "Jinja macros, packages, incremental and snapshot models for large dbt projects."),
-    ("Analytics Engineering with dbt and Snowflake", "Udemy", "i", 10, "dbt|Snowflake", "Building a tested, documented analytics layer in Snowflake with dbt, from staging to marts."),
-    ("Snowflake Essentials: Cloud Data Warehousing", "Udemy", "b", 8, "Snowflake|Data Warehousing", "Snowflake's architecture, virtual warehouses, loading data and querying with SQL."),
-    ("Snowflake Performance and Cost Optimization", "Pluralsight", "a", 5, "Snowflake|Query Optimization", "Clustering, caching, warehouse sizing and resource monitors to keep Snowflake fast and affordable."),
-    ("Data Warehousing and Dimensional Modeling", "Coursera", "i", 16, "Data Warehousing|Data Modeling", "Star and snowflake schemas, slowly changing dimensions and fact tables for analytics."),
-    ("Google BigQuery for Data Analysts", "Google Cloud Skills Boost", "b", 6, "Google BigQuery|SQL|Google Cloud Platform", "Loading and querying data in BigQuery, partitioned tables and cost-aware SQL."),
-    ("Amazon Redshift Deep Dive", "AWS Skill Builder", "i", 6, "Amazon Redshift|Data Warehousing|Amazon Web Services", "Distribution and sort keys, loading from S3 and query tuning in Amazon Redshift."),
-    ("Databricks Lakehouse with Delta Lake", "Databricks Academy", "i", 8, "Databricks|Delta Lake|Apache Spark", "Delta tables, ACID transactions, time travel and medallion architecture on Databricks."),
-    ("Hadoop Platform and Application Framework", "Coursera", "b", 14, "Apache Hadoop|Big Data", "HDFS, MapReduce, YARN and the Hadoop ecosystem explained with hands-on exercises."),
-    ("Data Lakes and Lakehouse Architecture", "O'Reilly", "a", 6, "Data Lakes|Delta Lake|Data Architecture", "Designing data lakes and lakehouses: table formats, partitioning, governance and query engines."),
-    ("Data Quality and Observability for Pipelines", "Pluralsight", "i", 4, "Data Quality|Data Pipelines", "Testing data with expectations, detecting drift and alerting on broken pipelines."),
-    ("pandas for Data Manipulation", "DataCamp", "b", 8, "Pandas|Python|Data Analysis", "Series and DataFrames, selecting, filtering, grouping and merging data with pandas."),
-    ("Advanced pandas: Performance and Time Series", "O'Reilly", "a", 6, "Pandas|Time Series Forecasting", "Vectorised operations, categoricals, memory use and resampling time series in pandas."),
-    ("NumPy for Numerical Computing", "DataCamp", "b", 4, "NumPy|Python", "Arrays, broadcasting, indexing and vectorised maths with NumPy."),
-    # --- Machine learning and AI --------------------------------------------------------------------------
-    ("Machine Learning Specialization: Supervised Learning", "Coursera", "b", 33, "Machine Learning|Python", "Linear and logistic regression, gradient descent, overfitting and regularisation, with Python labs."),
-    ("Applied Machine Learning with scikit-learn", "DataCamp", "i", 14, "Machine Learning|scikit-learn|Python", "Pipelines, cross-validation, hyperparameter search and model evaluation with scikit-learn."),
-    ("Advanced Machine Learning: Ensembles and Model Interpretation", "Coursera", "a", 20, "Machine Learning|XGBoost|Feature Engineering", "Gradient boosting with XGBoost, stacking, feature engineering and explaining models with SHAP."),
-    ("Machine Learning Foundations: A Case Study Approach", "Coursera", "b", 24, "Machine Learning|Statistics", "Regression, classification, clustering and recommenders introduced through practical case studies."),
-    ("Intro to Machine Learning", "Kaggle Learn", "b", 3, "Machine Learning|Python", "Decision trees, random forests, validation and underfitting versus overfitting in a few short lessons."),
-    ("Feature Engineering for Machine Learning", "Kaggle Learn", "i", 5, "Feature Engineering|Machine Learning", "Mutual information, target encoding, clustering features and PCA to improve models."),
-    ("Deep Learning Specialization: Neural Networks and Deep Learning", "DeepLearning.AI", "i", 25, "Deep Learning|Neural Networks|Python", "Forward and back propagation, deep networks, initialisation and optimisation, built from scratch."),
-    ("Practical Deep Learning for Coders", "fast.ai", "b", 30, "Deep Learning|PyTorch", "Train image, text and tabular models with PyTorch and fastai from the first lesson on."),
-    ("Deep Learning: Advanced Architectures and Training", "Stanford Online", "a", 40, "Deep Learning|Neural Networks|Computer Vision", "Convolutional and attention-based architectures, normalisation, regularisation and large-scale training."),
-    ("PyTorch for Deep Learning: Zero to Mastery", "Udemy", "b", 25, "PyTorch|Deep Learning|Python", "Tensors, autograd, training loops, datasets and transfer learning in PyTorch."),
-    ("PyTorch in Production: Performance and Deployment", "O'Reilly", "a", 8, "PyTorch|MLOps|Model Deployment", "TorchScript, compile, quantisation, distributed training and serving PyTorch models."),
-    ("TensorFlow Developer: Deep Learning with Keras", "Coursera", "i", 28, "TensorFlow|Keras|Deep Learning", "Building and training neural networks in TensorFlow and Keras for images, text and sequences."),
-    ("Introduction to TensorFlow", "Google Cloud Skills Boost", "b", 8, "TensorFlow|Machine Learning", "Tensors, the Keras API and tf.data input pipelines for a first TensorFlow model."),
-    ("Advanced TensorFlow: Custom Models and Distributed Training", "Coursera", "a", 20, "TensorFlow|Deep Learning", "Custom layers, losses and training loops, and distribution strategies in TensorFlow."),
-    ("Natural Language Processing Specialization", "DeepLearning.AI", "i", 30, "Natural Language Processing|Deep Learning|Python", "Classification, sequence models, attention and transformers for language tasks."),
-    ("NLP with spaCy: Industrial-Strength Text Processing", "Udemy", "b", 6, "Natural Language Processing|spaCy|Python", "Tokenisation, named entity recognition, rule-based matching and training pipelines with spaCy."),
-    ("Hugging Face Transformers Course", "Hugging Face", "i", 12, "Hugging Face|Natural Language Processing|PyTorch", "Pipelines, tokenizers, fine-tuning pretrained transformers and sharing models on the Hub."),
-    ("Computer Vision with Deep Learning", "Coursera", "i", 20, "Computer Vision|Deep Learning|OpenCV", "Image classification, detection and segmentation with CNNs, plus image processing with OpenCV."),
-    ("OpenCV for Beginners", "Udemy", "b", 7, "OpenCV|Computer Vision|Python", "Reading images, filtering, edges, contours and face detection with OpenCV in Python."),
-    ("Generative AI with Large Language Models", "DeepLearning.AI", "i", 16, "Large Language Models|Generative AI", "How LLMs are pretrained, fine-tuned with instruction data and aligned, and how to deploy them."),
-    ("Generative AI for Everyone", "DeepLearning.AI", "b", 6, "Generative AI", "What generative AI can and cannot do, and how to use it in work and projects, without code."),
-    ("Prompt Engineering for Developers", "DeepLearning.AI", "b", 2, "Prompt Engineering|Large Language Models|Python", "Writing clear prompts, iterating on them and calling an LLM API from Python to summarise and transform text."),
-    ("Building LLM Applications with LangChain", "DeepLearning.AI", "i", 4, "LangChain|Large Language Models|Python", "Chains, memory, agents and tools with LangChain for question answering applications."),
-    ("Retrieval-Augmented Generation and Vector Databases", "Coursera", "i", 10, "Retrieval-Augmented Generation|Vector Databases|Large Language Models", "Embeddings, vector search, chunking and evaluating RAG systems that ground LLM answers in documents."),
-    ("Fine-Tuning and Evaluating Large Language Models", "Hugging Face", "a", 10, "Large Language Models|Hugging Face|PyTorch", "Parameter-efficient fine-tuning (LoRA), evaluation harnesses and serving open LLMs."),
-    ("Reinforcement Learning Specialization", "Coursera", "a", 40, "Reinforcement Learning|Machine Learning", "Bandits, Markov decision processes, dynamic programming, TD learning and function approximation."),
-    ("Machine Learning Engineering for Production (MLOps)", "DeepLearning.AI", "a", 30, "MLOps|Machine Learning|Model Deployment", "Data and model versioning, deployment patterns, monitoring drift and the ML project lifecycle."),
-    ("MLOps Fundamentals with MLflow", "Udemy", "i", 8, "MLOps|MLflow", "Tracking experiments, packaging models and managing a model registry with MLflow."),
-    ("Deploying Machine Learning Models with Docker and FastAPI", "Udemy", "i", 6, "Model Deployment|Docker|FastAPI", "Wrapping a trained model in a FastAPI service, containerising it with Docker and load testing it."),
-    ("Recommender Systems", "Coursera", "a", 20, "Recommender Systems|Machine Learning", "Collaborative filtering, matrix factorisation, content-based and evaluation of recommenders."),
-    ("Time Series Forecasting in Python", "DataCamp", "i", 8, "Time Series Forecasting|Python|Statistics", "ARIMA, exponential smoothing, seasonality and evaluating forecasts in Python."),
-    ("Responsible AI: Fairness and Explainability", "Coursera", "i", 8, "Responsible AI|Machine Learning", "Bias in data and models, fairness metrics, explainability methods and AI governance."),
-    ("Mathematics for Machine Learning: Linear Algebra", "Coursera", "b", 18, "Linear Algebra|Machine Learning", "Vectors, matrices, eigenvalues and how they appear in machine learning algorithms."),
-    ("Linear Algebra", "MIT OpenCourseWare", "i", 40, "Linear Algebra", "Systems of equations, vector spaces, orthogonality, determinants, eigenvalues and SVD."),
-    ("Calculus for Machine Learning and Data Science", "Coursera", "b", 15, "Calculus|Machine Learning", "Derivatives, gradients and optimisation as used in training machine learning models."),
-    ("Introduction to Probability", "edX", "i", 60, "Probability Theory|Statistics", "Probability models, random variables, conditioning, limit theorems and Bayesian inference."),
-    ("Statistics and Probability", "Khan Academy", "b", 30, "Statistics|Probability Theory", "Descriptive statistics, distributions, sampling, confidence intervals and hypothesis tests."),
-    ("Statistical Inference and Regression Models", "Coursera", "i", 20, "Statistics|Regression Analysis|R", "Estimation, hypothesis testing, linear and generalised linear regression with R."),
-    ("Bayesian Statistics: From Concept to Data Analysis", "Coursera", "a", 16, "Bayesian Methods|Statistics", "Priors, posteriors, conjugate models and MCMC for Bayesian data analysis."),
-    ("A/B Testing and Experiment Design", "Udacity", "i", 8, "A/B Testing|Statistics", "Designing online experiments, choosing metrics, sample sizes and analysing results correctly."),
-    # --- Data analysis and BI -----------------------------------------------------------------------------
-    ("Google Data Analytics: Foundations", "Coursera", "b", 20, "Data Analysis|Microsoft Excel|SQL", "Asking questions, preparing, processing and analysing data with spreadsheets and SQL."),
-    ("Data Analysis with Python", "Coursera", "i", 15, "Data Analysis|Python|Pandas", "Importing, cleaning, summarising and modelling data with Python, pandas and NumPy."),
-    ("Excel Skills for Business: Essentials", "Coursera", "b", 22, "Microsoft Excel", "Formulas, functions, formatting, charts and tables in Microsoft Excel."),
-    ("Advanced Excel: PivotTables, Power Query and Modeling", "LinkedIn Learning", "a", 6, "Microsoft Excel|Data Analysis", "PivotTables, Power Query, lookup functions and building data models in Excel."),
-    ("Data Visualization Principles", "Coursera", "b", 8, "Data Visualization|Data Storytelling", "Choosing charts, perception, colour and telling a clear story with data."),
-    ("Interactive Data Visualization with D3.js", "Frontend Masters", "a", 8, "Data Visualization|D3.js|JavaScript", "Scales, axes, transitions and interactive charts for the web with D3.js."),
-    ("Data Visualization with Python: Matplotlib and Seaborn", "DataCamp", "i", 6, "Data Visualization|Python|Matplotlib", "Line, bar, scatter and distribution plots with Matplotlib and Seaborn, styled for reports."),
-    ("Tableau Fundamentals", "Udemy", "b", 8, "Tableau|Data Visualization", "Connecting data, building worksheets and dashboards, and filters in Tableau."),
-    ("Tableau Advanced: LOD Expressions and Dashboard Design", "Udemy", "a", 9, "Tableau|Data Visualization|Business Intelligence", "Level of detail expressions, table calculations, parameters and polished dashboard design."),
-    ("Power BI Data Analyst", "Microsoft Learn", "i", 24, "Power BI|DAX|Business Intelligence", "Preparing data with Power Query, modelling, DAX measures and publishing Power BI reports."),
-    ("Getting Started with Power BI Desktop", "LinkedIn Learning", "b", 4, "Power BI|Data Visualization", "Importing data, building visuals and a first report in Power BI Desktop."),
-    ("Advanced DAX for Power BI", "Pluralsight", "a", 6, "DAX|Power BI", "Filter context, CALCULATE, time intelligence and performance of DAX measures."),
-    ("Looker and LookML for Business Intelligence", "Google Cloud Skills Boost", "i", 6, "Looker|Business Intelligence|SQL", "Modelling data in LookML and building explores and dashboards in Looker."),
-    ("Business Intelligence Concepts and Tools", "Coursera", "b", 12, "Business Intelligence|Data Warehousing", "KPIs, dashboards, OLAP and the architecture of business intelligence systems."),
-    ("Data Storytelling for Business", "LinkedIn Learning", "b", 2, "Data Storytelling|Communication", "Structuring insights into a narrative and presenting data to decision makers."),
-    ("Google Analytics 4 for Marketers", "Coursera", "b", 6, "Google Analytics|Digital Marketing", "Events, conversions, reports and audiences in Google Analytics 4."),
-    ("Product Analytics: Metrics, Funnels and Retention", "Pluralsight", "i", 5, "Product Analytics|A/B Testing|SQL", "Defining product metrics, funnel and cohort analysis, and reading experiment results."),
-    # --- Web front end ------------------------------------------------------------------------------------
-    ("HTML and CSS: Build Your First Website", "Codecademy", "b", 12, "HTML|CSS", "Semantic HTML, CSS selectors, the box model and layout for a first multi-page site."),
-    ("Responsive Web Design", "freeCodeCamp", "b", 30, "Responsive Web Design|HTML|CSS", "Flexbox, CSS Grid, media queries and accessible forms through guided projects."),
-    ("Advanced CSS: Grid, Animations and Architecture", "Frontend Masters", "a", 8, "CSS|Responsive Web Design", "Modern layout with Grid and container queries, animations, custom properties and CSS architecture."),
-    ("Tailwind CSS from Scratch", "Udemy", "b", 5, "Tailwind CSS|CSS", "Utility-first styling, responsive variants, theming and components with Tailwind CSS."),
-    ("Web Accessibility: WCAG in Practice", "edX", "i", 10, "Web Accessibility|HTML", "WCAG principles, ARIA, keyboard and screen-reader testing for accessible web pages."),
-    ("React Basics", "Coursera", "b", 12, "React|JavaScript", "Components, props, state and events in React, building a small interactive app."),
-    ("Complete Intro to React", "Frontend Masters", "i", 9, "React|JavaScript", "Hooks, effects, context, routing and data fetching for real-world React applications."),
-    ("Advanced React: Performance and Patterns", "Frontend Masters", "a", 7, "React|Web Performance Optimization", "Rendering behaviour, memoisation, suspense, concurrent features and composable component patterns."),
-    ("State Management with Redux Toolkit", "Udemy", "i", 6, "Redux|React", "Slices, the store, async thunks and RTK Query for predictable state in React apps."),
-    ("Next.js: Full-Stack React Framework", "Udemy", "i", 14, "Next.js|React|TypeScript", "Routing, server components, data fetching, API routes and deployment with Next.js."),
-    ("Angular: The Complete Guide", "Udemy", "i", 30, "Angular|TypeScript", "Components, services, dependency injection, RxJS, routing and forms in Angular."),
-    ("Getting Started with Angular", "Pluralsight", "b", 6, "Angular|TypeScript", "Components, templates, data binding and services for a first Angular application."),
-    ("Vue.js 3 Fundamentals", "Udemy", "b", 10, "Vue.js|JavaScript", "The Composition API, components, directives and Vue Router in Vue.js 3."),
-    ("Vue.js in Production: Pinia, Testing and Nuxt", "Frontend Masters", "a", 7, "Vue.js|Nuxt.js|Unit Testing", "State with Pinia, component tests and server-side rendering with Nuxt."),
-    ("Web Performance Fundamentals", "Frontend Masters", "i", 5, "Web Performance Optimization|JavaScript", "Core Web Vitals, loading, rendering and measuring page speed in the browser."),
-    ("Front-End Build Tools: Webpack and Vite", "Pluralsight", "i", 4, "Webpack|Vite|JavaScript", "Bundling, code splitting, loaders and dev servers with webpack and Vite."),
-    ("Svelte and SvelteKit Essentials", "Frontend Masters", "i", 6, "Svelte|JavaScript", "Reactive components, stores and routing with Svelte and SvelteKit."),
-    # --- Back end and APIs -------------------------------------------------------------------------------
-    ("Node.js: The Complete Guide", "Udemy", "i", 40, "Node.js|Express.js|JavaScript", "Node's runtime, Express apps, REST APIs, authentication and databases."),
-    ("Introduction to Node.js", "edX", "b", 12, "Node.js|JavaScript", "Modules, npm, the file system and HTTP servers with Node.js."),
-    ("Node.js Internals and Performance", "Frontend Masters", "a", 6, "Node.js|Web Performance Optimization", "The event loop, streams, worker threads and profiling Node.js services."),
-    ("Building REST APIs with Express.js", "Codecademy", "b", 8, "Express.js|RESTful APIs|Node.js", "Routing, middleware, validation and error handling for REST APIs in Express."),
-    ("Django for Beginners: Build Web Apps with Python", "Udemy", "b", 12, "Django|Python", "Models, views, templates, forms and the admin in Django."),
-    ("Django REST Framework: Building APIs", "Pluralsight", "i", 7, "Django|RESTful APIs|Python", "Serializers, viewsets, authentication and permissions with Django REST Framework."),
-    ("Flask Web Development", "LinkedIn Learning", "b", 5, "Flask|Python", "Routes, templates, forms and a database in a small Flask application."),
-    ("FastAPI: Modern Python APIs", "Udemy", "i", 9, "FastAPI|Python|RESTful APIs", "Path operations, Pydantic validation, dependency injection, async endpoints and OpenAPI docs."),
-    ("Spring Boot Fundamentals", "Pluralsight", "b", 8, "Spring Boot|Java", "Auto-configuration, REST controllers, Spring Data and testing with Spring Boot."),
-    ("Spring Boot Microservices with Spring Cloud", "Udemy", "a", 20, "Spring Boot|Microservices|Java", "Service discovery, configuration, gateways and resilience patterns with Spring Cloud."),
-    ("ASP.NET Core Web API", "Microsoft Learn", "i", 10, "ASP.NET Core|C#|RESTful APIs", "Controllers, minimal APIs, Entity Framework Core and authentication in ASP.NET Core."),
-    ("Ruby on Rails: Building Web Applications", "Udemy", "b", 18, "Ruby on Rails|Ruby", "MVC, Active Record, routing, views and deployment of a Rails app."),
-    ("Laravel PHP Framework Essentials", "Udemy", "i", 12, "Laravel|PHP", "Routing, Eloquent ORM, Blade templates, queues and testing in Laravel."),
-    ("REST API Design Best Practices", "LinkedIn Learning", "i", 3, "API Design|RESTful APIs", "Resource modelling, versioning, pagination, errors and documentation of REST APIs."),
-    ("GraphQL: Schemas, Resolvers and Clients", "Frontend Masters", "i", 6, "GraphQL|API Design", "Designing schemas, writing resolvers, and querying GraphQL from clients with caching."),
-    ("gRPC and Protocol Buffers for Microservices", "Udemy", "i", 7, "gRPC|Microservices", "Defining services in protobuf, unary and streaming RPCs, deadlines and error handling with gRPC."),
-    ("Microservices Architecture", "Coursera", "i", 16, "Microservices|Software Architecture", "Decomposing systems into services, communication styles, data ownership and deployment."),
-    ("Software Architecture: Patterns and Trade-offs", "O'Reilly", "a", 12, "Software Architecture|Design Patterns", "Layered, event-driven, microkernel and microservice architectures and how to choose."),
-    ("System Design for Scalable Applications", "Udemy", "a", 15, "System Design|Distributed Systems|Caching", "Load balancing, caching, sharding, queues and consistency trade-offs in large systems."),
-    ("Distributed Systems", "MIT OpenCourseWare", "a", 60, "Distributed Systems|Concurrency", "Replication, consensus (Raft), fault tolerance and consistency models in distributed systems."),
-    ("Message Queues with RabbitMQ", "Udemy", "i", 6, "RabbitMQ|Message Queues", "Exchanges, queues, routing, acknowledgements and work queues with RabbitMQ."),
-    ("Event-Driven Architecture", "Pluralsight", "a", 5, "Event-Driven Architecture|Apache Kafka|Microservices", "Events, event sourcing, CQRS and sagas for loosely coupled services."),
-    ("OAuth 2.0 and OpenID Connect", "Pluralsight", "i", 5, "OAuth|Application Security", "Authorization code flow, tokens, scopes and OpenID Connect for securing APIs."),
-    # --- Mobile -------------------------------------------------------------------------------------------
-    ("iOS App Development with Swift", "Coursera", "b", 24, "iOS Development|Swift|Xcode", "Building iOS apps in Xcode with Swift: views, navigation, data and publishing basics."),
-    ("SwiftUI Essentials", "Apple Developer", "b", 8, "SwiftUI|Swift|iOS Development", "Declarative views, state, lists and navigation with SwiftUI."),
-    ("Advanced iOS: Concurrency, Core Data and Testing", "Udemy", "a", 14, "iOS Development|Swift|Core Data", "Swift concurrency, persistence with Core Data, and unit and UI testing of iOS apps."),
-    ("Android Basics with Compose", "Android Developers", "b", 30, "Android Development|Kotlin|Jetpack Compose", "Building Android apps in Kotlin with Jetpack Compose, from layouts to app architecture."),
-    ("Modern Android Architecture with Jetpack", "Udacity", "i", 20, "Android Development|Kotlin|Jetpack Compose", "ViewModel, Room, WorkManager, navigation and dependency injection for robust Android apps."),
-    ("Kotlin Coroutines and Flow for Android", "Pluralsight", "a", 6, "Kotlin|Android Development|Concurrency", "Structured concurrency, coroutines, Flow and testing asynchronous Android code."),
-    ("Flutter and Dart: Build Cross-Platform Apps", "Udemy", "b", 30, "Flutter|Dart|Mobile Development", "Widgets, layouts, state management and HTTP in Flutter for iOS and Android."),
-    ("Advanced Flutter: State Management and Architecture", "Udemy", "a", 12, "Flutter|Dart", "Provider, Riverpod and BLoC, testing and clean architecture for large Flutter apps."),
-    ("React Native: Mobile Apps with JavaScript", "Udemy", "i", 24, "React Native|React|Mobile Development", "Components, navigation, native APIs and publishing apps with React Native and Expo."),
-    ("Mobile App UX and Design Guidelines", "Interaction Design Foundation", "i", 10, "Mobile Development|User Experience Design", "Designing for small screens, touch targets and platform guidelines for iOS and Android."),
-    # --- Cloud ---------------------------------------------------------------------------------------------
-    ("AWS Cloud Practitioner Essentials", "AWS Skill Builder", "b", 6, "Amazon Web Services|Cloud Computing", "Core AWS services, global infrastructure, pricing and the shared responsibility model."),
-    ("AWS Solutions Architect: Designing Resilient Architectures", "Udemy", "i", 27, "Amazon Web Services|Cloud Architecture", "VPCs, EC2, S3, RDS, load balancing, auto scaling and designing highly available systems on AWS."),
-    ("Advanced AWS Networking and Security", "AWS Skill Builder", "a", 12, "Amazon Web Services|Cloud Security|Computer Networking", "Transit gateways, PrivateLink, IAM policies, KMS and security controls across AWS accounts."),
-    ("Serverless Applications with AWS Lambda", "Udemy", "i", 10, "AWS Lambda|Serverless|Amazon Web Services", "Lambda functions, API Gateway, DynamoDB and event sources for serverless applications."),
-    ("Microsoft Azure Fundamentals (AZ-900)", "Microsoft Learn", "b", 10, "Microsoft Azure|Cloud Computing", "Cloud concepts, core Azure services, pricing, governance and compliance."),
-    ("Azure Administrator (AZ-104)", "Microsoft Learn", "i", 30, "Microsoft Azure|Cloud Computing", "Identities, storage, virtual networks, compute and monitoring in Microsoft Azure."),
-    ("Designing Azure Infrastructure Solutions (AZ-305)", "Pluralsight", "a", 20, "Microsoft Azure|Cloud Architecture", "Architecting identity, data storage, business continuity and infrastructure on Azure."),
-    ("Google Cloud Fundamentals: Core Infrastructure", "Google Cloud Skills Boost", "b", 8, "Google Cloud Platform|Cloud Computing", "Projects, IAM, Compute Engine, Cloud Storage, GKE and App Engine on Google Cloud."),
-    ("Architecting with Google Cloud: Design and Process", "Coursera", "a", 14, "Google Cloud Platform|Cloud Architecture", "Designing reliable, secure and cost-effective solutions on Google Cloud."),
-    ("Data Engineering on Google Cloud", "Google Cloud Skills Boost", "i", 20, "Google Cloud Platform|Google BigQuery|Data Engineering", "Dataflow, Pub/Sub, BigQuery and Dataproc for batch and streaming pipelines on Google Cloud."),
-    ("Cloud Computing Concepts", "Coursera", "b", 12, "Cloud Computing|Distributed Systems", "Virtualisation, service models, elasticity and how clouds are built."),
-    ("Multi-Cloud Cost Management (FinOps)", "Linux Foundation", "i", 6, "FinOps|Cloud Computing", "Measuring, allocating and optimising cloud spend across teams with FinOps practices."),
-    # --- DevOps and infrastructure -------------------------------------------------------------------------
-    ("Docker for Beginners", "Udemy", "b", 6, "Docker|Containerization", "Images, containers, volumes, networks and Dockerfiles, with a multi-container app."),
-    ("Docker Deep Dive: Building Production Images", "Pluralsight", "i", 6, "Docker|Containerization", "Multi-stage builds, image security, Compose, registries and container runtime internals."),
-    ("Introduction to Kubernetes", "Linux Foundation", "b", 14, "Kubernetes|Containerization", "Pods, deployments, services, config maps and the Kubernetes architecture."),
-    ("Kubernetes for Developers (CKAD Prep)", "Linux Foundation", "i", 30, "Kubernetes|Docker", "Designing, building and deploying cloud-native applications on Kubernetes."),
-    ("Kubernetes Administration (CKA Prep)", "Linux Foundation", "a", 35, "Kubernetes|Linux|Computer Networking", "Cluster installation, networking, storage, upgrades and troubleshooting of Kubernetes."),
-    ("Helm: Packaging Kubernetes Applications", "Pluralsight", "i", 4, "Helm|Kubernetes", "Charts, templates, values and releases for deploying apps to Kubernetes with Helm."),
-    ("Terraform: Infrastructure as Code for Beginners", "HashiCorp Developer", "b", 6, "Terraform|Infrastructure as Code", "Providers, resources, state and plan/apply workflow with Terraform."),
-    ("Terraform at Scale: Modules, Workspaces and Testing", "Udemy", "a", 10, "Terraform|Infrastructure as Code", "Reusable modules, remote state, workspaces, policy and testing Terraform code."),
-    ("Terraform on AWS", "Udemy", "i", 12, "Terraform|Amazon Web Services|Infrastructure as Code", "Provisioning VPCs, EC2, RDS and IAM on AWS with Terraform modules."),
-    ("Ansible for Configuration Management", "Udemy", "i", 8, "Ansible|Linux|Configuration Management", "Inventories, playbooks, roles and templates for automating Linux servers with Ansible."),
-    ("CI/CD Pipelines: Principles and Practice", "Coursera", "b", 10, "CI/CD|DevOps", "Continuous integration and delivery: build, test and deploy automation and pipeline design."),
-    ("GitHub Actions for CI/CD", "LinkedIn Learning", "i", 4, "GitHub Actions|CI/CD", "Workflows, jobs, matrices, secrets and deployments with GitHub Actions."),
-    ("Jenkins Pipelines", "Udemy", "i", 8, "Jenkins|CI/CD", "Declarative pipelines, agents, shared libraries and integrating tests into Jenkins."),
-    ("GitLab CI/CD", "Udemy", "i", 6, "GitLab CI|CI/CD", "Pipelines, stages, runners, caching and environments in GitLab CI/CD."),
-    ("Continuous Delivery and Deployment Strategies", "O'Reilly", "a", 6, "CI/CD|DevOps|Kubernetes", "Blue-green, canary and progressive delivery, feature flags and GitOps with Argo CD."),
-    ("DevOps Culture and Mindset", "Coursera", "b", 8, "DevOps|Agile", "Flow, feedback and continuous learning: the principles and practices behind DevOps."),
-    ("Version Control with Git", "Coursera", "b", 8, "Git", "Commits, branches, merging and working with remotes in Git."),
-    ("Advanced Git: Rebasing, Hooks and Workflows", "Frontend Masters", "a", 5, "Git", "Interactive rebase, bisect, reflog, hooks and branching workflows for teams."),
-    ("Collaborating on GitHub: Pull Requests and Code Review", "LinkedIn Learning", "b", 3, "GitHub|Git|Code Review", "Forks, pull requests, reviews and protected branches on GitHub."),
-    ("Linux Command Line Basics", "Linux Foundation", "b", 12, "Linux|Bash", "Files, permissions, processes, packages and the shell on Linux."),
-    ("Linux System Administration (LFCS)", "Linux Foundation", "i", 40, "Linux|System Administration", "Users, storage, networking, services and troubleshooting on Linux servers."),
-    ("Linux Performance Analysis and Tuning", "O'Reilly", "a", 8, "Linux|Performance Optimization", "CPU, memory, disk and network analysis with perf, eBPF tools and kernel tuning."),
-    ("Computer Networking Fundamentals", "Coursera", "b", 20, "Computer Networking|TCP/IP", "The OSI and TCP/IP models, IP addressing, routing, DNS and HTTP."),
-    ("Monitoring with Prometheus and Grafana", "Udemy", "i", 8, "Prometheus|Grafana|Monitoring and Alerting", "Metrics, exporters, PromQL, alerting rules and Grafana dashboards."),
-    ("Observability Engineering: Logs, Metrics and Traces", "O'Reilly", "a", 6, "Observability|OpenTelemetry|Monitoring and Alerting", "Instrumenting services with OpenTelemetry and debugging production with traces and SLOs."),
-    ("Site Reliability Engineering: Measuring and Managing Reliability", "Coursera", "i", 10, "Site Reliability Engineering|Monitoring and Alerting", "SLIs, SLOs, error budgets, incident response and toil reduction."),
-    ("Chaos Engineering and Resilience Testing", "Pluralsight", "a", 4, "Chaos Engineering|Site Reliability Engineering", "Designing experiments that inject faults to find weaknesses before users do."),
-    ("Platform Engineering with Backstage", "Linux Foundation", "a", 6, "Platform Engineering|Kubernetes", "Internal developer platforms, golden paths and developer portals with Backstage."),
-    # --- Security -----------------------------------------------------------------------------------------
-    ("Introduction to Cybersecurity", "edX", "b", 15, "Cybersecurity", "Threats, vulnerabilities, basic defences and the roles in a security team."),
-    ("Google Cybersecurity: Foundations of Security", "Coursera", "b", 12, "Cybersecurity|Security Operations", "Security frameworks, controls, and the daily work of an entry-level security analyst."),
-    ("CompTIA Security+ Preparation", "Udemy", "i", 24, "Cybersecurity|Network Security|Risk Management", "Threats, architecture, operations, incident response and governance for Security+."),
-    ("Network Security Fundamentals", "Pluralsight", "i", 8, "Network Security|Computer Networking", "Firewalls, VPNs, IDS/IPS, segmentation and secure network design."),
-    ("Ethical Hacking and Penetration Testing", "Udemy", "i", 20, "Penetration Testing|Kali Linux", "Reconnaissance, scanning, exploitation and reporting with Kali Linux tools in a lab."),
-    ("Penetration Testing: Web Applications", "Hack The Box Academy", "a", 16, "Penetration Testing|Web Application Security|OWASP", "Finding and exploiting injection, authentication and access control flaws in web apps."),
-    ("Introduction to Penetration Testing", "Hack The Box Academy", "b", 10, "Penetration Testing|Linux", "The penetration testing process, tools and a first guided machine."),
-    ("OWASP Top 10: Secure Coding for Developers", "Pluralsight", "i", 5, "OWASP|Application Security", "The OWASP Top 10 risks with code examples of each flaw and its fix."),
-    ("Application Security Testing: SAST, DAST and SCA", "SANS Institute", "a", 18, "Application Security|DevSecOps", "Static and dynamic testing, dependency scanning and security in CI pipelines."),
-    ("DevSecOps: Security in the Delivery Pipeline", "Linux Foundation", "i", 8, "DevSecOps|CI/CD|Container Security", "Shifting security left: pipeline scanning, secrets management and container image hardening."),
-    ("Cloud Security Fundamentals", "Coursera", "i", 10, "Cloud Security|Identity and Access Management", "Shared responsibility, identity, encryption, logging and posture management in the cloud."),
-    ("Identity and Access Management Essentials", "Pluralsight", "b", 4, "Identity and Access Management|Multi-factor Authentication", "Authentication, authorisation, SSO, MFA and least-privilege access."),
-    ("Incident Response and Digital Forensics", "SANS Institute", "a", 30, "Incident Response|Digital Forensics", "Detecting, containing and investigating intrusions, with memory and disk forensics."),
-    ("Security Operations and SIEM with Splunk", "Udemy", "i", 10, "SIEM|Splunk|Security Operations", "Log ingestion, searches, correlation and alerting for a security operations centre with Splunk."),
-    ("Threat Modeling for Software Teams", "O'Reilly", "i", 4, "Threat Modeling|Application Security", "STRIDE, data flow diagrams and turning threats into concrete mitigations."),
-    ("Cryptography I", "Stanford Online", "a", 30, "Cryptography", "Ciphers, message integrity, authenticated encryption, key exchange and public-key cryptography."),
-    ("Applied Cryptography for Developers", "Pluralsight", "i", 5, "Cryptography|Application Security", "Hashing, symmetric and asymmetric encryption, TLS and key management done right."),
-    ("Vulnerability Management", "LinkedIn Learning", "i", 3, "Vulnerability Management|Risk Management", "Scanning, prioritising and remediating vulnerabilities with a repeatable process."),
-    ("Security Governance and ISO 27001", "Udemy", "i", 8, "ISO 27001|Governance, Risk and Compliance|Risk Management", "Building an information security management system and preparing for ISO 27001 audits."),
-    ("Malware Analysis Fundamentals", "SANS Institute", "a", 24, "Malware Analysis|Reverse Engineering", "Static and dynamic analysis of malicious software and reverse engineering basics."),
-    ("Zero Trust Architecture", "Microsoft Learn", "i", 5, "Zero Trust|Network Security|Identity and Access Management", "Verify explicitly, least privilege and assume breach applied to identities, devices and networks."),
-    # --- Testing and QA -----------------------------------------------------------------------------------
-    ("Software Testing Fundamentals", "edX", "b", 12, "Software Testing|Quality Assurance", "Test levels, test design techniques, defects and the role of QA in a team."),
-    ("Unit Testing with pytest", "Pluralsight", "i", 4, "pytest|Unit Testing|Python", "Fixtures, parametrisation, mocking and coverage with pytest."),
-    ("Test-Driven Development", "LinkedIn Learning", "i", 3, "Test-Driven Development|Unit Testing", "The red-green-refactor cycle and designing code through tests."),
-    ("Unit Testing in Java with JUnit 5", "Udemy", "b", 6, "JUnit|Unit Testing|Java", "Writing assertions, lifecycle methods, parameterised tests and mocks with Mockito."),
-    ("Test Automation with Selenium WebDriver", "Udemy", "i", 14, "Selenium|Test Automation", "Locators, waits, page objects and running browser tests in a grid."),
-    ("End-to-End Testing with Cypress", "Udemy", "i", 8, "Cypress|Test Automation|JavaScript", "Writing reliable browser tests, network stubbing and CI integration with Cypress."),
-    ("Browser Testing with Playwright", "LinkedIn Learning", "i", 4, "Playwright|Test Automation", "Auto-waiting locators, fixtures, tracing and cross-browser tests with Playwright."),
-    ("API Testing with Postman", "Udemy", "b", 6, "API Testing|Postman|RESTful APIs", "Collections, environments, test scripts and automated API test runs in Postman."),
-    ("Performance Testing with JMeter and k6", "Udemy", "i", 8, "Performance Testing|JMeter", "Designing load tests, ramp-up profiles and analysing latency and throughput results."),
-    ("Test Strategy and QA Leadership", "Pluralsight", "a", 4, "Quality Assurance|Test Automation|Software Testing", "Test pyramids, risk-based testing, metrics and building a QA automation strategy."),
-    ("Behavior-Driven Development with Cucumber", "Udemy", "i", 5, "Behavior-Driven Development|Test Automation", "Gherkin scenarios, step definitions and living documentation with Cucumber."),
-    # --- Design -------------------------------------------------------------------------------------------
-    ("Google UX Design: Foundations of User Experience", "Coursera", "b", 20, "User Experience Design|User Research", "The UX design process, user-centred design, empathy maps and personas."),
-    ("UX Design: From Wireframes to Prototypes", "Coursera", "i", 18, "User Experience Design|Wireframing|Prototyping", "Sketching, wireframing, low- and high-fidelity prototypes and design critique."),
-    ("UI Design Fundamentals", "Interaction Design Foundation", "b", 12, "User Interface Design|Visual Design", "Layout, typography, colour, hierarchy and consistency in interface design."),
-    ("Figma for UX/UI Design", "Udemy", "b", 10, "Figma|User Interface Design|Prototyping", "Frames, components, auto layout, variants and interactive prototypes in Figma."),
-    ("Advanced Figma: Design Systems and Variables", "Udemy", "a", 7, "Figma|Design Systems", "Component libraries, variables, tokens and handing a design system over to developers."),
-    ("Design Systems: Building and Scaling", "Interaction Design Foundation", "a", 10, "Design Systems|User Interface Design", "Principles, component libraries, documentation and governance of design systems."),
-    ("User Research Methods", "Interaction Design Foundation", "i", 14, "User Research|Usability Testing", "Interviews, surveys, diary studies and synthesising findings into insights."),
-    ("Usability Testing in Practice", "LinkedIn Learning", "i", 3, "Usability Testing|User Experience Design", "Planning, running and analysing moderated and unmoderated usability tests."),
-    ("Interaction Design Specialization", "Coursera", "i", 30, "Interaction Design|Prototyping|User Research", "Needfinding, rapid prototyping, heuristic evaluation and designing interactions."),
-    ("Information Architecture for the Web", "Interaction Design Foundation", "i", 8, "Information Architecture|User Experience Design", "Organising, labelling and navigation systems, with card sorting and tree testing."),
-    ("Graphic Design Basics", "Coursera", "b", 16, "Graphic Design|Visual Design", "Image making, typography, shape and colour, and composition."),
-    ("Adobe Photoshop Essentials", "LinkedIn Learning", "b", 5, "Adobe Photoshop|Graphic Design", "Layers, masks, selections, adjustments and retouching in Photoshop."),
-    ("Adobe Illustrator for Vector Graphics", "Udemy", "b", 8, "Adobe Illustrator|Graphic Design", "Pen tool, shapes, type and building icons and illustrations in Illustrator."),
-    ("Accessible Design for Digital Products", "Interaction Design Foundation", "i", 8, "Web Accessibility|User Experience Design", "Designing for people with disabilities: contrast, structure, focus and inclusive patterns."),
-    ("Service Design and Customer Journey Mapping", "Interaction Design Foundation", "i", 10, "Service Design|User Flows", "Service blueprints and journey maps for improving end-to-end customer experiences."),
-    # --- Product and project management -------------------------------------------------------------------
-    ("Project Management Foundations", "LinkedIn Learning", "b", 4, "Project Management", "Initiating, planning, executing and closing projects, with scope, time and cost."),
-    ("Google Project Management: Foundations", "Coursera", "b", 18, "Project Management|Stakeholder Management", "Project life cycle, methodologies, roles and identifying stakeholders."),
-    ("PMP Certification Exam Preparation", "Udemy", "a", 35, "Project Management|Risk Management|Stakeholder Management", "All PMP exam domains: people, process and business environment, with practice exams."),
-    ("Project Planning and Scheduling", "Coursera", "i", 12, "Project Management|Project Scheduling", "Work breakdown structures, critical path, estimates and baselines."),
-    ("Risk Management for Projects", "Coursera", "i", 10, "Risk Management|Project Management", "Identifying, analysing and responding to risks and monitoring them through a project."),
-    ("Stakeholder Management and Communication", "LinkedIn Learning", "i", 2, "Stakeholder Management|Communication", "Mapping stakeholders, managing expectations and communicating progress and bad news."),
-    ("Agile Fundamentals", "Pluralsight", "b", 3, "Agile", "The Agile Manifesto, iterative delivery and the common Agile frameworks."),
-    ("Agile with Atlassian Jira", "Coursera", "b", 8, "Jira|Agile|Scrum", "Boards, backlogs, sprints and reports in Jira for Agile teams."),
-    ("Professional Scrum Master Training", "Scrum.org", "i", 16, "Scrum|Agile", "Scrum theory, accountabilities, events and artifacts, and serving the team as Scrum Master."),
-    ("Scrum for Beginners", "Udemy", "b", 4, "Scrum|Agile", "Roles, sprints, backlog and ceremonies of Scrum explained with a running example."),
-    ("Kanban: Visualize and Improve Your Workflow", "LinkedIn Learning", "b", 2, "Kanban|Agile", "Boards, WIP limits, flow metrics and continuous improvement with Kanban."),
-    ("Scaling Agile with SAFe", "Udemy", "a", 10, "SAFe|Agile", "Agile release trains, PI planning and portfolio management in SAFe."),
-    ("Digital Product Management", "Coursera", "i", 20, "Product Management|Product Strategy", "Discovery, prioritisation, roadmaps and delivery in modern product teams."),
-    ("Product Management Fundamentals", "LinkedIn Learning", "b", 3, "Product Management", "What product managers do: customers, problems, prioritisation and working with engineering."),
-    ("Product Strategy and Roadmapping", "Pluralsight", "a", 4, "Product Strategy|Roadmapping", "Vision, strategy, outcome-based roadmaps and communicating them to stakeholders."),
-    ("Writing User Stories and Requirements", "Udemy", "i", 4, "Requirements Engineering|Agile", "User stories, acceptance criteria, story splitting and backlog refinement."),
-    ("Business Analysis Fundamentals", "Udemy", "b", 6, "Business Analysis|Requirements Engineering", "Elicitation, process modelling, requirements documentation and stakeholder analysis."),
-    ("OKRs: Setting Objectives and Key Results", "LinkedIn Learning", "b", 2, "OKRs", "Writing good objectives and measurable key results, and running an OKR cycle."),
-    ("Lean Six Sigma Green Belt", "Coursera", "i", 25, "Six Sigma|Process Improvement", "DMAIC, process mapping, statistical process control and root cause analysis."),
-    ("Change Management Essentials", "LinkedIn Learning", "i", 3, "Change Management|Leadership", "Leading organisational change: stakeholders, resistance and adoption."),
-    ("Budgeting and Cost Control for Projects", "Coursera", "i", 8, "Budget Management|Project Management", "Cost estimation, budgets, earned value management and forecasting."),
-    # --- Soft skills and leadership -----------------------------------------------------------------------
-    ("Effective Communication in the Workplace", "Coursera", "b", 8, "Communication", "Clear writing, active listening, meetings and communicating across cultures."),
-    ("Technical Writing", "Udemy", "b", 5, "Technical Writing|Communication", "Writing documentation, READMEs and API guides that readers can follow."),
-    ("Public Speaking and Presentation Skills", "Coursera", "b", 10, "Public Speaking", "Preparing, structuring and delivering talks with confidence."),
-    ("Leadership for New Managers", "LinkedIn Learning", "i", 3, "Leadership|People Management", "Moving from peer to manager: delegation, one-on-ones, feedback and team goals."),
-    ("Leading Engineering Teams", "O'Reilly", "a", 6, "Leadership|Mentoring|People Management", "Hiring, growing engineers, technical leadership and running healthy engineering teams."),
-    ("Negotiation Skills", "Coursera", "i", 12, "Negotiation", "Preparing for negotiations, creating value and closing agreements."),
-    ("Critical Thinking and Problem Solving", "edX", "b", 10, "Critical Thinking|Problem Solving", "Analysing arguments, avoiding biases and structured approaches to solving problems."),
-    ("Time Management and Productivity", "LinkedIn Learning", "b", 2, "Time Management", "Prioritising, planning your week and protecting focus time."),
-    ("Emotional Intelligence at Work", "Coursera", "b", 6, "Emotional Intelligence|Teamwork", "Self-awareness, empathy and relationship skills that improve teamwork."),
-    ("Conflict Resolution Skills", "LinkedIn Learning", "i", 2, "Conflict Resolution|Communication", "Understanding conflict styles and resolving disagreements constructively."),
-    ("Teamwork and Collaboration in Remote Teams", "Coursera", "b", 6, "Teamwork|Remote Collaboration", "Working well in distributed teams: communication norms, tools and trust."),
-    ("Mentoring and Coaching Skills", "LinkedIn Learning", "i", 2, "Mentoring|Coaching", "Running mentoring conversations and coaching others to grow."),
-    ("Giving and Receiving Feedback", "LinkedIn Learning", "b", 1, "Coaching|Communication", "Delivering specific, actionable feedback and receiving it well."),
-    ("Design Thinking for Innovation", "Coursera", "b", 10, "Design Thinking|Problem Solving", "Empathise, define, ideate, prototype and test for solving business problems."),
-    # --- Business, marketing and other ----------------------------------------------------------------------
-    ("Digital Marketing Fundamentals", "Coursera", "b", 15, "Digital Marketing", "Channels, audiences, content and measuring campaigns in digital marketing."),
-    ("Search Engine Optimization (SEO)", "Coursera", "i", 12, "SEO|Digital Marketing", "Keyword research, on-page and technical SEO, links and measuring organic traffic."),
-    ("Financial Modeling and Valuation", "Udemy", "i", 14, "Financial Modeling|Microsoft Excel", "Three-statement models, discounted cash flow and scenario analysis in Excel."),
-    ("Accounting Fundamentals", "Coursera", "b", 12, "Accounting", "The accounting equation, journals, financial statements and reading a balance sheet."),
-    ("Salesforce Administrator Essentials", "Udemy", "i", 16, "Salesforce|Customer Relationship Management", "Objects, fields, security, automation and reports for Salesforce administrators."),
-    ("SAP S/4HANA Overview", "Udemy", "b", 6, "SAP|Enterprise Resource Planning", "SAP modules, navigation and core business processes in S/4HANA."),
-    ("Blockchain Basics and Smart Contracts", "Coursera", "b", 12, "Blockchain|Solidity", "How blockchains work and writing simple smart contracts in Solidity."),
-    ("Embedded Systems Programming in C", "Coursera", "i", 20, "Embedded Systems|C", "Microcontrollers, peripherals, interrupts and real-time constraints in embedded C."),
-    ("Internet of Things: Sensors and Devices", "Coursera", "b", 12, "Internet of Things|Embedded Systems", "Sensors, microcontrollers, connectivity and building a small IoT device."),
-    ("Unity Game Development", "Udemy", "b", 20, "Unity|C#|Game Development", "Scenes, GameObjects, physics and C# scripts for building 2D and 3D games in Unity."),
-    ("Quantum Computing Fundamentals", "edX", "a", 20, "Quantum Computing|Linear Algebra", "Qubits, gates, circuits and algorithms such as Grover's and Shor's."),
-    ("Technical SEO and Web Analytics", "LinkedIn Learning", "i", 3, "SEO|Google Analytics", "Crawling, indexing, site speed and tracking organic performance with analytics."),
-    ("Supply Chain Analytics", "Coursera", "i", 14, "Supply Chain Management|Data Analysis", "Forecasting demand, inventory models and analytics for supply chain decisions."),
-    ("Healthcare Data Analytics", "Coursera", "i", 12, "Data Analysis|SQL", "Clinical data, terminologies and analysing healthcare data with SQL."),
-]
-# fmt: on
+URL_KINDS = ("course", "catalog", "search")
+EVIDENCE = ("listed", "cited", "stored")
+MIN_HOURS, MAX_HOURS = 1, 500
 
 
-def build(table: list[tuple[str, str, str, int, str, str]]) -> list[Course]:
-    """Turns the table into Course records with ids crs-0001, crs-0002, ... in table order."""
-    courses = []
-    for number, (title, provider, level, hours, skills, description) in enumerate(table, start=1):
-        skill_list = tuple(s.strip() for s in skills.split("|"))
-        url = PROVIDERS[provider].replace("{q}", quote(skill_list[0].lower()))
-        courses.append(
-            Course(
-                id=f"crs-{number:04d}",
-                title=title,
-                provider=provider,
-                description=description,
-                skills=skill_list,
-                level=LEVEL[level],
-                duration_hours=hours,
-                url=url,
-            )
+@dataclass(frozen=True)
+class Provider:
+    """Where a provider's pages live: its own domains, and its search address ("{q}" is the query) if it has one."""
+
+    domains: tuple[str, ...]
+    search: str = ""
+
+
+# Provider -> domains (a URL's host must be one of them or a subdomain) and search address. Search addresses are
+# the providers' own public search pages; each was seen in use in public code (see data/README.md).
+PROVIDERS: dict[str, Provider] = {
+    # MOOC and e-learning platforms
+    "Coursera": Provider(("coursera.org",), "https://www.coursera.org/search?query={q}"),
+    "edX": Provider(("edx.org",), "https://www.edx.org/search?q={q}"),
+    "Udemy": Provider(("udemy.com",), "https://www.udemy.com/courses/search/?q={q}"),
+    "LinkedIn Learning": Provider(("linkedin.com",), "https://www.linkedin.com/learning/search?keywords={q}"),
+    "FutureLearn": Provider(("futurelearn.com",), "https://www.futurelearn.com/search?q={q}"),
+    "OpenLearn": Provider(("open.edu",), "https://www.open.edu/openlearn/search-results?query={q}"),
+    "Alison": Provider(("alison.com",), "https://alison.com/courses?query={q}"),
+    "Khan Academy": Provider(("khanacademy.org",), "https://www.khanacademy.org/search?page_search_query={q}"),
+    "Pluralsight": Provider(("pluralsight.com",), "https://www.pluralsight.com/search?q={q}"),
+    "DataCamp": Provider(("datacamp.com",), "https://www.datacamp.com/search?q={q}"),
+    "Codecademy": Provider(("codecademy.com",), "https://www.codecademy.com/search?query={q}"),
+    "O'Reilly": Provider(("oreilly.com",), "https://www.oreilly.com/search/?q={q}"),
+    "MIT OpenCourseWare": Provider(("ocw.mit.edu",), "https://ocw.mit.edu/search/?q={q}"),
+    "Udacity": Provider(("udacity.com",)),
+    "Stanford Online": Provider(("online.stanford.edu",)),
+    "Frontend Masters": Provider(("frontendmasters.com",)),
+    "freeCodeCamp": Provider(("freecodecamp.org",)),
+    # Vendors' own learning sites (software, data, cloud, design)
+    "Microsoft Learn": Provider(("learn.microsoft.com",), "https://learn.microsoft.com/en-us/search/?terms={q}"),
+    "Google Cloud Skills Boost": Provider(
+        ("cloudskillsboost.google",), "https://www.cloudskillsboost.google/catalog?keywords={q}"
+    ),
+    "AWS Skill Builder": Provider(("skillbuilder.aws",)),
+    "Linux Foundation": Provider(("linuxfoundation.org",), "https://training.linuxfoundation.org/?s={q}"),
+    "Interaction Design Foundation": Provider(("interaction-design.org",)),
+    "Scrum.org": Provider(("scrum.org",)),
+    "SANS Institute": Provider(("sans.org",)),
+    "Hack The Box Academy": Provider(("hackthebox.com",)),
+    "Databricks Academy": Provider(("databricks.com",)),
+    "Confluent Developer": Provider(("confluent.io",)),
+    "dbt Learn": Provider(("getdbt.com",)),
+    "DeepLearning.AI": Provider(("deeplearning.ai",)),
+    "fast.ai": Provider(("fast.ai",)),
+    "Hugging Face": Provider(("huggingface.co",)),
+    "Kaggle Learn": Provider(("kaggle.com",)),
+    "Android Developers": Provider(("developer.android.com",)),
+    "Apple Developer": Provider(("developer.apple.com",)),
+    "HashiCorp Developer": Provider(("hashicorp.com",)),
+    "MongoDB University": Provider(("mongodb.com",)),
+    "Salesforce Trailhead": Provider(("trailhead.salesforce.com",)),
+    "HubSpot Academy": Provider(("academy.hubspot.com",)),
+    "Google Skillshop": Provider(("skillshop.withgoogle.com", "skillshop.exceedlms.com")),
+    "Meta Blueprint": Provider(("facebook.com", "facebookblueprint.com")),
+    "Semrush Academy": Provider(("semrush.com",)),
+    "Autodesk": Provider(("autodesk.com",)),
+    "Dassault Systemes SOLIDWORKS": Provider(("solidworks.com",)),
+    "Procore": Provider(("procore.com",)),
+    "Zendesk": Provider(("zendesk.com",)),
+    "Intuit": Provider(("intuit.com",)),
+    # Professional bodies and certifiers
+    "American Heart Association": Provider(("heart.org",)),
+    "American Red Cross": Provider(("redcross.org",)),
+    "OSHA": Provider(("osha.gov",)),
+    "ServSafe": Provider(("servsafe.com",)),
+    "ASCM": Provider(("ascm.org",)),
+    "SHRM": Provider(("shrm.org",)),
+    "HRCI": Provider(("hrci.org",)),
+    "PMI": Provider(("pmi.org",)),
+    "AICPA & CIMA": Provider(("aicpa-cima.com", "aicpa.org")),
+    "IMA": Provider(("imanet.org",)),
+    "CFA Institute": Provider(("cfainstitute.org",)),
+    "American Marketing Association": Provider(("ama.org",)),
+    "ASQ": Provider(("asq.org",)),
+    "ASME": Provider(("asme.org",)),
+    "NCCER": Provider(("nccer.org",)),
+    "USGBC": Provider(("usgbc.org",)),
+    "AAPC": Provider(("aapc.com",)),
+    "AHIMA": Provider(("ahima.org",)),
+    "CITI Program": Provider(("citiprogram.org",)),
+    "OpenWHO": Provider(("openwho.org",)),
+    "AHLEI": Provider(("ahlei.org",)),
+    "WSET": Provider(("wsetglobal.com",)),
+    "Cambridge English": Provider(("cambridgeenglish.org",)),
+    "CIPS": Provider(("cips.org",)),
+    "ISM": Provider(("ismworld.org",)),
+    "NALA": Provider(("nala.org",)),
+    "IAPP": Provider(("iapp.org",)),
+    "HDI": Provider(("thinkhdi.com",)),
+    "Corporate Finance Institute": Provider(("corporatefinanceinstitute.com",)),
+}
+LINE_COLUMNS = ("id", "title", "provider", "level", "hours", "skills", "url", "evidence", "description")
+
+
+@dataclass(frozen=True)
+class SourceCourse:
+    """One validated source line: the course, how its address was made, and how the address was confirmed."""
+
+    course: Course
+    url_kind: str
+    evidence: str
+    where: str
+
+
+def search_url(provider: Provider, query: str) -> str:
+    """The provider's own search page for `query`."""
+    return provider.search.replace("{q}", quote(query))
+
+
+def host_allowed(url: str, provider: Provider) -> bool:
+    """True for an https URL whose host is one of the provider's domains or a subdomain of one."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    return parts.scheme == "https" and any(host == d or host.endswith("." + d) for d in provider.domains)
+
+
+def parse_line(line: str, field: str, where: str, errors: list[str]) -> SourceCourse | None:
+    """One source line as a SourceCourse, or None after appending what is wrong with it to `errors`."""
+    cells = [cell.strip() for cell in line.split(" | ")]
+    if len(cells) != len(LINE_COLUMNS):
+        errors.append(f"{where}: {len(cells)} columns, expected {len(LINE_COLUMNS)} ({' | '.join(LINE_COLUMNS)})")
+        return None
+    ident, title, provider_name, level, hours_text, skills_text, url_text, evidence, description = cells
+    problems = []
+    if not re.fullmatch(r"crs-\d{4}", ident):
+        problems.append(f"id {ident!r} is not crs-NNNN")
+    provider = PROVIDERS.get(provider_name)
+    if provider is None:
+        problems.append(f"unknown provider {provider_name!r} (add it to PROVIDERS with its domains)")
+    if level not in LEVELS:
+        problems.append(f"level {level!r} is not one of {', '.join(LEVELS)}")
+    hours = int(hours_text) if hours_text.isdigit() else 0
+    if not MIN_HOURS <= hours <= MAX_HOURS:
+        problems.append(f"hours {hours_text!r} is not a whole number in {MIN_HOURS}..{MAX_HOURS}")
+    skills = tuple(s.strip() for s in skills_text.split(";") if s.strip())
+    if not skills:
+        problems.append("no skills")
+    elif len({s.casefold() for s in skills}) != len(skills):
+        problems.append("a skill is listed twice")
+    if not 20 <= len(description) <= 400:
+        problems.append("description must be 20 to 400 characters")
+    if not title:
+        problems.append("no title")
+    if evidence != "-" and any(part not in EVIDENCE for part in evidence.split("+")):
+        problems.append(f"evidence {evidence!r} is not '-' or a '+'-joined subset of {', '.join(EVIDENCE)}")
+    kind, _, target = url_text.partition(" ")
+    target = target.strip()
+    url = ""
+    if kind not in URL_KINDS or not target:
+        problems.append(f"url {url_text!r} is not '<{'|'.join(URL_KINDS)}> <address or query>'")
+    elif provider is not None:
+        if kind == "search":
+            if provider.search:
+                url = search_url(provider, target)
+            else:
+                problems.append(f"{provider_name} has no search address: give a course or catalog URL")
+        elif not host_allowed(target, provider):
+            problems.append(f"{target} is not an https address on {provider_name}'s domains {provider.domains}")
+        else:
+            url = target
+    if problems:
+        errors.extend(f"{where}: {problem}" for problem in problems)
+        return None
+    course = Course(ident, title, provider_name, description, skills, level, hours, url, field)
+    return SourceCourse(course, kind, evidence, where)
+
+
+def read_sources(directory: Path, errors: list[str]) -> list[SourceCourse]:
+    """Every course line of every `<field>.txt` in `directory`, in file then line order."""
+    found: list[SourceCourse] = []
+    for path in sorted(directory.glob("*.txt")):
+        field = path.stem
+        shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+        if field not in FIELDS:
+            errors.append(f"{path}: {field!r} is not a field (one of {', '.join(FIELDS)})")
+            continue
+        for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            line = raw.strip()
+            if line and not line.startswith("#"):
+                parsed = parse_line(line, field, f"{shown}:{number}", errors)
+                if parsed is not None:
+                    found.append(parsed)
+    return found
+
+
+def check_catalog(sources: list[SourceCourse], errors: list[str]) -> None:
+    """The rules across lines: unique ids, unique titles per provider, unique URLs for course pages."""
+    first_seen: dict[tuple[str, str], str] = {}
+    for source in sources:
+        course = source.course
+        for key in (("id", course.id), (course.provider, course.title.casefold())):
+            if key in first_seen:
+                errors.append(f"{source.where}: duplicate {key[0]} {key[1]!r} (first at {first_seen[key]})")
+            else:
+                first_seen[key] = source.where
+        if source.url_kind == "course":
+            page_key = ("course page", course.url.rstrip("/"))
+            if page_key in first_seen:
+                errors.append(f"{source.where}: course page {course.url} used twice (first at {first_seen[page_key]})")
+            else:
+                first_seen[page_key] = source.where
+
+
+def canonical_skills(skills: tuple[str, ...], field: str, taxonomy: Taxonomy) -> tuple[str, ...]:
+    """The skills as the vocabulary names them (an alias becomes its canonical name), duplicates dropped.
+
+    Gap matching compares names exactly, so a course must say "Reconciliation" where the vocabulary reads
+    "bank reconciliation" as that skill; skills the vocabulary does not know keep the source's wording. A term the
+    vocabulary shares between fields ("RN", "PCA") is read as the skill of the course's own field when the
+    vocabulary can say which skills a term names (`lookup_all`, skills with a `field`).
+    """
+    lookup_all = getattr(taxonomy, "lookup_all", None)  # vocabularies with per-field skills have it
+
+    def name(term: str) -> str:
+        if lookup_all is not None:
+            same_field = [skill for skill in lookup_all(term) if getattr(skill, "field", None) == field]
+            if same_field:
+                return str(same_field[0].name)
+        return taxonomy.canonical(term)
+
+    return tuple(dict.fromkeys(name(skill) for skill in skills))
+
+
+def default_taxonomy() -> Taxonomy | None:
+    """The skill vocabulary the catalog is written against, when it has been built."""
+    return load_taxonomy(TAXONOMY) if TAXONOMY.exists() else None
+
+
+def load_sources(directory: Path = SOURCES, taxonomy: Taxonomy | None = None) -> list[SourceCourse]:
+    """All source courses sorted by id, skills in the taxonomy's names; raises ValueError listing every violation."""
+    errors: list[str] = []
+    sources = read_sources(directory, errors)
+    check_catalog(sources, errors)
+    if errors:
+        raise ValueError(f"{len(errors)} problem(s) in the catalog sources:\n" + "\n".join(errors))
+    if taxonomy is not None:
+        sources = [
+            replace(s, course=replace(s.course, skills=canonical_skills(s.course.skills, s.course.field, taxonomy)))
+            for s in sources
+        ]
+    return sorted(sources, key=lambda s: s.course.id)
+
+
+def figures_block(sources: list[SourceCourse]) -> str:
+    """The Markdown tables of data/README.md that count courses per field, URL kind and evidence."""
+    per_field = Counter(s.course.field for s in sources)
+    kinds = {f: Counter(s.url_kind for s in sources if s.course.field == f) for f in FIELDS}
+    checked = {f: sum(1 for s in sources if s.course.field == f and s.evidence != "-") for f in FIELDS}
+    providers = {f: len({s.course.provider for s in sources if s.course.field == f}) for f in FIELDS}
+    unchecked = [s for s in sources if s.evidence == "-"]
+    provider_count = len({s.course.provider for s in sources})
+    searches = sum(s.url_kind == "search" for s in unchecked)
+    lines = [
+        FIGURES_BEGIN,
+        f"{len(sources):,} courses from {provider_count} providers in {len(per_field)} fields.",
+        "",
+        "| field | courses | providers | course page | catalog page | search page | address confirmed |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for field in FIELDS:
+        k = kinds[field]
+        lines.append(
+            f"| {field} | {per_field[field]} | {providers[field]} | {k['course']} | {k['catalog']} | "
+            f"{k['search']} | {checked[field]} |"
         )
-    return courses
+    total = Counter(s.url_kind for s in sources)
+    evidence = Counter(part for s in sources if s.evidence != "-" for part in s.evidence.split("+"))
+    lines += [
+        f"| all | {len(sources):,} | {provider_count} | {total['course']} | "
+        f"{total['catalog']} | {total['search']} | {len(sources) - len(unchecked)} |",
+        "",
+        "Confirmed addresses by evidence (a course may have two): "
+        + ", ".join(f"{name} {evidence[name]}" for name in EVIDENCE)
+        + f". Not checked one by one: {len(unchecked)} ({searches} of them search pages).",
+        FIGURES_END,
+    ]
+    return "\n".join(lines)
 
 
-def main() -> None:
-    courses = build(TABLE)
-    write_catalog(courses, ROOT / "data" / "courses.jsonl")
+def with_figures(readme: str, block: str) -> str:
+    """The README text with its figures block replaced; the markers must already be there."""
+    start, end = readme.find(FIGURES_BEGIN), readme.find(FIGURES_END)
+    if start < 0 or end < start:
+        raise ValueError(f"{README} lacks the markers {FIGURES_BEGIN!r} ... {FIGURES_END!r}")
+    return readme[:start] + block + readme[end + len(FIGURES_END) :]
+
+
+def next_free_id(sources: list[SourceCourse]) -> str:
+    """The id after the highest one in use."""
+    highest = max((int(s.course.id[4:]) for s in sources), default=0)
+    return f"crs-{highest + 1:04d}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="validate and compare with the written files only")
+    parser.add_argument("--next-id", action="store_true", help="print the first free course id")
+    args = parser.parse_args(argv)
+    try:
+        sources = load_sources(SOURCES, default_taxonomy())
+    except ValueError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 1
+    if args.next_id:
+        sys.stdout.write(next_free_id(sources) + "\n")
+        return 0
+    courses = [s.course for s in sources]
+    readme = with_figures(README.read_text(encoding="utf-8"), figures_block(sources))
+    if args.check:
+        stale = [] if OUTPUT.exists() and load_catalog(OUTPUT) == courses else [OUTPUT.name]
+        stale += [] if readme == README.read_text(encoding="utf-8") else [README.name]
+        status = f"stale: {', '.join(stale)}" if stale else "files current"
+        sys.stderr.write(f"{len(courses)} courses valid; {status}\n")
+        return 1 if stale else 0
+    write_catalog(courses, OUTPUT)
+    README.write_text(readme, encoding="utf-8")
+    sys.stderr.write(f"wrote {len(courses)} courses in {len(set(c.field for c in courses))} fields to {OUTPUT}\n")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,92 +1,172 @@
-"""Builds data/skills.jsonl from the curated category files in data/tools/taxonomy/*.txt.
+"""Reads the curated skill lists in data/tools/taxonomy/*.txt: the precise, hand-written half of the vocabulary.
 
-Run from the repository root: `.venv/bin/python data/tools/build_taxonomy.py`. It refuses to write a taxonomy
-with a duplicate name or alias, an alias that is a stop word or a generic noise word (unless the term is marked
-as guarded), or a marker it does not know. File syntax is described at the top of 01_programming_languages.txt
-and in data/README.md.
+`data/tools/build_vocabulary.py` merges what this returns with ESCO and writes data/skills.jsonl. Run on its own
+(`.venv/bin/python data/tools/build_taxonomy.py`) it only checks the curated files and prints counts per field.
+
+File syntax (every file):
+- "@ Category = field" starts a category and names the field its skills belong to (see data/README.md);
+- "Name | alias | alias" is one skill; the first term is the name users read;
+- "~term" matches in its exact case only; terms written in capitals ("BLS", "GD&T", "ISO 13485") are exact-case
+  without the mark; "*term" lets such a capital term match in any case;
+- "!term" is guarded: exact case, and only in a list or technical context ("Go", "R");
+- "?term" is field-gated: it counts only in a text of the skill's own field ("Closing" in a sales ad,
+  "Discovery" in a legal one, "Triage" in a nursing one), because elsewhere the word means something else;
+- " > Name, Name" at the end of a line says which other skills this one covers ("Lean Six Sigma > Lean, Six Sigma");
+- "#" starts a comment line.
+
+It refuses a duplicate term (the same spelling for two skills), except an exact-case or field-gated term shared
+by skills of different fields ("RN" is a nursing licence and React Native: the document's field decides), an alias
+that is a stop word or a generic noise word (unless guarded or field-gated), and a relation to a skill that does
+not exist.
 """
 
 from __future__ import annotations
 
-import json
+import re
 import sys
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from spacy.lang.en.stop_words import STOP_WORDS
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-
-from services.ner.core import NOISE_TERMS  # noqa: E402  (needs the repository root on sys.path)
-
 SOURCE_DIR = Path(__file__).resolve().parent / "taxonomy"
-OUTPUT = ROOT / "data" / "skills.jsonl"
+
+# Words that are never a skill on their own: a curated alias may not be one of them (unless guarded).
+GENERIC_WORDS = frozenset(
+    {
+        "ability", "analysis", "application", "applications", "business", "cloud", "code", "coding", "company",
+        "computer", "computers", "data", "database", "databases", "design", "developer", "development",
+        "engineer", "engineering", "environment", "experience", "framework", "frameworks", "knowledge",
+        "language", "languages", "management", "platform", "platforms", "product", "products", "programming",
+        "project", "projects", "security", "service", "services", "skill", "skills", "software", "solution",
+        "solutions", "system", "systems", "team", "teams", "technology", "technologies", "testing", "tool",
+        "tools", "web", "work", "years", "it", "sales", "operations", "research", "support", "strategy",
+        "marketing", "finance", "network", "networking", "server", "servers", "model", "models", "api",
+    }
+)  # fmt: skip
+
+ACRONYM = re.compile(r"^(?=(?:.*[A-Z]){2})[A-Z0-9&/.\- +]+$")
+
+
+def is_acronym(term: str) -> bool:
+    """Terms written in capitals ("BLS", "GD&T", "ISO 13485", "CI/CD"): exact case unless marked otherwise."""
+    return bool(ACRONYM.match(term))
+
+
+def slug(name: str) -> str:
+    """A stable id fragment: "C++" -> "c-plus-plus", "GD&T" -> "gd-and-t"."""
+    text = name.casefold().replace("+", "-plus").replace("#", "-sharp").replace("&", "-and-")
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")
+
+
+@dataclass
+class CuratedSkill:
+    """One curated line: the name, its field and category, its terms and how each matches."""
+
+    name: str
+    category: str
+    field: str
+    aliases: list[str] = field(default_factory=list)
+    exact_case: list[str] = field(default_factory=list)
+    guarded: list[str] = field(default_factory=list)
+    any_case: list[str] = field(default_factory=list)
+    field_gated: list[str] = field(default_factory=list)
+    covers: list[str] = field(default_factory=list)
+    where: str = ""
+
+    @property
+    def id(self) -> str:
+        return f"skillbridge:{slug(self.name)}"
+
+    @property
+    def terms(self) -> list[str]:
+        return [self.name, *self.aliases]
 
 
 def parse_term(raw: str) -> tuple[str, str]:
-    """Splits a term into its text and its marker: "" (any case), "~" (exact case) or "!" (guarded)."""
+    """Splits a term into its text and marker: "" (any case), "~" (exact case), "!" (guarded), "*" (any case
+    even in capitals), "?" (field-gated)."""
     raw = raw.strip()
-    if raw[:1] in {"~", "!"}:
+    if raw[:1] in {"~", "!", "*", "?"}:
         return raw[1:].strip(), raw[0]
     return raw, ""
 
 
-def build() -> list[dict[str, object]]:
-    """Reads every category file, validates, and returns the skills in file order."""
-    skills: list[dict[str, object]] = []
-    owner: dict[str, str] = {}
+def read_curated(source_dir: Path = SOURCE_DIR) -> list[CuratedSkill]:
+    """Every curated skill in file order; raises SystemExit listing every error found."""
+    skills: list[CuratedSkill] = []
     errors: list[str] = []
-    for path in sorted(SOURCE_DIR.glob("*.txt")):
-        category = ""
+    for path in sorted(source_dir.glob("*.txt")):
+        category, field_name = "", ""
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
             where = f"{path.name}:{number}"
             line = line.strip()
             if not line or line.startswith("#"):
                 continue
             if line.startswith("@"):
-                category = line[1:].strip()
+                category, _, field_name = (part.strip() for part in line[1:].partition("="))
+                if not field_name:
+                    errors.append(f"{where}: category without '= field'")
                 continue
             if not category:
-                errors.append(f"{where}: skill before any '@ Category' line")
+                errors.append(f"{where}: skill before any '@ Category = field' line")
                 continue
-            terms = [parse_term(part) for part in line.split("|") if part.strip()]
-            name = terms[0][0]
-            aliases: list[str] = []
-            exact: list[str] = []
-            guarded: list[str] = []
+            body, _, covered = line.partition(" > ")
+            terms = [parse_term(part) for part in body.split("|") if part.strip()]
+            skill = CuratedSkill(name=terms[0][0], category=category, field=field_name, where=where)
+            skill.covers = [c.strip() for c in covered.split(",") if c.strip()]
+            seen: set[str] = set()
             for text, marker in terms:
-                key = text.casefold()
-                if key in owner and owner[key] != name:
-                    errors.append(f"{where}: {text!r} already belongs to {owner[key]!r}")
-                    continue
-                if key in owner:
-                    continue  # the same term twice on one line, e.g. "npm | NPM"
-                if marker != "!" and (key in STOP_WORDS or key in NOISE_TERMS):
-                    errors.append(f"{where}: {text!r} is a stop word or noise word; mark it '!' or drop it")
-                owner[key] = name
-                if text != name:
-                    aliases.append(text)
-                if marker == "~":
-                    exact.append(text)
-                elif marker == "!":
-                    guarded.append(text)
-            entry: dict[str, object] = {"name": name, "category": category, "aliases": aliases}
-            if exact:
-                entry["exact_case"] = exact
-            if guarded:
-                entry["guarded"] = guarded
-            skills.append(entry)
+                if text.casefold() in seen:
+                    continue  # the same term twice on one line, e.g. "~WordPress", "Full-cycle sales"
+                seen.add(text.casefold())
+                if text != skill.name:
+                    skill.aliases.append(text)
+                if marker == "!":
+                    skill.guarded.append(text)
+                elif marker == "~" or (marker != "*" and is_acronym(text)):
+                    skill.exact_case.append(text)
+                elif marker == "*":
+                    skill.any_case.append(text)
+                elif marker == "?":
+                    skill.field_gated.append(text)
+            skills.append(skill)
+    errors += check(skills)
     if errors:
-        raise SystemExit("taxonomy has errors:\n" + "\n".join(errors))
+        raise SystemExit("curated taxonomy has errors:\n" + "\n".join(errors))
     return skills
 
 
+def check(skills: list[CuratedSkill]) -> list[str]:
+    """Duplicate terms, generic aliases and dangling relations."""
+    errors: list[str] = []
+    owners: dict[str, list[CuratedSkill]] = {}
+    names = {s.name.casefold() for s in skills}
+    for skill in skills:
+        strict = {t.casefold() for t in (*skill.exact_case, *skill.guarded)}
+        gated = {t.casefold() for t in skill.field_gated}
+        for term in skill.terms:
+            key = term.casefold()
+            if key not in strict | gated and (key in STOP_WORDS or key in GENERIC_WORDS):
+                errors.append(f"{skill.where}: {term!r} is a stop word or generic word; mark it '!' or drop it")
+            for other in owners.get(key, []):
+                if term == skill.name and other.name.casefold() == key:
+                    errors.append(f"{skill.where}: the name {term!r} is also the name of a skill at {other.where}")
+                    continue
+                sharable = (*other.exact_case, *other.guarded, *other.field_gated)
+                shared_ok = key in strict | gated and any(t.casefold() == key for t in sharable)
+                if not (shared_ok and other.field != skill.field):
+                    errors.append(f"{skill.where}: {term!r} already belongs to {other.name!r} ({other.where})")
+            owners.setdefault(key, []).append(skill)
+        errors += [f"{skill.where}: covers unknown skill {c!r}" for c in skill.covers if c.casefold() not in names]
+    return errors
+
+
 def main() -> None:
-    skills = build()
-    with OUTPUT.open("w", encoding="utf-8") as handle:
-        for entry in skills:
-            handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
-    sys.stderr.write(f"wrote {len(skills)} skills to {OUTPUT}\n")
+    skills = read_curated()
+    counts = Counter(s.field for s in skills)
+    sys.stderr.write(f"{len(skills)} curated skills: " + ", ".join(f"{f} {n}" for f, n in counts.most_common()) + "\n")
 
 
 if __name__ == "__main__":

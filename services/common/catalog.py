@@ -1,7 +1,7 @@
 """The course catalog: read from JSONL (one course per line) or CSV, validated on the way in.
 
 JSONL: {"id": "c-001", "title": "...", "provider": "...", "description": "...", "skills": ["Python", "SQL"],
-        "level": "beginner", "duration_hours": 12, "url": "https://..."}
+        "level": "beginner", "duration_hours": 12, "url": "https://...", "field": "software"}
 CSV: the same columns, with `skills` separated by ";".
 """
 
@@ -29,6 +29,8 @@ class Course:
     level: str
     duration_hours: int
     url: str
+    # The occupational field the course serves ("healthcare", "accounting-finance", "software"...); "" if not given.
+    field: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -57,6 +59,7 @@ def course_from_mapping(raw: Mapping[str, Any], where: str) -> Course:
             level=level,
             duration_hours=int(float(raw.get("duration_hours", 0) or 0)),
             url=str(raw.get("url", "")).strip(),
+            field=str(raw.get("field", "") or "").strip().lower(),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise CatalogError(f"{where}: bad course entry: {exc!r}") from exc

@@ -18,6 +18,7 @@ def course_from_proto(message: course_pb2.Course) -> Course:
         level=message.level.strip().lower(),
         duration_hours=message.duration_hours,
         url=message.url,
+        field=message.field,
     )
 
 
@@ -32,4 +33,5 @@ def course_to_proto(course: Course) -> course_pb2.Course:
         level=course.level,
         duration_hours=course.duration_hours,
         url=course.url,
+        field=course.field,
     )

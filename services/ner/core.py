@@ -1,6 +1,6 @@
-"""NER service logic: input checks, truncation, and turning raw matches into canonical, deduplicated skills.
+"""NER service logic: input checks, truncation, and turning vocabulary hits into the skills of a text in context.
 
-No grpc here. The models sit behind two Protocols (`EntityRecognizer`, `SkillFinder`) so this logic is tested
+No grpc here. The models sit behind two Protocols (`EntityRecognizer`, `VocabularyFinder`) so this logic is tested
 with small fakes and run with the spaCy backends of `services.ner.backends`.
 
 Documented limits:
@@ -12,12 +12,16 @@ Documented limits:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
 from services.common.errors import FieldViolation, InvalidArgument
+from services.ner import context
+from services.ner.recent import RecentTexts
 
 log = logging.getLogger(__name__)
 
@@ -25,18 +29,18 @@ MAX_BATCH_TEXTS = 256
 SKILL_LABEL = "SKILL"
 TAXONOMY_SOURCE = "taxonomy"
 
-# Generic words that must never count as a skill on their own, whatever a taxonomy file says: they show up in
-# every job ad ("strong data skills", "design and development") and would drown the real skills.
-NOISE_TERMS: frozenset[str] = frozenset(
+# Generic words that never count as a skill on their own, whatever the vocabulary says: they show up in every
+# text ("strong data skills", "design and development"). Field words such as "marketing", "sales" or
+# "finance" are not here: the vocabulary marks them field-gated, so they count in a text of their own field.
+GENERIC_WORDS: frozenset[str] = frozenset(
     {
         "ability", "analysis", "application", "applications", "business", "cloud", "code", "coding", "company",
         "computer", "computers", "data", "database", "databases", "design", "developer", "development",
         "engineer", "engineering", "environment", "experience", "framework", "frameworks", "knowledge",
         "language", "languages", "management", "platform", "platforms", "product", "products", "programming",
-        "project", "projects", "security", "service", "services", "skill", "skills", "software", "solution",
-        "solutions", "system", "systems", "team", "teams", "technology", "technologies", "testing", "tool",
-        "tools", "web", "work", "years", "it", "sales", "operations", "research", "support", "strategy",
-        "marketing", "finance", "network", "networking", "server", "servers", "model", "models", "api",
+        "project", "projects", "service", "services", "skill", "skills", "software", "solution", "solutions",
+        "system", "systems", "team", "teams", "technology", "technologies", "tool", "tools", "web", "work",
+        "years", "it", "support", "strategy", "server", "servers", "model", "models", "api",
     }
 )  # fmt: skip
 
@@ -44,7 +48,17 @@ NOISE_TERMS: frozenset[str] = frozenset(
 EXACT_CASE_CONFIDENCE = 0.9
 OTHER_CASE_CONFIDENCE = 0.75
 GUARDED_CONFIDENCE = 0.7
+SEMANTIC_CONFIDENCE = 0.6
 MAX_CONFIDENCE = 0.99
+# spaCy labels whose spans are names of organisations: a skill term inside a longer one is part of a name.
+ORGANISATION_LABELS = frozenset({"ORG"})
+
+
+class DocumentKind(StrEnum):
+    """What a text is: a resume, or a job ad (whose sections say what is required)."""
+
+    RESUME = "resume"
+    JOB_DESCRIPTION = "job_description"
 
 
 @dataclass(frozen=True)
@@ -59,8 +73,18 @@ class EntitySpan:
 
 
 @dataclass(frozen=True)
+class SkillRef:
+    """Another skill a shared term may mean ("RN": React Native or a Registered Nurse licence)."""
+
+    name: str
+    skill_id: str
+    field: str
+    category: str
+
+
+@dataclass(frozen=True)
 class SkillMatch:
-    """One taxonomy hit in a text: which canonical skill, where, and how reliable the match kind is."""
+    """One vocabulary hit in a text: which skill, where, how it was matched and what else it may mean."""
 
     name: str
     category: str
@@ -69,32 +93,54 @@ class SkillMatch:
     end_char: int
     exact_case: bool = True
     guarded: bool = False
+    skill_id: str = ""
+    field: str = ""
+    gated: bool = False
+    method: str = "phrase"
+    score: float = 1.0
+    alternatives: tuple[SkillRef, ...] = ()
+    next_word: str = ""
+
+
+@dataclass(frozen=True)
+class TextAnalysis:
+    """What the vocabulary matcher found in one text: skill hits in order, occupation titles (name, field,
+    weighted count) best first."""
+
+    hits: list[SkillMatch] = dataclasses.field(default_factory=list)
+    occupations: list[tuple[str, str, int]] = dataclasses.field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class ExtractedSkill:
-    """A distinct canonical skill of one text."""
+    """A distinct skill of one text."""
 
     name: str
     category: str
     mentions: tuple[str, ...]
     count: int
     confidence: float
+    skill_id: str = ""
+    required: bool = True
+    evidence: str = ""
+    method: str = "phrase"
 
 
 @dataclass(frozen=True)
 class DocumentSkills:
-    """The skills of one text, most mentioned first."""
+    """The skills of one text, most mentioned first, and the field and occupations it reads as."""
 
-    skills: list[ExtractedSkill] = field(default_factory=list)
+    skills: list[ExtractedSkill] = dataclasses.field(default_factory=list)
     truncated: bool = False
+    field: str = ""
+    occupations: list[str] = dataclasses.field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class DocumentEntities:
     """The entities of one text, in order of appearance."""
 
-    entities: list[EntitySpan] = field(default_factory=list)
+    entities: list[EntitySpan] = dataclasses.field(default_factory=list)
     truncated: bool = False
 
 
@@ -111,11 +157,11 @@ class EntityRecognizer(Protocol):
         ...
 
 
-class SkillFinder(Protocol):
-    """A gazetteer over the skill taxonomy (a spaCy PhraseMatcher in production)."""
+class VocabularyFinder(Protocol):
+    """The vocabulary matcher (a spaCy PhraseMatcher plus prose matching in production)."""
 
-    def find(self, texts: Sequence[str]) -> list[list[SkillMatch]]:
-        """Taxonomy hits of each text, in input order; overlapping hits already resolved."""
+    def analyse(self, texts: Sequence[str]) -> list[TextAnalysis]:
+        """Skill hits (overlaps resolved) and occupation titles of each text, in input order."""
         ...
 
 
@@ -147,28 +193,39 @@ def truncate(text: str, limit: int) -> tuple[str, bool]:
     return head, True
 
 
-def aggregate_skills(matches: Sequence[SkillMatch]) -> list[ExtractedSkill]:
-    """Groups hits by canonical skill: mentions in order of first appearance, count, confidence, noise dropped.
+def aggregate_skills(
+    matches: Sequence[SkillMatch], *, sentences: context.Sentences | None = None, optional: Sequence[bool] | None = None
+) -> list[ExtractedSkill]:
+    """Groups hits by skill: mentions in order of first appearance, count, confidence, evidence (the sentence of
+    the first mention, when the text's `sentences` are given) and whether the skill is required (any mention
+    not optional).
 
     Sorted by count (most mentioned first), ties by first appearance, so the order is stable.
     """
-    grouped: dict[str, list[SkillMatch]] = {}
-    for match in sorted(matches, key=lambda m: m.start_char):
+    flags = list(optional) if optional is not None else [False] * len(matches)
+    grouped: dict[str, list[tuple[SkillMatch, bool]]] = {}
+    for match, flag in sorted(zip(matches, flags, strict=True), key=lambda pair: pair[0].start_char):
         if is_noise(match.text):
             continue
-        grouped.setdefault(match.name, []).append(match)
+        grouped.setdefault(match.name, []).append((match, flag))
     result: list[tuple[int, ExtractedSkill]] = []
-    for name, hits in grouped.items():
+    for name, pairs in grouped.items():
+        hits = [hit for hit, _ in pairs]
         mentions: list[str] = []
         for hit in hits:
             if hit.text not in mentions:
                 mentions.append(hit.text)
+        first = next((h for h in hits if h.method == "phrase"), hits[0])
         skill = ExtractedSkill(
             name=name,
-            category=hits[0].category,
+            category=first.category,
             mentions=tuple(mentions),
             count=len(hits),
             confidence=combined_confidence(hits),
+            skill_id=first.skill_id,
+            required=not all(flag for _, flag in pairs),
+            evidence=context.evidence(sentences, first.start_char, first.end_char) if sentences else "",
+            method=first.method,
         )
         result.append((hits[0].start_char, skill))
     result.sort(key=lambda pair: (-pair[1].count, pair[0]))
@@ -177,14 +234,16 @@ def aggregate_skills(matches: Sequence[SkillMatch]) -> list[ExtractedSkill]:
 
 def is_noise(mention: str) -> bool:
     """True for a generic word that is never a skill by itself."""
-    return mention.strip().casefold() in NOISE_TERMS
+    return mention.strip().casefold() in GENERIC_WORDS
 
 
 def combined_confidence(hits: Sequence[SkillMatch]) -> float:
     """Noisy-or of the per-mention confidences: more independent mentions make the skill more certain."""
     doubt = 1.0
     for hit in hits:
-        if hit.guarded:
+        if hit.method != "phrase":
+            base = SEMANTIC_CONFIDENCE
+        elif hit.guarded:
             base = GUARDED_CONFIDENCE
         elif hit.exact_case:
             base = EXACT_CASE_CONFIDENCE
@@ -194,16 +253,91 @@ def combined_confidence(hits: Sequence[SkillMatch]) -> float:
     return round(min(1.0 - doubt, MAX_CONFIDENCE), 3)
 
 
-def merge_entities(model_entities: Sequence[EntitySpan], skill_matches: Sequence[SkillMatch]) -> list[EntitySpan]:
-    """spaCy entities plus SKILL spans from the taxonomy, in order of appearance.
+def choose_meaning(hit: SkillMatch, field_name: str) -> SkillMatch | None:
+    """The hit as the skill the document's field gives it, or None when no meaning fits.
 
-    A model entity lying inside a taxonomy skill span is dropped: the small English model often labels tool
-    names as PERSON or GPE ("Docker", "Scala"), and the curated taxonomy is the better judge of those spans.
+    A term with one meaning keeps it, unless it is field-gated and the document is of another field. A term
+    several skills share takes the one of the document's field (or of a field that reads it the same way).
+    """
+    if not hit.alternatives:
+        if hit.gated and hit.field not in context.group_of(field_name):
+            return None
+        return hit
+    own = SkillRef(hit.name, hit.skill_id, hit.field, hit.category)
+    candidates = (own, *hit.alternatives)
+    # The skill the term names outright beats one that lists it as an alias ("GDPR" is the GDPR skill, not
+    # Privacy Law); otherwise the document's field decides ("RN").
+    chosen = (
+        next((c for c in candidates if c.name.casefold() == hit.text.casefold()), None)
+        or next((c for c in candidates if c.field == field_name), None)
+        or next((c for c in candidates if c.field in context.group_of(field_name)), None)
+    )
+    if chosen is None:
+        return None
+    return SkillMatch(
+        name=chosen.name,
+        category=chosen.category,
+        text=hit.text,
+        start_char=hit.start_char,
+        end_char=hit.end_char,
+        exact_case=hit.exact_case,
+        guarded=hit.guarded,
+        skill_id=chosen.skill_id,
+        field=chosen.field,
+        gated=hit.gated,
+        method=hit.method,
+        score=hit.score,
+        next_word=hit.next_word,
+    )
+
+
+def read_document(
+    text: str, kind: DocumentKind, analysis: TextAnalysis, entities: Sequence[EntitySpan], *, truncated: bool = False
+) -> DocumentSkills:
+    """The skills of one text in context: its field, its organisations, its sections (see `context`)."""
+    organisations = [(e.start_char, e.end_char) for e in entities if e.label in ORGANISATION_LABELS]
+    plain = [
+        h.field
+        for h in analysis.hits
+        if not h.alternatives and not h.gated and h.method == "phrase" and not is_noise(h.text)
+    ]
+    field_name, occupations = context.detect_field(plain, analysis.occupations)
+    job = kind is DocumentKind.JOB_DESCRIPTION
+    sections = context.split_sections(text) if job else []
+    sentences = context.Sentences(text)
+    kept: list[SkillMatch] = []
+    optional: list[bool] = []
+    for hit in analysis.hits:
+        if (
+            context.inside_organisation(hit.start_char, hit.end_char, organisations)
+            or context.is_role_noun(hit.text, hit.next_word)
+            or context.names_a_product(hit.text, hit.next_word)
+            or (job and context.section_at(sections, hit.start_char) == "blurb")
+        ):
+            continue
+        chosen = choose_meaning(hit, field_name)
+        if chosen is None:
+            continue
+        kept.append(chosen)
+        optional.append(job and context.is_optional(sentences, sections, hit.start_char))
+    return DocumentSkills(
+        skills=aggregate_skills(kept, sentences=sentences, optional=optional),
+        truncated=truncated,
+        field=field_name,
+        occupations=occupations[:5],
+    )
+
+
+def merge_entities(model_entities: Sequence[EntitySpan], skill_matches: Sequence[SkillMatch]) -> list[EntitySpan]:
+    """spaCy entities plus SKILL spans from the vocabulary, in order of appearance.
+
+    A model entity lying inside a vocabulary skill span is dropped: the small English model often labels tool
+    names as PERSON or GPE ("Docker", "Scala"), and the curated vocabulary is the better judge of those spans.
     """
     skills = [
         EntitySpan(m.text, SKILL_LABEL, m.start_char, m.end_char, TAXONOMY_SOURCE)
         for m in skill_matches
-        if not is_noise(m.text)
+        if not is_noise(m.text) and m.method == "phrase"
     ]
     kept = [
         ent
@@ -216,12 +350,20 @@ def merge_entities(model_entities: Sequence[EntitySpan], skill_matches: Sequence
 class NerCore:
     """The two use cases of the service, over injected backends."""
 
-    def __init__(self, *, skills: SkillFinder, entities: EntityRecognizer, max_text_chars: int) -> None:
+    def __init__(
+        self,
+        *,
+        skills: VocabularyFinder,
+        entities: EntityRecognizer,
+        max_text_chars: int,
+        cache_size: int = 256,
+    ) -> None:
         if max_text_chars <= 0:
             raise ValueError("max_text_chars must be positive")
         self._skills = skills
         self._entities = entities
         self._max_text_chars = max_text_chars
+        self._cache: RecentTexts[tuple[list[EntitySpan], TextAnalysis]] = RecentTexts(cache_size)
 
     @property
     def max_text_chars(self) -> int:
@@ -235,21 +377,34 @@ class NerCore:
             log.info("truncated %d of %d texts to %d chars", sum(f for _, f in cut), len(cut), self._max_text_chars)
         return [text for text, _ in cut], [flag for _, flag in cut]
 
-    def extract_skills(self, texts: Sequence[str]) -> list[DocumentSkills]:
-        """Canonical skills of each text, in input order."""
+    def _analyse(self, texts: list[str]) -> list[tuple[list[EntitySpan], TextAnalysis]]:
+        """Entities and vocabulary analysis of each text: from the cache, the rest in one batch per model."""
+        found = {text: hit for text in dict.fromkeys(texts) if (hit := self._cache.get(text)) is not None}
+        missing = [text for text in dict.fromkeys(texts) if text not in found]
+        if missing:
+            for text, ents, analysis in zip(
+                missing, self._entities.entities(missing), self._skills.analyse(missing), strict=True
+            ):
+                found[text] = (ents, analysis)
+                self._cache.put(text, (ents, analysis))
+        return [found[text] for text in texts]
+
+    def extract_skills(self, texts: Sequence[str], kinds: Sequence[DocumentKind] | None = None) -> list[DocumentSkills]:
+        """Skills of each text read in context, in input order; texts without a kind are read as resumes."""
         prepared, truncated = self._prepare(texts)
-        matches = self._skills.find(prepared)
+        kinds = list(kinds or [])
+        kinds += [DocumentKind.RESUME] * (len(prepared) - len(kinds))
         return [
-            DocumentSkills(skills=aggregate_skills(hits), truncated=cut)
-            for hits, cut in zip(matches, truncated, strict=True)
+            read_document(text, kind, analysis, ents, truncated=cut)
+            for text, kind, (ents, analysis), cut in zip(
+                prepared, kinds, self._analyse(prepared), truncated, strict=True
+            )
         ]
 
     def extract_entities(self, texts: Sequence[str]) -> list[DocumentEntities]:
-        """Model entities plus taxonomy SKILL spans of each text, in input order."""
+        """Model entities plus vocabulary SKILL spans of each text, in input order."""
         prepared, truncated = self._prepare(texts)
-        model = self._entities.entities(prepared)
-        matches = self._skills.find(prepared)
         return [
-            DocumentEntities(entities=merge_entities(ents, hits), truncated=cut)
-            for ents, hits, cut in zip(model, matches, truncated, strict=True)
+            DocumentEntities(entities=merge_entities(ents, analysis.hits), truncated=cut)
+            for (ents, analysis), cut in zip(self._analyse(prepared), truncated, strict=True)
         ]

@@ -13,7 +13,7 @@ import grpc
 from skillbridge.ner.v1 import ner_service_pb2, ner_service_pb2_grpc
 
 from services.common.batching import BatchRunner
-from services.ner.core import DocumentEntities, DocumentSkills, NerCore, validate_texts
+from services.ner.core import DocumentEntities, DocumentKind, DocumentSkills, NerCore, validate_texts
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +41,15 @@ class NerServicer(ner_service_pb2_grpc.NerServiceServicer):
         request: ner_service_pb2.ExtractSkillsRequest,
         context: grpc.aio.ServicerContext,  # type: ignore[type-arg]
     ) -> ner_service_pb2.ExtractSkillsResponse:
-        documents = await asyncio.to_thread(self._core.extract_skills, list(request.texts))
+        kinds = [_KINDS.get(kind, DocumentKind.RESUME) for kind in request.kinds]
+        documents = await asyncio.to_thread(self._core.extract_skills, list(request.texts), kinds)
         return ner_service_pb2.ExtractSkillsResponse(documents=[_skills_to_proto(d) for d in documents])
+
+
+_KINDS = {
+    ner_service_pb2.DOCUMENT_KIND_RESUME: DocumentKind.RESUME,
+    ner_service_pb2.DOCUMENT_KIND_JOB_DESCRIPTION: DocumentKind.JOB_DESCRIPTION,
+}
 
 
 def _entities_to_proto(document: DocumentEntities) -> ner_service_pb2.DocumentEntities:
@@ -61,9 +68,19 @@ def _skills_to_proto(document: DocumentSkills) -> ner_service_pb2.DocumentSkills
     return ner_service_pb2.DocumentSkills(
         skills=[
             ner_service_pb2.ExtractedSkill(
-                name=s.name, category=s.category, mentions=list(s.mentions), count=s.count, confidence=s.confidence
+                name=s.name,
+                category=s.category,
+                mentions=list(s.mentions),
+                count=s.count,
+                confidence=s.confidence,
+                skill_id=s.skill_id,
+                required=s.required,
+                evidence=s.evidence,
+                method=s.method,
             )
             for s in document.skills
         ],
         truncated=document.truncated,
+        field=document.field,
+        occupations=document.occupations,
     )

@@ -15,3 +15,10 @@ class NerSettings(CommonSettings):
     # Entity requests of concurrent jobs arriving within this window run as one spaCy batch.
     ner_batch_window_ms: float = 2.0
     ner_max_batch: int = 32
+    # Skill extraction in context:
+    # - a skill written in prose counts when all content words of one of its names stand within this many
+    #   tokens of each other in one sentence (0 turns prose matching off; calibrated on the eval dev split);
+    # - this many recent texts keep their entities and vocabulary analysis, so the ENTITY_RECOGNITION and
+    #   SKILL_EXTRACTION calls of a job (and a job ad read against many resumes) run the models once per text.
+    ner_prose_window: int = 2
+    ner_cache_texts: int = 256

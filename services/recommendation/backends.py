@@ -9,6 +9,7 @@ reason recorded in `fallback_reason`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -16,6 +17,7 @@ from typing import Any, Protocol
 import httpx
 
 from services.common.catalog import Course
+from services.common.taxonomy import Taxonomy, load_taxonomy
 from services.recommendation import core
 from services.recommendation.core import Recommendation, RecommendRequest
 from services.recommendation.settings import RecommendationSettings
@@ -25,6 +27,7 @@ log = logging.getLogger(__name__)
 # Cohere rerank takes at most 1,000 documents per call; we send at most core.MAX_CANDIDATES (500).
 _MAX_DOCUMENT_CHARS = 1500
 _MAX_REASON_CHARS = 200
+VOCABULARY_FILE = "skills.jsonl"
 
 
 class Ranker(Protocol):
@@ -167,22 +170,32 @@ class CohereRanker:
             raise ValueError(f"rerank returned bad indexes {order[:10]}")
         # Candidates rerank left out keep their original order after the ranked ones.
         order = list(dict.fromkeys([*order, *range(len(documents))]))
-        ranked = RecommendRequest(
-            missing_skills=request.missing_skills,
-            resume_skills=request.resume_skills,
-            job_skills=request.job_skills,
-            candidates=tuple(request.candidates[i] for i in order),
-            max_courses=request.max_courses,
-        )
+        ranked = dataclasses.replace(request, candidates=tuple(request.candidates[i] for i in order))
         plan = core.build_plan(ranked, ranked=True)
         facts = core.summarize(ranked, plan)
         summary = await self._assistant.write(summary_prompt(ranked, plan, facts))
         if not summary:
             raise ValueError("chat returned an empty summary")
-        return Recommendation(plan, summary, backend="cohere", fallback_reason="")
+        return Recommendation(
+            plan, summary, backend="cohere", fallback_reason="", uncovered_skills=request.uncovered_skills
+        )
 
     async def close(self) -> None:
         await self._assistant.close()
+
+
+def load_vocabulary(settings: RecommendationSettings) -> Taxonomy | None:
+    """The skill vocabulary in data/ (skills.jsonl); None, with a warning, when it is missing or unreadable:
+    recommendations then compare skill names as written."""
+    path = settings.data_dir / VOCABULARY_FILE
+    if not path.exists():
+        log.warning("no skill vocabulary at %s: comparing skill names as written", path)
+        return None
+    try:
+        return load_taxonomy(path)
+    except (OSError, ValueError) as exc:
+        log.warning("skill vocabulary %s unreadable, ignored: %s", path, exc)
+        return None
 
 
 def build_ranker(settings: RecommendationSettings) -> Ranker:

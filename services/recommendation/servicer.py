@@ -12,6 +12,7 @@ from skillbridge.recommendation.v1 import recommendation_service_pb2_grpc as pb_
 from services.common.course_proto import course_from_proto, course_to_proto
 from services.recommendation import core
 from services.recommendation.backends import Ranker
+from services.recommendation.known_skills import Vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +22,9 @@ Context = grpc.aio.ServicerContext[Any, Any]
 class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
     """RecommendationService over a ranker (local or Cohere) and the scoring functions of core."""
 
-    def __init__(self, ranker: Ranker) -> None:
+    def __init__(self, ranker: Ranker, vocabulary: Vocabulary | None = None) -> None:
         self._ranker = ranker
+        self._vocabulary = vocabulary
 
     async def RecommendCourses(
         self, request: pb.RecommendCoursesRequest, context: Context
@@ -33,6 +35,8 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
             job_skills=list(request.job_skills),
             candidates=[course_from_proto(c) for c in request.candidates],
             max_courses=request.max_courses,
+            vocabulary=self._vocabulary,
+            job_field=request.job_field,
         )
         result = await self._ranker.recommend(validated)
         return pb.RecommendCoursesResponse(
@@ -48,6 +52,7 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
             summary=result.summary,
             backend=result.backend,
             fallback_reason=result.fallback_reason,
+            uncovered_skills=list(result.uncovered_skills),
         )
 
     async def ScoreCourses(self, request: pb.ScoreCoursesRequest, context: Context) -> pb.ScoreCoursesResponse:
@@ -57,6 +62,8 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
             missing_skills=list(request.missing_skills),
             current_score=request.current_score,
             courses=[course_from_proto(c) for c in request.courses],
+            vocabulary=self._vocabulary,
+            nice_to_have_skills=list(request.nice_to_have_skills),
         )
         return pb.ScoreCoursesResponse(
             scores=[

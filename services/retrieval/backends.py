@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 
 from services.common.catalog import CatalogError, Course, load_catalog
 from services.common.embedding import Embedder
+from services.common.taxonomy import Taxonomy, load_taxonomy
 from services.retrieval.core import CourseFilter, ScoredCourse, clip_score, course_text
 from services.retrieval.settings import RetrievalSettings
 
@@ -24,6 +25,7 @@ Vectors = NDArray[np.float32]
 
 # Bump when course_text() changes: cached vectors of the old recipe must not be reused.
 TEXT_RECIPE = "title+skills+description/v1"
+VOCABULARY_FILE = "skills.jsonl"
 
 
 class Index(Protocol):
@@ -58,6 +60,7 @@ class ExactIndex:
         self._levels = np.array([], dtype=object)
         self._providers = np.array([], dtype=object)
         self._durations = np.array([], dtype=np.int64)
+        self._fields = np.array([], dtype=object)
 
     def __len__(self) -> int:
         return len(self._courses)
@@ -70,6 +73,7 @@ class ExactIndex:
         self._levels = np.array([c.level for c in courses], dtype=object)
         self._providers = np.array([c.provider.casefold() for c in courses], dtype=object)
         self._durations = np.array([c.duration_hours for c in courses], dtype=np.int64)
+        self._fields = np.array([c.field for c in courses], dtype=object)
 
     def allowed(self, course_filter: CourseFilter) -> NDArray[np.intp]:
         """Row numbers of the courses the filter allows, in catalog order."""
@@ -80,6 +84,8 @@ class ExactIndex:
             mask &= self._durations <= course_filter.max_duration_hours
         if course_filter.providers:
             mask &= np.isin(self._providers, list(course_filter.providers))
+        if course_filter.fields:
+            mask &= np.isin(self._fields, list(course_filter.fields))
         return np.flatnonzero(mask)
 
     def search(self, queries: Vectors, top_k: int, course_filter: CourseFilter) -> list[list[ScoredCourse]]:
@@ -116,6 +122,20 @@ def load_courses(settings: RetrievalSettings) -> tuple[list[Course], Path]:
         return load_catalog(path), path
     except (OSError, UnicodeDecodeError) as exc:
         raise CatalogError(f"{path}: cannot read the catalog: {exc}") from exc
+
+
+def load_vocabulary(settings: RetrievalSettings) -> Taxonomy | None:
+    """The skill vocabulary in data/ (skills.jsonl), to find courses by any name of a skill; None, with a
+    warning, when it is missing or unreadable (skill names are then compared case-folded)."""
+    path = settings.data_dir / VOCABULARY_FILE
+    if not path.exists():
+        log.warning("no skill vocabulary at %s: course skills compared as written", path)
+        return None
+    try:
+        return load_taxonomy(path)
+    except (OSError, ValueError) as exc:
+        log.warning("skill vocabulary %s unreadable, ignored: %s", path, exc)
+        return None
 
 
 def content_key(courses: Sequence[Course], model_name: str, dimensions: int) -> str:

@@ -29,10 +29,10 @@ UPSERT_BATCH = 100
 
 
 def catalog_key(courses: Sequence[Course], vectors: Vectors) -> str:
-    """A short hash of the indexed content: course ids and their vectors."""
+    """A short hash of the indexed content: course ids, their fields (filterable metadata) and their vectors."""
     digest = hashlib.sha256()
     for course in courses:
-        digest.update(course.id.encode() + b"\x00")
+        digest.update(course.id.encode() + b"\x00" + course.field.encode() + b"\x00")
     digest.update(np.ascontiguousarray(vectors, dtype=np.float32).tobytes())
     return digest.hexdigest()[:16]
 
@@ -47,6 +47,7 @@ def course_metadata(course: Course, key: str) -> dict[str, Any]:
         "provider": course.provider.casefold(),
         "duration_hours": course.duration_hours,
         "skills": list(course.skills),
+        "field": course.field,
     }
 
 
@@ -59,6 +60,8 @@ def metadata_filter(course_filter: CourseFilter, key: str) -> dict[str, Any]:
         clauses.append({"duration_hours": {"$lte": course_filter.max_duration_hours}})
     if course_filter.providers:
         clauses.append({"provider": {"$in": list(course_filter.providers)}})
+    if course_filter.fields:
+        clauses.append({"field": {"$in": list(course_filter.fields)}})
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 

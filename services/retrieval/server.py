@@ -14,6 +14,7 @@ from services.common.server import RunningServer, create_server, serve_service
 from services.retrieval import backends
 from services.retrieval.backends import ExactIndex, Index
 from services.retrieval.servicer import RetrievalServicer
+from services.retrieval.skill_directory import SkillDirectory, plain_key, vocabulary_key
 from services.retrieval.settings import RetrievalSettings
 
 log = logging.getLogger(__name__)
@@ -60,8 +61,13 @@ async def start(
         index = build_index(settings)
     await asyncio.to_thread(index.build, courses, vectors)
     log.info("indexed %d courses from %s in the %s index", len(courses), path, index.backend)
+    vocabulary = await asyncio.to_thread(backends.load_vocabulary, settings)
+    key = vocabulary_key(vocabulary) if vocabulary is not None else plain_key
+    directory = await asyncio.to_thread(SkillDirectory, courses, vectors, key=key)
     batcher = MicroBatcher(cached, window_ms=settings.embed_batch_window_ms, max_batch=settings.embed_max_batch)
-    servicer = RetrievalServicer(embed=batcher.embed, index=index, course_count=len(courses), source=str(path))
+    servicer = RetrievalServicer(
+        embed=batcher.embed, index=index, course_count=len(courses), source=str(path), directory=directory
+    )
     return await create_server(
         settings,
         register=lambda server: pb_grpc.add_RetrievalServiceServicer_to_server(servicer, server),

@@ -11,6 +11,7 @@ from skillbridge.retrieval.v1 import retrieval_service_pb2_grpc as pb_grpc
 from services.common.course_proto import course_to_proto
 from services.retrieval import core
 from services.retrieval.backends import Index
+from services.retrieval.skill_directory import SkillDirectory
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -18,9 +19,18 @@ Context = grpc.aio.ServicerContext[Any, Any]
 class RetrievalServicer(pb_grpc.RetrievalServiceServicer):
     """SearchCourses and GetCatalog over one index built at start."""
 
-    def __init__(self, *, embed: core.EmbedFn, index: Index, course_count: int, source: str) -> None:
+    def __init__(
+        self,
+        *,
+        embed: core.EmbedFn,
+        index: Index,
+        course_count: int,
+        source: str,
+        directory: SkillDirectory | None = None,
+    ) -> None:
         self._embed = embed
         self._index = index
+        self._directory = directory
         self._course_count = course_count
         self._source = source
 
@@ -31,8 +41,10 @@ class RetrievalServicer(pb_grpc.RetrievalServiceServicer):
             levels=request.filter.levels,
             max_duration_hours=request.filter.max_duration_hours,
             providers=request.filter.providers,
+            fields=request.filter.fields,
+            preferred_field=request.preferred_field,
         )
-        results = await core.search(search, embed=self._embed, index=self._index)
+        results = await core.search(search, embed=self._embed, index=self._index, directory=self._directory)
         return pb.SearchCoursesResponse(
             results=[
                 pb.QueryResult(

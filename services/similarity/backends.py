@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
-from services.common.embedding import CachedEmbedder, Embedder, MiniLmEmbedder
+import numpy as np
+
+from services.common.embedding import Embedder, MiniLmEmbedder, Vectors
 from services.common.taxonomy import Taxonomy, load_taxonomy
+from services.similarity.core import EmbedFn
 from services.similarity.settings import SimilaritySettings
 
 log = logging.getLogger(__name__)
@@ -38,13 +42,24 @@ def load_skill_taxonomy(settings: SimilaritySettings) -> Taxonomy | None:
         return None
 
 
-def pre_embed_taxonomy(embedder: CachedEmbedder, taxonomy: Taxonomy) -> int:
-    """Embeds every canonical skill name into the cache, so comparisons of known skills skip the model.
+def vocabulary_names(taxonomy: Taxonomy) -> list[str]:
+    """The distinct canonical names that get pre-embedded (aliases are embedded by their canonical name)."""
+    return list(dict.fromkeys(skill.name for skill in taxonomy.skills))
 
-    Aliases are not embedded: comparisons embed the canonical name of any alias the taxonomy knows.
+
+async def warm_vocabulary(embed: EmbedFn, names: Sequence[str], *, chunk: int) -> Vectors | None:
+    """Embeds `names` into the cache, `chunk` names per call through the service's own batcher, and returns
+    their vectors (None when it failed). Runs in the background after start, so requests interleave with it.
+
+    A failure is logged and ends the warm-up; comparisons then embed names as they come.
     """
-    names = [skill.name for skill in taxonomy.skills]
     started = time.perf_counter()
-    embedder.embed(names)
-    log.info("pre-embedded %d taxonomy skills in %.2f s", len(names), time.perf_counter() - started)
-    return len(names)
+    parts: list[Vectors] = []
+    try:
+        for first in range(0, len(names), chunk):
+            parts.append(await embed(names[first : first + chunk]))
+    except Exception:  # a warm-up is an optimisation: the service serves without it
+        log.exception("pre-embedding the vocabulary stopped; skill names will be embedded as they come")
+        return None
+    log.info("pre-embedded %d vocabulary skills in %.2f s", len(names), time.perf_counter() - started)
+    return np.concatenate(parts) if parts else None

@@ -1,46 +1,106 @@
-"""Skill comparison: which job skills a resume covers, by exact name first and by meaning second.
+"""Skill comparison: which job skills a resume covers, how each was matched, and how sure we are.
 
 Definitions (the contract of CompareSkills):
-- Two skills match exactly when their canonical forms are equal: the taxonomy's canonical name when the
-  taxonomy knows the term, then case-folded with whitespace collapsed. An exact match scores 1.0 and needs
-  no model.
-- Otherwise a job skill's score is the cosine similarity of its embedding with its closest resume skill's,
-  clipped to [0, 1]. The job skill is matched when that score is >= the threshold, missing otherwise.
-- overall_score = (sum of the scores of the matched job skills) / (number of distinct job skills): the share
-  of the job's skills that the resume covers, each weighted by how close its match is. Missing skills add 0.
-Duplicate skills (same canonical form) in either list count once; the first spelling is kept.
+- Every skill is resolved against the vocabulary: by its `skill_id` when the request gives one the vocabulary
+  knows, else by its name or any alias (case-insensitive). Two skills are the same skill when they resolve to
+  the same vocabulary entry, or, for skills the vocabulary does not know, when their names are equal once
+  case-folded with whitespace collapsed.
+- Each job skill is matched by the first of these that holds:
+  1. `exact`: the resume shows the same skill under its canonical name;
+  2. `alias`: the resume shows the same skill under another of its names ("k8s" for Kubernetes), judged from
+     the resume's own words (the skill as listed, or the quoted evidence);
+  3. `related`: the resume shows a broader skill that the vocabulary's `covers` relation says covers this
+     one ("Lean Six Sigma" covers "Lean Manufacturing"); never inferred from names or embeddings;
+  4. `semantic`: the cosine similarity of the canonical names' embeddings with the closest resume skill
+     reaches the calibrated threshold (services/similarity/calibration.py maps the caller's 0-1 threshold);
+  5. otherwise `missing` (the closest resume skill and its cosine are still reported).
+  Exact, alias and related matches score 1.0 and need no model; semantic ones score their cosine.
+- overall_score = sum(weight x score over matched job skills) / sum(weight over all job skills), where a
+  required skill weighs 1 and a nice-to-have one NICE_TO_HAVE_WEIGHT: a missing must-have lowers the score
+  twice as much as a missing nice-to-have. Always in [0, 1]; plain name lists count every skill as required.
+Duplicate skills (the same skill by the rule above) count once: the first spelling is kept, and a job skill
+listed as both required and nice to have is required.
 """
 
 from __future__ import annotations
 
 import logging
-import math
+import re
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 from services.common.embedding import normalise_text
 from services.common.errors import FieldViolation, InvalidArgument
+from services.common.taxonomy import Skill
+from services.similarity.calibration import calibrated_cosine, resolve_strictness
 
 log = logging.getLogger(__name__)
 
 MAX_SKILLS = 500
 MAX_SKILL_CHARS = 200
+MAX_SKILL_ID_CHARS = 300
+MAX_EVIDENCE_CHARS = 1_000
 MAX_EMBED_TEXTS = 256
+# How much a nice-to-have skill weighs in overall_score next to a required one (1.0).
+NICE_TO_HAVE_WEIGHT = 0.5
 
 EmbedFn = Callable[[Sequence[str]], Awaitable[NDArray[np.float32]]]
-CanonicalFn = Callable[[str], str]
+
+
+class MatchKind(StrEnum):
+    """How a job skill was matched with the resume (the proto's MatchKind, without the prefix)."""
+
+    EXACT = "exact"
+    ALIAS = "alias"
+    RELATED = "related"
+    SEMANTIC = "semantic"
+    MISSING = "missing"
+
+
+# Kinds that mean the resume covers the job skill.
+COVERED_KINDS = frozenset({MatchKind.EXACT, MatchKind.ALIAS, MatchKind.RELATED, MatchKind.SEMANTIC})
+
+
+class Vocabulary(Protocol):
+    """What matching needs of the skill vocabulary (services.common.taxonomy.Taxonomy has it)."""
+
+    def lookup(self, term: str) -> Skill | None: ...
+
+    def get(self, skill_id: str) -> Skill | None: ...
+
+    def covers(self, broader_id: str, narrower_id: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class SkillInput:
+    """A skill as a request gives it: a bare name, or the NER stage's details."""
+
+    name: str
+    skill_id: str = ""
+    required: bool = True
+    evidence: str = ""
 
 
 @dataclass(frozen=True)
 class SkillMatch:
-    """A job skill with its closest resume skill ("" when the resume has none) and their score in [0, 1]."""
+    """A job skill with its best resume skill ("" when none), their score in [0, 1] and how they matched."""
 
     job_skill: str
     resume_skill: str
     score: float
+    kind: MatchKind = MatchKind.MISSING
+    evidence: str = ""
+    required: bool = True
+    skill_id: str = ""
+
+    @property
+    def covered(self) -> bool:
+        return self.kind in COVERED_KINDS
 
 
 @dataclass(frozen=True)
@@ -52,33 +112,60 @@ class Comparison:
     overall_score: float
     best_matches: list[SkillMatch]
     threshold: float
+    calibrated_threshold: float
 
 
-def resolve_threshold(threshold: float, default: float) -> float:
-    """0 means `default`; anything else must lie in [0, 1]."""
-    if math.isnan(threshold) or threshold < 0.0 or threshold > 1.0:
-        raise InvalidArgument.for_field("threshold", f"must be between 0 and 1, got {threshold}")
-    return default if threshold == 0.0 else threshold
+@dataclass(frozen=True)
+class _Resolved:
+    """A request skill with the vocabulary entry it names (None when unknown) and its identity key."""
+
+    given: SkillInput
+    known: Skill | None
+    key: str
+    required: bool = True
+    # Ids of every skill this one covers through the vocabulary's relation (empty when unknown).
+    narrower: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def canonical(self) -> str:
+        return self.known.name if self.known else self.given.name
+
+    @property
+    def skill_id(self) -> str:
+        return self.known.skill_id if self.known else self.given.skill_id
 
 
 def validate_skills(field_name: str, skills: Sequence[str], *, required: bool) -> list[str]:
     """Checks a skill list (count, empty or over-long entries) and returns the entries stripped."""
+    return [s.name for s in validate_skill_inputs(field_name, [SkillInput(s) for s in skills], required=required)]
+
+
+def validate_skill_inputs(field_name: str, skills: Sequence[SkillInput], *, required: bool) -> list[SkillInput]:
+    """Checks skills with details; `field_name[i]` (plain names) or `field_name[i].name` (details) in errors."""
     if required and not skills:
         raise InvalidArgument.for_field(field_name, "must name at least one skill")
     if len(skills) > MAX_SKILLS:
         raise InvalidArgument.for_field(field_name, f"at most {MAX_SKILLS} skills, got {len(skills)}")
+    detailed = field_name.endswith("_details")
     violations: list[FieldViolation] = []
     for i, skill in enumerate(skills):
-        stripped = skill.strip()
+        where = f"{field_name}[{i}]"
+        name_field = f"{where}.name" if detailed else where
+        stripped = skill.name.strip()
         if not stripped:
-            violations.append(FieldViolation(f"{field_name}[{i}]", "must not be empty"))
+            violations.append(FieldViolation(name_field, "must not be empty"))
         elif len(stripped) > MAX_SKILL_CHARS:
-            violations.append(
-                FieldViolation(f"{field_name}[{i}]", f"at most {MAX_SKILL_CHARS} characters, got {len(stripped)}")
-            )
+            violations.append(FieldViolation(name_field, f"at most {MAX_SKILL_CHARS} characters, got {len(stripped)}"))
+        if len(skill.skill_id) > MAX_SKILL_ID_CHARS:
+            violations.append(FieldViolation(f"{where}.skill_id", f"at most {MAX_SKILL_ID_CHARS} characters"))
+        if len(skill.evidence) > MAX_EVIDENCE_CHARS:
+            violations.append(FieldViolation(f"{where}.evidence", f"at most {MAX_EVIDENCE_CHARS} characters"))
     if violations:
-        raise InvalidArgument(f"{len(violations)} bad skill name(s) in {field_name}", violations)
-    return [s.strip() for s in skills]
+        raise InvalidArgument(f"{len(violations)} bad skill(s) in {field_name}", violations)
+    return [
+        SkillInput(s.name.strip(), skill_id=s.skill_id.strip(), required=s.required, evidence=s.evidence.strip())
+        for s in skills
+    ]
 
 
 def validate_texts(texts: Sequence[str], *, max_chars: int) -> list[str]:
@@ -98,67 +185,145 @@ def validate_texts(texts: Sequence[str], *, max_chars: int) -> list[str]:
     return list(texts)
 
 
-def _distinct(skills: Sequence[str], key: CanonicalFn) -> list[tuple[str, str]]:
-    """(key, skill as given) pairs, first spelling of each key kept, order kept."""
-    seen: dict[str, str] = {}
+def _resolve(skill: SkillInput, vocabulary: Vocabulary | None) -> _Resolved:
+    known = None
+    if vocabulary is not None:
+        known = (vocabulary.get(skill.skill_id) if skill.skill_id else None) or vocabulary.lookup(skill.name)
+    if known is not None:
+        key = "id:" + known.skill_id
+    elif skill.skill_id:
+        key = "id:" + skill.skill_id
+    else:
+        key = "name:" + normalise_text(skill.name)
+    return _Resolved(skill, known, key, skill.required)
+
+
+def _distinct(skills: Sequence[SkillInput], vocabulary: Vocabulary | None) -> list[_Resolved]:
+    """One entry per distinct skill, first spelling kept, order kept; required if any copy is required."""
+    seen: dict[str, _Resolved] = {}
     for skill in skills:
-        seen.setdefault(key(skill), skill)
-    return list(seen.items())
+        resolved = _resolve(skill, vocabulary)
+        first = seen.get(resolved.key)
+        if first is None:
+            seen[resolved.key] = resolved
+        elif resolved.required and not first.required:
+            seen[resolved.key] = _Resolved(first.given, first.known, first.key, True)
+    return list(seen.values())
+
+
+def _mentions(text: str, term: str) -> bool:
+    """True when `term` stands in `text` as a whole word or phrase, in any case."""
+    return re.search(r"(?<!\w)" + re.escape(term) + r"(?!\w)", text, flags=re.IGNORECASE) is not None
+
+
+def same_skill_kind(resume: _Resolved) -> MatchKind:
+    """EXACT or ALIAS for a resume skill that is the job skill: ALIAS when the resume's own words name it by
+    another of its names (the listed spelling differs from the canonical name, or the quoted evidence holds an
+    alias but not the name)."""
+    if normalise_text(resume.given.name) != normalise_text(resume.canonical):
+        return MatchKind.ALIAS
+    evidence, known = resume.given.evidence, resume.known
+    if not evidence or known is None or _mentions(evidence, known.name):
+        return MatchKind.EXACT
+    return MatchKind.ALIAS if any(_mentions(evidence, alias) for alias in known.aliases) else MatchKind.EXACT
+
+
+def _evidence(resume: _Resolved) -> str:
+    """The resume's words for a matched skill: its quote when the request has one, else the name as listed."""
+    return resume.given.evidence or resume.given.name
+
+
+def _covered_by_vocabulary(
+    job: _Resolved, resume_by_key: dict[str, _Resolved], resume: Sequence[_Resolved], vocabulary: Vocabulary | None
+) -> SkillMatch | None:
+    """The exact, alias or related match of a job skill, or None when only embeddings could tell."""
+    same = resume_by_key.get(job.key)
+    if same is not None:
+        return SkillMatch(
+            job.given.name, same.given.name, 1.0, same_skill_kind(same), _evidence(same), job.required, job.skill_id
+        )
+    if vocabulary is not None and job.known is not None:
+        for candidate in resume:
+            if candidate.known is not None and vocabulary.covers(candidate.known.skill_id, job.known.skill_id):
+                return SkillMatch(
+                    job.given.name,
+                    candidate.given.name,
+                    1.0,
+                    MatchKind.RELATED,
+                    _evidence(candidate),
+                    job.required,
+                    job.skill_id,
+                )
+    return None
+
+
+def overall_score(best_matches: Sequence[SkillMatch]) -> float:
+    """Weighted share of the job covered (see the module docstring); 0.0 for no job skills."""
+    total = sum(1.0 if m.required else NICE_TO_HAVE_WEIGHT for m in best_matches)
+    covered = sum((1.0 if m.required else NICE_TO_HAVE_WEIGHT) * m.score for m in best_matches if m.covered)
+    return min(1.0, max(0.0, covered / total)) if total else 0.0
 
 
 async def compare_skills(
-    resume_skills: Sequence[str],
-    job_skills: Sequence[str],
+    resume_skills: Sequence[str | SkillInput],
+    job_skills: Sequence[str | SkillInput],
     threshold: float,
     *,
     embed: EmbedFn,
     default_threshold: float,
-    canonical: CanonicalFn | None = None,
+    calibrated_threshold: float,
+    vocabulary: Vocabulary | None = None,
+    resume_field: str = "resume_skills",
+    job_field: str = "job_skills",
 ) -> Comparison:
-    """Matches every job skill with its closest resume skill; see the module docstring for the scoring."""
-    limit = resolve_threshold(threshold, default_threshold)
-    resume = validate_skills("resume_skills", resume_skills, required=False)
-    job = validate_skills("job_skills", job_skills, required=True)
+    """Matches every job skill with the resume; see the module docstring for the rules and the scoring.
 
-    def key(skill: str) -> str:
-        return normalise_text(canonical(skill) if canonical else skill)
-
-    resume_items = _distinct(resume, key)
-    job_items = _distinct(job, key)
-    resume_by_key = dict(resume_items)
+    `threshold` is the caller's 0-1 strictness (0: `default_threshold`); `calibrated_threshold` is the cosine
+    that strictness 0.5 maps to. `resume_field` / `job_field` name the request fields in errors.
+    """
+    strictness = resolve_strictness(threshold, default_threshold)
+    cosine_floor = calibrated_cosine(strictness, calibrated_threshold)
+    resume_inputs = [s if isinstance(s, SkillInput) else SkillInput(s) for s in resume_skills]
+    job_inputs = [s if isinstance(s, SkillInput) else SkillInput(s) for s in job_skills]
+    resume = _distinct(validate_skill_inputs(resume_field, resume_inputs, required=False), vocabulary)
+    job = _distinct(validate_skill_inputs(job_field, job_inputs, required=True), vocabulary)
+    resume_by_key = {r.key: r for r in resume}
 
     best: dict[str, SkillMatch] = {}
-    to_embed: list[tuple[str, str]] = []
-    for job_key, job_skill in job_items:
-        if job_key in resume_by_key:
-            best[job_key] = SkillMatch(job_skill, resume_by_key[job_key], 1.0)
-        elif not resume_items:
-            best[job_key] = SkillMatch(job_skill, "", 0.0)
+    to_embed: list[_Resolved] = []
+    for item in job:
+        found = _covered_by_vocabulary(item, resume_by_key, resume, vocabulary)
+        if found is not None:
+            best[item.key] = found
+        elif not resume:
+            best[item.key] = SkillMatch(item.given.name, "", 0.0, MatchKind.MISSING, "", item.required, item.skill_id)
         else:
-            to_embed.append((job_key, job_skill))
+            to_embed.append(item)
 
     if to_embed:
-        # The canonical names go to the model: "k8s" is embedded as "Kubernetes" when the taxonomy knows it.
-        job_texts = [canonical(s) if canonical else s for _, s in to_embed]
-        resume_texts = [canonical(s) if canonical else s for _, s in resume_items]
-        vectors = await embed([*job_texts, *resume_texts])
+        # Canonical names go to the model: "k8s" is embedded as "Kubernetes" when the vocabulary knows it.
+        job_texts = [j.canonical for j in to_embed]
+        vectors = await embed([*job_texts, *(r.canonical for r in resume)])
         job_vectors, resume_vectors = vectors[: len(job_texts)], vectors[len(job_texts) :]
         similarity = job_vectors @ resume_vectors.T
         best_index = np.argmax(similarity, axis=1)
-        for row, (job_key, job_skill) in enumerate(to_embed):
-            column = int(best_index[row])
-            score = min(1.0, max(0.0, float(similarity[row, column])))
-            best[job_key] = SkillMatch(job_skill, resume_items[column][1], score)
+        for row, item in enumerate(to_embed):
+            closest = resume[int(best_index[row])]
+            score = min(1.0, max(0.0, float(similarity[row, int(best_index[row])])))
+            if score >= cosine_floor:
+                kind, quote = MatchKind.SEMANTIC, _evidence(closest)
+            else:
+                kind, quote = MatchKind.MISSING, ""
+            best[item.key] = SkillMatch(
+                item.given.name, closest.given.name, score, kind, quote, item.required, item.skill_id
+            )
 
-    best_matches = [best[job_key] for job_key, _ in job_items]
-    matches = [m for m in best_matches if m.resume_skill and m.score >= limit]
-    matched = {m.job_skill for m in matches}
-    missing = [m.job_skill for m in best_matches if m.job_skill not in matched]
-    overall = sum(m.score for m in matches) / len(best_matches)
+    best_matches = [best[item.key] for item in job]
     return Comparison(
-        matches=matches,
-        missing_skills=missing,
-        overall_score=overall,
+        matches=[m for m in best_matches if m.covered],
+        missing_skills=[m.job_skill for m in best_matches if not m.covered],
+        overall_score=overall_score(best_matches),
         best_matches=best_matches,
-        threshold=limit,
+        threshold=strictness,
+        calibrated_threshold=cosine_floor,
     )

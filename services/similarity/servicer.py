@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import grpc
@@ -17,8 +18,29 @@ from services.similarity.settings import SimilaritySettings
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
+_KINDS = {
+    core.MatchKind.EXACT: course_pb2.MATCH_KIND_EXACT,
+    core.MatchKind.ALIAS: course_pb2.MATCH_KIND_ALIAS,
+    core.MatchKind.RELATED: course_pb2.MATCH_KIND_RELATED,
+    core.MatchKind.SEMANTIC: course_pb2.MATCH_KIND_SEMANTIC,
+    core.MatchKind.MISSING: course_pb2.MATCH_KIND_MISSING,
+}
+
+
 def _match_to_proto(match: core.SkillMatch) -> course_pb2.SkillMatch:
-    return course_pb2.SkillMatch(job_skill=match.job_skill, resume_skill=match.resume_skill, score=match.score)
+    return course_pb2.SkillMatch(
+        job_skill=match.job_skill,
+        resume_skill=match.resume_skill,
+        score=match.score,
+        kind=_KINDS[match.kind],
+        evidence=match.evidence,
+        required=match.required,
+        skill_id=match.skill_id,
+    )
+
+
+def _details(skills: Sequence[course_pb2.Skill]) -> list[core.SkillInput]:
+    return [core.SkillInput(s.name, skill_id=s.skill_id, required=s.required, evidence=s.evidence) for s in skills]
 
 
 class SimilarityServicer(pb_grpc.SimilarityServiceServicer):
@@ -39,17 +61,23 @@ class SimilarityServicer(pb_grpc.SimilarityServiceServicer):
         )
 
     async def CompareSkills(self, request: pb.CompareSkillsRequest, context: Context) -> pb.CompareSkillsResponse:
+        # The NER stage's details when the caller has them (ids, required flags, evidence), else the names.
+        detailed_resume, detailed_job = bool(request.resume_skill_details), bool(request.job_skill_details)
         result = await core.compare_skills(
-            request.resume_skills,
-            request.job_skills,
+            _details(request.resume_skill_details) if detailed_resume else list(request.resume_skills),
+            _details(request.job_skill_details) if detailed_job else list(request.job_skills),
             request.threshold,
             embed=self._batcher.embed,
             default_threshold=self._settings.similarity_threshold,
-            canonical=self._taxonomy.canonical if self._taxonomy else None,
+            calibrated_threshold=self._settings.similarity_calibrated_threshold,
+            vocabulary=self._taxonomy,
+            resume_field="resume_skill_details" if detailed_resume else "resume_skills",
+            job_field="job_skill_details" if detailed_job else "job_skills",
         )
         return pb.CompareSkillsResponse(
             matches=[_match_to_proto(m) for m in result.matches],
             missing_skills=result.missing_skills,
             overall_score=result.overall_score,
             best_matches=[_match_to_proto(m) for m in result.best_matches],
+            calibrated_threshold=result.calibrated_threshold,
         )

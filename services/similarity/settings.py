@@ -17,5 +17,9 @@ class SimilaritySettings(EmbeddingSettings):
 
     similarity_port: int = 50053
     similarity_metrics_port: int = 9153
+    # The caller's default strictness in [0, 1] (the seed's `threshold`), and the cosine similarity that
+    # strictness 0.5 maps to: calibrated on the evaluation's dev split (`python -m tests.similarity.calibrate`,
+    # data/README.md "Matching skills"). Other strictness values map piecewise-linearly through (0, 0) and (1, 1).
     similarity_threshold: float = 0.5
+    similarity_calibrated_threshold: float = 0.8
     max_text_chars: int = 100_000

@@ -1,18 +1,19 @@
-"""Shared fixtures of the NER tests: the real taxonomy matcher and spaCy model, built once per session."""
+"""Shared fixtures of the NER tests: the real vocabulary matcher and spaCy model, built once per session."""
 
 from __future__ import annotations
 
 import pytest
 
 from services.common.settings import REPO_ROOT
-from services.ner.backends import SkillMatcher, SpacyNer
+from services.ner.backends import SpacyNer
+from services.ner.matcher import VocabularyMatcher
 
 EXAMPLES = REPO_ROOT / "data" / "examples"
 
 
 @pytest.fixture(scope="session")
-def skill_matcher() -> SkillMatcher:
-    return SkillMatcher.from_file(REPO_ROOT / "data" / "skills.jsonl")
+def skill_matcher() -> VocabularyMatcher:
+    return VocabularyMatcher.from_files(REPO_ROOT / "data" / "skills.jsonl", REPO_ROOT / "data" / "occupations.jsonl")
 
 
 @pytest.fixture(scope="session")

@@ -9,15 +9,21 @@ import pytest
 from services.common.errors import InvalidArgument
 from services.ner.core import (
     MAX_BATCH_TEXTS,
+    DocumentKind,
     EntitySpan,
     NerCore,
     SkillMatch,
+    SkillRef,
+    TextAnalysis,
     aggregate_skills,
+    choose_meaning,
     combined_confidence,
     merge_entities,
+    read_document,
     truncate,
     validate_texts,
 )
+from services.ner.recent import RecentTexts
 
 
 def hit(name: str, text: str, start: int, *, exact: bool = True, guarded: bool = False) -> SkillMatch:
@@ -29,6 +35,9 @@ class RecordingFinder:
 
     def __init__(self) -> None:
         self.calls: list[list[str]] = []
+
+    def analyse(self, texts: Sequence[str]) -> list[TextAnalysis]:
+        return [TextAnalysis(hits=hits) for hits in self.find(texts)]
 
     def find(self, texts: Sequence[str]) -> list[list[SkillMatch]]:
         self.calls.append(list(texts))
@@ -47,7 +56,11 @@ class RecordingFinder:
 class FixedEntities:
     source = "fake_model"
 
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
     def entities(self, texts: Sequence[str]) -> list[list[EntitySpan]]:
+        self.calls.append(list(texts))
         return [[EntitySpan(t[:4], "ORG", 0, 4, self.source)] for t in texts]
 
 
@@ -104,7 +117,7 @@ def test_aggregate_dedupes_counts_and_sorts_by_count_then_position() -> None:
     assert skills[0].count == 3
 
 
-def test_aggregate_drops_noise_words_whatever_the_backend_says() -> None:
+def test_aggregate_drops_generic_words_whatever_the_backend_says() -> None:
     skills = aggregate_skills([hit("Data Engineering", "data", 0), hit("SQL", "SQL", 10)])
     assert [s.name for s in skills] == ["SQL"]
 
@@ -129,7 +142,7 @@ def test_merge_prefers_taxonomy_span_over_model_entity_inside_it() -> None:
 def test_extract_skills_flags_and_truncates_long_texts_before_matching() -> None:
     core, finder = make_core(limit=50)
     long_text = "Kubernetes " * 20
-    docs = core.extract_skills(["k8s and Kubernetes", long_text])
+    docs = core.extract_skills(["We use k8s and Kubernetes", long_text])
     assert [d.truncated for d in docs] == [False, True]
     assert len(finder.calls[0][1]) <= 50
     assert docs[0].skills[0].count == 2
@@ -153,3 +166,72 @@ def test_extract_rejects_a_blank_text_in_the_batch() -> None:
 def test_core_refuses_a_non_positive_limit() -> None:
     with pytest.raises(ValueError):
         NerCore(skills=RecordingFinder(), entities=FixedEntities(), max_text_chars=0)
+
+
+def test_entities_then_skills_of_the_same_texts_run_the_models_once() -> None:
+    finder = RecordingFinder()
+    entities = FixedEntities()
+    core = NerCore(skills=finder, entities=entities, max_text_chars=1000)
+    core.extract_entities(["Acme runs k8s", "Beta too"])
+    docs = core.extract_skills(["Acme runs k8s", "Beta too"], [DocumentKind.RESUME, DocumentKind.JOB_DESCRIPTION])
+    assert [d.skills[0].name for d in docs if d.skills] == ["Kubernetes"]
+    assert finder.calls == [["Acme runs k8s", "Beta too"]]
+    assert entities.calls == [["Acme runs k8s", "Beta too"]]
+
+
+def test_without_a_cache_every_call_runs_the_models() -> None:
+    finder = RecordingFinder()
+    core = NerCore(skills=finder, entities=FixedEntities(), max_text_chars=1000, cache_size=0)
+    core.extract_entities(["k8s"])
+    core.extract_skills(["k8s"])
+    assert len(finder.calls) == 2
+
+
+def shared(text: str, start: int) -> SkillMatch:
+    """ "RN": React Native (software) or a Registered Nurse licence (healthcare)."""
+    return SkillMatch(
+        "React Native",
+        "Mobile",
+        text,
+        start,
+        start + len(text),
+        skill_id="skillbridge:react-native",
+        field="software",
+        alternatives=(SkillRef("RN License", "skillbridge:rn-license", "healthcare", "Nursing"),),
+    )
+
+
+def test_a_shared_term_takes_the_meaning_of_the_field_or_none() -> None:
+    assert choose_meaning(shared("RN", 0), "healthcare").name == "RN License"  # type: ignore[union-attr]
+    assert choose_meaning(shared("RN", 0), "data").name == "React Native"  # type: ignore[union-attr]
+    assert choose_meaning(shared("RN", 0), "legal") is None
+    gated = SkillMatch("Contract Closing", "Sales", "closing", 0, 7, field="sales", gated=True)
+    assert choose_meaning(gated, "sales") is gated
+    assert choose_meaning(gated, "healthcare") is None
+
+
+def test_read_document_uses_organisations_sections_and_wording() -> None:
+    text = "About us\nFastLane 3PL ships goods.\nRequirements\nTMS and SQL.\nNice to have\nPython is a plus.\n"
+    hits = [
+        SkillMatch("Third-Party Logistics", "SC", "3PL", text.index("3PL"), text.index("3PL") + 3, field="x"),
+        SkillMatch("Transportation Management Systems", "SC", "TMS", text.index("TMS"), text.index("TMS") + 3),
+        SkillMatch("SQL", "DB", "SQL", text.index("SQL"), text.index("SQL") + 3),
+        SkillMatch("Python", "PL", "Python", text.index("Python"), text.index("Python") + 6),
+    ]
+    org = EntitySpan("FastLane 3PL", "ORG", text.index("FastLane"), text.index("3PL") + 3, "m")
+    doc = read_document(text, DocumentKind.JOB_DESCRIPTION, TextAnalysis(hits=hits), [org])
+    found = {s.name: s for s in doc.skills}
+    assert set(found) == {"Transportation Management Systems", "SQL", "Python"}
+    assert found["SQL"].required and not found["Python"].required
+    assert found["SQL"].evidence == "TMS and SQL."
+    resume = read_document(text, DocumentKind.RESUME, TextAnalysis(hits=hits), [])
+    assert all(s.required for s in resume.skills) and "Third-Party Logistics" in {s.name for s in resume.skills}
+
+
+def test_recent_texts_keeps_the_most_recently_used() -> None:
+    recent: RecentTexts[int] = RecentTexts(2)
+    recent.put("a", 1)
+    recent.put("b", 2)
+    assert recent.get("a") == 1  # "a" is now the most recent
+    recent.put("c", 3)
+    assert (recent.get("a"), recent.get("b"), recent.get("c"), len(recent)) == (1, None, 3, 2)

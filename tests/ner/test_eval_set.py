@@ -1,4 +1,4 @@
-"""The real SkillMatcher on the legacy keyword pairs (tests/data/eval/legacy/keyword-pairs.jsonl).
+"""The real VocabularyMatcher on the legacy keyword pairs (tests/data/eval/legacy/keyword-pairs.jsonl).
 
 These 17 short keyword-list pairs, mostly software roles, were the project's first evaluation set; their gold
 names are taxonomy names. They stay as a quick regression check of the matcher on plain keyword text. The
@@ -11,8 +11,8 @@ import json
 import logging
 
 from services.common.settings import REPO_ROOT
-from services.ner.backends import SkillMatcher
-from services.ner.core import aggregate_skills
+from services.ner.core import DocumentKind, read_document
+from services.ner.matcher import VocabularyMatcher
 from tests.eval.dataset import GoldSkill
 from tests.eval.scoring import Counts, match_skills
 
@@ -20,15 +20,18 @@ LEGACY_SET = REPO_ROOT / "tests" / "data" / "eval" / "legacy" / "keyword-pairs.j
 log = logging.getLogger(__name__)
 
 
-def test_skill_matcher_on_the_legacy_keyword_pairs(skill_matcher: SkillMatcher) -> None:
+def test_skill_matcher_on_the_legacy_keyword_pairs(skill_matcher: VocabularyMatcher) -> None:
     rows = [json.loads(line) for line in LEGACY_SET.read_text(encoding="utf-8").splitlines() if line.strip()]
     assert len(rows) == 17
     assert all(set(row["missing_skills"]) <= set(row["job_skills"]) for row in rows)
-    found = skill_matcher.find([text for row in rows for text in (row["resume"], row["job_description"])])
+    texts = [text for row in rows for text in (row["resume"], row["job_description"])]
+    found = [
+        {s.name for s in read_document(text, DocumentKind.RESUME, analysis, []).skills}
+        for text, analysis in zip(texts, skill_matcher.analyse(texts), strict=True)
+    ]
     job_counts, gap_counts, errors = Counts(), Counts(), {}
     for i, row in enumerate(rows):
-        resume_skills = {s.name for s in aggregate_skills(found[2 * i])}
-        job_skills = {s.name for s in aggregate_skills(found[2 * i + 1])}
+        resume_skills, job_skills = found[2 * i], found[2 * i + 1]
         job = match_skills(job_skills, [GoldSkill(name, ()) for name in row["job_skills"]])
         # An exact-name gap: the similarity service refines it in a real job.
         gap = match_skills(job_skills - resume_skills, [GoldSkill(name, ()) for name in row["missing_skills"]])

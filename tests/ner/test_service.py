@@ -12,7 +12,8 @@ from grpc_status import rpc_status
 from skillbridge.ner.v1 import ner_service_pb2, ner_service_pb2_grpc
 
 from services.common.settings import Settings
-from services.ner.backends import SkillMatcher, SpacyNer
+from services.ner.backends import SpacyNer
+from services.ner.matcher import VocabularyMatcher
 from services.ner.server import SERVICE_NAME, start
 
 pytestmark = pytest.mark.ml
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.ml
 
 @pytest.fixture
 async def stub(
-    skill_matcher: SkillMatcher, spacy_ner: SpacyNer
+    skill_matcher: VocabularyMatcher, spacy_ner: SpacyNer
 ) -> AsyncIterator[ner_service_pb2_grpc.NerServiceAsyncStub]:
     settings = Settings.from_env({}, max_text_chars=100_000)
     running = await start(settings, port=0, skills=skill_matcher, entities=spacy_ner)
@@ -50,6 +51,10 @@ async def test_skills_of_the_examples_are_canonical_and_clean(
     resume_skills = {s.name: s for s in resume.skills}
     assert {"k8s", "Kubernetes"} <= set(resume_skills["Kubernetes"].mentions)
     assert resume_skills["Kubernetes"].category == "Cloud & DevOps"
+    assert resume_skills["Kubernetes"].skill_id == "skillbridge:kubernetes"
+    assert resume_skills["Kubernetes"].method == "phrase"
+    assert "k8s" in resume_skills["Kubernetes"].evidence or "Kubernetes" in resume_skills["Kubernetes"].evidence
+    assert resume.field in {"data", "software", "cloud-devops"}
     assert {"Python", "SQL", "Apache Spark", "Apache Airflow", "dbt", "Terraform"} <= set(resume_skills)
     job_names = [s.name for s in job.skills]
     assert {"Apache Flink", "Databricks", "Delta Lake", "Google BigQuery", "Google Cloud Platform"} <= set(job_names)
@@ -60,6 +65,30 @@ async def test_skills_of_the_examples_are_canonical_and_clean(
     noise = {"experience", "data", "team", "skills", "design", "development", "years"}
     assert not noise & {m.casefold() for s in [*resume.skills, *job.skills] for m in s.mentions}
     assert not resume.truncated and not job.truncated
+
+
+async def test_job_ad_kind_reads_required_and_nice_to_have(stub: ner_service_pb2_grpc.NerServiceAsyncStub) -> None:
+    nurse = (
+        "Registered Nurse, Telemetry\n"
+        "Mercy Valley Hospital is hiring a registered nurse for our telemetry unit.\n"
+        "Requirements\n- Active RN license and BLS certification.\n- Medication administration and wound care.\n"
+        "Nice to have\n- ACLS certification.\n- Epic experience.\n"
+    )
+    reply = await stub.ExtractSkills(
+        ner_service_pb2.ExtractSkillsRequest(
+            texts=[nurse, nurse],
+            kinds=[ner_service_pb2.DOCUMENT_KIND_JOB_DESCRIPTION, ner_service_pb2.DOCUMENT_KIND_RESUME],
+        )
+    )
+    job, resume = reply.documents
+    skills = {s.name: s for s in job.skills}
+    assert job.field == "healthcare"
+    assert "registered nurse" in job.occupations
+    assert skills["RN License"].required and skills["Basic Life Support"].required
+    assert not skills["Advanced Cardiovascular Life Support"].required and not skills["Epic"].required
+    assert "React Native" not in skills
+    assert skills["Medication Administration"].evidence == "Medication administration and wound care."
+    assert all(s.required for s in resume.skills)
 
 
 async def test_entities_of_the_examples_include_orgs_places_and_skills(
@@ -116,7 +145,7 @@ async def test_text_without_skills_gives_an_empty_list(stub: ner_service_pb2_grp
     assert list(reply.documents[0].skills) == []
 
 
-async def test_health_reports_serving(skill_matcher: SkillMatcher, spacy_ner: SpacyNer) -> None:
+async def test_health_reports_serving(skill_matcher: VocabularyMatcher, spacy_ner: SpacyNer) -> None:
     running = await start(Settings.from_env({}), port=0, skills=skill_matcher, entities=spacy_ner)
     try:
         async with grpc.aio.insecure_channel(running.address) as channel:

@@ -1,68 +1,133 @@
-"""Checks of the curated taxonomy file data/skills.jsonl itself."""
+"""Checks of the built vocabulary file data/skills.jsonl (and data/occupations.jsonl) and of its loader."""
 
 from __future__ import annotations
 
-from spacy.lang.en.stop_words import STOP_WORDS
+from collections import Counter
+from pathlib import Path
+
+import pytest
 
 from services.common.settings import REPO_ROOT
-from services.common.taxonomy import load_taxonomy
-from services.ner.backends import load_term_flags
-from services.ner.core import NOISE_TERMS
+from services.common.taxonomy import FIELDS, Skill, Taxonomy, load_occupations, load_taxonomy
+from services.ner.core import GENERIC_WORDS
 
 TAXONOMY_PATH = REPO_ROOT / "data" / "skills.jsonl"
+OCCUPATIONS_PATH = REPO_ROOT / "data" / "occupations.jsonl"
 
 
-def test_taxonomy_has_at_least_1500_unique_canonical_skills() -> None:
-    names = [skill.name.casefold() for skill in load_taxonomy(TAXONOMY_PATH).skills]
-    assert len(names) >= 1500
+@pytest.fixture(scope="module")
+def vocabulary() -> Taxonomy:
+    return load_taxonomy(TAXONOMY_PATH)
+
+
+def test_names_and_ids_are_unique(vocabulary: Taxonomy) -> None:
+    names = [skill.name.casefold() for skill in vocabulary.skills]
+    ids = [skill.skill_id for skill in vocabulary.skills]
+    assert len(names) >= 3000
     assert len(set(names)) == len(names)
+    assert len(set(ids)) == len(ids)
 
 
-def test_every_skill_has_a_category_and_there_are_many_categories() -> None:
-    skills = load_taxonomy(TAXONOMY_PATH).skills
-    assert all(skill.category for skill in skills)
-    assert len({skill.category for skill in skills}) >= 15
+def test_fifteen_fields_have_fifty_skills_each_and_every_field_is_known(vocabulary: Taxonomy) -> None:
+    counts = Counter(skill.field for skill in vocabulary.skills)
+    assert set(counts) <= set(FIELDS)
+    assert sum(1 for field, n in counts.items() if field != "general" and n >= 50) >= 15
+    curated = Counter(skill.field for skill in vocabulary.skills if skill.source == "curated")
+    assert all(curated[field] >= 50 for field in FIELDS)
 
 
-def test_no_term_is_shared_by_two_skills() -> None:
-    owner: dict[str, str] = {}
-    clashes = []
-    for skill in load_taxonomy(TAXONOMY_PATH).skills:
-        for term in {t.casefold() for t in (skill.name, *skill.aliases)}:
-            if owner.setdefault(term, skill.name) != skill.name:
-                clashes.append((term, owner[term], skill.name))
-    assert clashes == []
+def test_a_term_is_shared_only_across_fields_and_only_when_exact_case_or_field_gated(vocabulary: Taxonomy) -> None:
+    owners: dict[str, list[Skill]] = {}
+    for skill in vocabulary.skills:
+        for term in {t.casefold() for t in skill.terms}:
+            owners.setdefault(term, []).append(skill)
+    for term, skills in owners.items():
+        if len(skills) == 1:
+            continue
+        assert len({s.field for s in skills}) == len(skills), term
+        for skill in skills:
+            strict = {t.casefold() for t in (*skill.exact_case, *skill.guarded, *skill.field_gated)}
+            assert term in strict or skill.source == "esco", (term, skill.name)
 
 
-def test_no_alias_is_a_plain_stop_word_or_noise_word() -> None:
-    _, guarded = load_term_flags(TAXONOMY_PATH)
+def test_no_term_is_a_generic_word_unless_restricted(vocabulary: Taxonomy) -> None:
     bad = [
         term
-        for skill in load_taxonomy(TAXONOMY_PATH).skills
-        for term in (skill.name, *skill.aliases)
-        if term not in guarded and (term.casefold() in STOP_WORDS or term.casefold() in NOISE_TERMS)
+        for skill in vocabulary.skills
+        for term in skill.terms
+        if term.casefold() in GENERIC_WORDS and term not in (*skill.guarded, *skill.exact_case, *skill.field_gated)
     ]
     assert bad == []
 
 
-def test_flagged_terms_are_real_terms_of_the_taxonomy() -> None:
-    exact, guarded = load_term_flags(TAXONOMY_PATH)
-    terms = {t for skill in load_taxonomy(TAXONOMY_PATH).skills for t in (skill.name, *skill.aliases)}
-    assert exact | guarded <= terms
-    assert {"Go", "R", "C"} <= guarded
+def test_relations_point_at_real_skills_and_lean_six_sigma_covers_lean(vocabulary: Taxonomy) -> None:
+    ids = {skill.skill_id for skill in vocabulary.skills}
+    assert all(set(skill.covers) <= ids for skill in vocabulary.skills)
+    lss = vocabulary.lookup("Lean Six Sigma")
+    lean = vocabulary.lookup("Lean Manufacturing")
+    assert lss is not None and lean is not None
+    assert vocabulary.covers(lss.skill_id, lean.skill_id)
+    assert not vocabulary.covers(lean.skill_id, lss.skill_id)
 
 
-def test_well_known_aliases_resolve_to_their_canonical_skill() -> None:
-    taxonomy = load_taxonomy(TAXONOMY_PATH)
-    expected = {
-        "k8s": "Kubernetes",
-        "JS": "JavaScript",
-        "ML": "Machine Learning",
-        "Postgres": "PostgreSQL",
-        "GCP": "Google Cloud Platform",
-        "Golang": "Go",
-        "PySpark": "Apache Spark",
-        "sklearn": "scikit-learn",
-        "CICD": "CI/CD",
-    }
-    assert {alias: taxonomy.canonical(alias) for alias in expected} == expected
+def test_a_tool_listed_under_a_skill_is_its_own_skill_and_covers_it(vocabulary: Taxonomy) -> None:
+    pyspark, spark = vocabulary.lookup("PySpark"), vocabulary.lookup("Apache Spark")
+    mastercam, cam = vocabulary.lookup("Mastercam"), vocabulary.lookup("CAM Programming")
+    assert pyspark is not None and spark is not None and mastercam is not None and cam is not None
+    assert pyspark.name == "PySpark" and vocabulary.covers(pyspark.skill_id, spark.skill_id)
+    assert mastercam.name == "Mastercam" and vocabulary.covers(mastercam.skill_id, cam.skill_id)
+    aircall = vocabulary.lookup("Aircall")
+    assert aircall is not None and aircall.covers == ()  # a rival product, not a cover
+
+
+def test_acronyms_are_exact_case_and_shared_ones_name_every_meaning(vocabulary: Taxonomy) -> None:
+    bls = vocabulary.lookup("BLS")
+    assert bls is not None and "BLS" in bls.exact_case
+    assert {s.name for s in vocabulary.lookup_all("RN")} == {"RN License", "React Native"}
+
+
+def test_esco_skills_carry_their_uri_and_definition(vocabulary: Taxonomy) -> None:
+    esco = [skill for skill in vocabulary.skills if skill.source == "esco"]
+    assert len(esco) >= 1000
+    assert all(s.id.startswith("http://data.europa.eu/esco/skill/") and s.description for s in esco)
+    linked = [s for s in vocabulary.skills if s.source == "curated" and s.esco_uri]
+    assert len(linked) >= 200
+
+
+@pytest.mark.parametrize(
+    ("alias", "name"),
+    [
+        ("k8s", "Kubernetes"),
+        ("Postgres", "PostgreSQL"),
+        ("administering medications", "Medication Administration"),
+        ("GAAP", "GAAP"),
+        ("GD&T", "Geometric Dimensioning and Tolerancing"),
+        ("scaling and root planing", "Dental Hygiene"),
+        ("PBIS", "Positive Behavioral Interventions and Supports"),
+        ("e-discovery", "E-Discovery"),
+        ("ServSafe certification", "ServSafe"),
+    ],
+)
+def test_well_known_aliases_resolve(vocabulary: Taxonomy, alias: str, name: str) -> None:
+    assert vocabulary.canonical(alias) == name
+
+
+def test_occupations_have_fields() -> None:
+    occupations = load_occupations(OCCUPATIONS_PATH)
+    assert len(occupations) >= 2500
+    nurse = next(o for o in occupations if o.name == "specialist nurse")
+    assert nurse.field == "healthcare"
+
+
+def test_an_old_style_file_still_loads(tmp_path: Path) -> None:
+    path = tmp_path / "skills.jsonl"
+    path.write_text('{"name": "Kubernetes", "category": "Cloud", "aliases": ["k8s"]}\n', encoding="utf-8")
+    skill = load_taxonomy(path).lookup("k8s")
+    assert skill is not None and skill.skill_id == "skillbridge:kubernetes"
+
+
+def test_a_malformed_line_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "skills.jsonl"
+    path.write_text('{"name": "A"}\n{"aliases": []}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="skill 2"):
+        load_taxonomy(path)

@@ -146,7 +146,8 @@ def test_summary_names_the_skills_no_candidate_teaches() -> None:
     result = core.recommend(["A", "Z", "Y"], [], ["A", "Z", "Y"], [course("a", ["A"])], 5)
     assert "covers 1 of the 3 skills" in result.summary
     assert "(33% of the gap)" in result.summary
-    assert "No candidate course teaches Z and Y." in result.summary
+    assert "No course found for Z and Y." in result.summary
+    assert result.uncovered_skills == ("Z", "Y")
 
 
 def test_no_gap_means_no_course() -> None:
@@ -158,7 +159,8 @@ def test_no_gap_means_no_course() -> None:
 def test_no_candidate_teaching_the_gap_gives_an_empty_plan_and_says_so() -> None:
     result = core.recommend(["Z"], [], ["Z"], [course("a", ["A"])], 5)
     assert result.courses == ()
-    assert result.summary == "None of the 1 candidate courses teaches any of the 1 missing skills (Z)."
+    assert result.summary == "No course found for Z, the one skill this job needs that your resume lacks."
+    assert result.uncovered_skills == ("Z",)
 
 
 def test_duplicate_candidates_are_counted_once() -> None:

@@ -47,6 +47,7 @@ def test_upsert_sends_vectors_with_metadata_in_the_documented_shape(
         "provider": "cloudacademy",
         "duration_hours": 12,
         "skills": ["Kubernetes", "Docker", "Helm"],
+        "field": "",
     }
     assert len(pinecone_server.namespaces["courses"]) == len(courses)
 
@@ -69,7 +70,9 @@ def test_query_sends_the_filter_and_only_allowed_courses_come_back(
 ) -> None:
     index = make_index(pinecone_server)
     index.build(courses, vectors)
-    wanted = CourseFilter(levels=("beginner", "intermediate"), max_duration_hours=10, providers=("udemy",))
+    wanted = CourseFilter(
+        levels=("beginner", "intermediate"), max_duration_hours=10, providers=("udemy",), fields=("", "software")
+    )
     [found] = index.search(vectors[0:1], 10, wanted)
     assert pinecone_server.requests[-1][1]["filter"] == {
         "$and": [
@@ -77,6 +80,7 @@ def test_query_sends_the_filter_and_only_allowed_courses_come_back(
             {"level": {"$in": ["beginner", "intermediate"]}},
             {"duration_hours": {"$lte": 10}},
             {"provider": {"$in": ["udemy"]}},
+            {"field": {"$in": ["", "software"]}},
         ]
     }
     assert {s.course.id for s in found} == {"docker-1"}  # Udemy's Go course is 14 h

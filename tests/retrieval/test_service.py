@@ -87,6 +87,18 @@ async def test_bad_requests_are_invalid_argument_naming_the_field(stub: Any) -> 
         assert field_violations(info.value) == fields
 
 
+async def test_courses_listing_the_skill_come_first_by_any_of_its_names(stub: Any) -> None:
+    # "k8s" is an alias of Kubernetes in the bundled vocabulary: both Kubernetes courses list it.
+    reply = await stub.SearchCourses(pb.SearchCoursesRequest(queries=["k8s", "Helm"], top_k=3))
+    k8s, helm = reply.results
+    assert {c.course.id for c in k8s.courses[:2]} == {"k8s-101", "k8s-adv"}
+    assert helm.courses[0].course.id == "k8s-101" and "Helm" in helm.courses[0].course.skills
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await stub.SearchCourses(pb.SearchCoursesRequest(queries=["Go"], filter=pb.CourseFilter(fields=[" "])))
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert field_violations(info.value) == ["filter.fields[0]"]
+
+
 async def test_get_catalog_describes_the_exact_index(stub: Any, catalog_file: Path) -> None:
     reply = await stub.GetCatalog(pb.GetCatalogRequest())
     assert (reply.course_count, reply.source, reply.backend) == (14, str(catalog_file), "exact")

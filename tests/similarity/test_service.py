@@ -13,6 +13,7 @@ import pytest
 from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
+from skillbridge.common.v1 import course_pb2
 from skillbridge.similarity.v1 import similarity_service_pb2 as pb
 from skillbridge.similarity.v1 import similarity_service_pb2_grpc as pb_grpc
 
@@ -25,13 +26,16 @@ pytestmark = pytest.mark.ml
 
 @pytest.fixture
 async def channel(minilm: MiniLmEmbedder, tmp_path: Path) -> AsyncIterator[grpc.aio.Channel]:
-    # A data dir with a two-skill taxonomy: enough to see canonical names and pre-embedding at work.
-    (tmp_path / "skills.jsonl").write_text(
-        json.dumps({"name": "Kubernetes", "category": "Cloud", "aliases": ["k8s"]})
-        + "\n"
-        + json.dumps({"name": "PostgreSQL", "category": "Databases", "aliases": []})
-        + "\n"
-    )
+    # A data dir with a small vocabulary: enough to see aliases, the covers relation and pre-embedding at work.
+    skills = [
+        {"id": "skillbridge:kubernetes", "name": "Kubernetes", "category": "Cloud", "aliases": ["k8s"]},
+        {"id": "skillbridge:postgresql", "name": "PostgreSQL", "category": "Databases", "aliases": []},
+        {"id": "skillbridge:lean-manufacturing", "name": "Lean Manufacturing", "category": "Quality",
+         "aliases": ["Lean"]},
+        {"id": "skillbridge:six-sigma", "name": "Six Sigma", "category": "Quality",
+         "aliases": ["Lean Six Sigma Green Belt"], "covers": ["skillbridge:lean-manufacturing"]},
+    ]  # fmt: skip
+    (tmp_path / "skills.jsonl").write_text("".join(json.dumps(skill) + "\n" for skill in skills))
     settings = Settings.from_env({}, data_dir=tmp_path)
     running = await start(settings, port=0, embedder=minilm)
     async with grpc.aio.insecure_channel(running.address) as chan:
@@ -57,26 +61,68 @@ async def test_health_reports_serving(channel: grpc.aio.Channel) -> None:
     assert reply.status == health_pb2.HealthCheckResponse.SERVING
 
 
-async def test_postgresql_matches_postgres_and_kubernetes_does_not_match_excel(channel: grpc.aio.Channel) -> None:
+async def test_a_lenient_threshold_lets_close_names_match_by_meaning(channel: grpc.aio.Channel) -> None:
     stub = pb_grpc.SimilarityServiceStub(channel)
     reply = await stub.CompareSkills(
         pb.CompareSkillsRequest(
-            resume_skills=["Postgres", "Excel"], job_skills=["PostgreSQL", "Kubernetes"], threshold=0.5
+            resume_skills=["Postgres", "Excel"], job_skills=["PostgreSQL", "Kubernetes"], threshold=0.3
         )
     )
+    assert reply.calibrated_threshold == pytest.approx(0.6 * Settings().similarity_calibrated_threshold)
     assert [(m.job_skill, m.resume_skill) for m in reply.matches] == [("PostgreSQL", "Postgres")]
+    assert reply.matches[0].kind == course_pb2.MATCH_KIND_SEMANTIC and reply.matches[0].evidence == "Postgres"
     assert reply.matches[0].score > 0.8
     assert list(reply.missing_skills) == ["Kubernetes"]
     assert [m.job_skill for m in reply.best_matches] == ["PostgreSQL", "Kubernetes"]
-    assert reply.best_matches[1].score < 0.5
+    assert reply.best_matches[1].score < 0.5 and reply.best_matches[1].kind == course_pb2.MATCH_KIND_MISSING
     assert reply.overall_score == pytest.approx(reply.matches[0].score / 2)
 
 
-async def test_taxonomy_alias_is_an_exact_match(channel: grpc.aio.Channel) -> None:
+async def test_the_default_threshold_keeps_real_gaps_missing(channel: grpc.aio.Channel) -> None:
+    # The pairs that the old fixed cosine of 0.5 passed as covered: MySQL is not PostgreSQL, Git is not
+    # GitHub Actions, Xcode is not Objective-C, Datadog is not Databricks, DevOps is not MLOps.
     stub = pb_grpc.SimilarityServiceStub(channel)
-    reply = await stub.CompareSkills(pb.CompareSkillsRequest(resume_skills=["k8s"], job_skills=["Kubernetes"]))
-    assert [(m.resume_skill, m.score) for m in reply.matches] == [("k8s", 1.0)]
+    job = ["PostgreSQL", "GraphQL", "GitHub Actions", "Objective-C", "Databricks", "MLOps"]
+    reply = await stub.CompareSkills(
+        pb.CompareSkillsRequest(resume_skills=["MySQL", "Git", "Xcode", "Datadog", "DevOps"], job_skills=job)
+    )
+    assert reply.calibrated_threshold == Settings().similarity_calibrated_threshold
+    assert list(reply.missing_skills) == job and reply.overall_score == 0.0
+    assert max(m.score for m in reply.best_matches) >= 0.5  # the model still finds them close
+
+
+async def test_aliases_and_relations_match_without_the_model(channel: grpc.aio.Channel) -> None:
+    stub = pb_grpc.SimilarityServiceStub(channel)
+    reply = await stub.CompareSkills(
+        pb.CompareSkillsRequest(resume_skills=["k8s", "Lean Six Sigma Green Belt"], job_skills=["Kubernetes", "Lean"])
+    )
+    kubernetes, lean = reply.best_matches
+    assert (kubernetes.resume_skill, kubernetes.kind, kubernetes.score) == ("k8s", course_pb2.MATCH_KIND_ALIAS, 1.0)
+    assert kubernetes.skill_id == "skillbridge:kubernetes"
+    assert (lean.resume_skill, lean.kind) == ("Lean Six Sigma Green Belt", course_pb2.MATCH_KIND_RELATED)
     assert reply.overall_score == 1.0
+
+
+async def test_skill_details_carry_ids_required_flags_and_evidence(channel: grpc.aio.Channel) -> None:
+    stub = pb_grpc.SimilarityServiceStub(channel)
+    quote = "Ran 40 services on k8s clusters at Fabrikam."
+    kubernetes_skill = course_pb2.Skill(name="Kubernetes", skill_id="skillbridge:kubernetes", evidence=quote)
+    reply = await stub.CompareSkills(
+        pb.CompareSkillsRequest(
+            resume_skills=["ignored when details are given"],
+            resume_skill_details=[kubernetes_skill],
+            job_skill_details=[
+                course_pb2.Skill(name="Kubernetes", skill_id="skillbridge:kubernetes", required=True),
+                course_pb2.Skill(name="PostgreSQL", skill_id="skillbridge:postgresql", required=False),
+            ],
+        )
+    )
+    kubernetes, postgres = reply.best_matches
+    assert (kubernetes.kind, kubernetes.evidence, kubernetes.required) == (course_pb2.MATCH_KIND_ALIAS, quote, True)
+    assert (postgres.kind, postgres.evidence, postgres.required) == (course_pb2.MATCH_KIND_MISSING, "", False)
+    assert postgres.skill_id == "skillbridge:postgresql"
+    # The missing skill is nice to have: it weighs half as much as the required one that is covered.
+    assert reply.overall_score == pytest.approx(1.0 / 1.5)
 
 
 async def test_embed_ranks_related_sentences_above_unrelated(channel: grpc.aio.Channel) -> None:
@@ -98,7 +144,11 @@ async def test_concurrent_compare_calls_all_get_their_own_answers(channel: grpc.
     stub = pb_grpc.SimilarityServiceStub(channel)
     pairs = [("Docker", "Docker containers"), ("Excel", "Microsoft Excel"), ("Java", "Baking")] * 3
     replies = await asyncio.gather(
-        *(stub.CompareSkills(pb.CompareSkillsRequest(resume_skills=[r], job_skills=[j])) for r, j in pairs)
+        # Lenient, so that the close names match by meaning and the answers differ by pair.
+        *(
+            stub.CompareSkills(pb.CompareSkillsRequest(resume_skills=[r], job_skills=[j], threshold=0.3))
+            for r, j in pairs
+        )
     )
     for (resume, job), reply in zip(pairs, replies, strict=True):
         assert reply.best_matches[0].job_skill == job and reply.best_matches[0].resume_skill == resume
@@ -112,6 +162,12 @@ async def test_concurrent_compare_calls_all_get_their_own_answers(channel: grpc.
         (pb.CompareSkillsRequest(resume_skills=["SQL"], job_skills=["SQL"], threshold=1.5), ["threshold"]),
         (pb.CompareSkillsRequest(resume_skills=["SQL", ""], job_skills=["SQL"]), ["resume_skills[1]"]),
         (pb.CompareSkillsRequest(resume_skills=["SQL"], job_skills=["SQL"] * 501), ["job_skills"]),
+        (
+            pb.CompareSkillsRequest(
+                resume_skill_details=[course_pb2.Skill(name=" ")], job_skill_details=[course_pb2.Skill(name="SQL")]
+            ),
+            ["resume_skill_details[0].name"],
+        ),
     ],
 )
 async def test_bad_compare_requests_are_invalid_argument(

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from skillbridge.common.v1 import course_pb2 as skillbridge_dot_common_dot_v1_dot_course__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n:skillbridge/recommendation/v1/recommendation_service.proto\x12\x1dskillbridge.recommendation.v1\x1a\"skillbridge/common/v1/course.proto\"\xa4\x01\n\x17RecommendCoursesRequest\x12\x16\n\x0emissing_skills\x18\x01 \x03(\t\x12\x15\n\rresume_skills\x18\x02 \x03(\t\x12\x12\n\njob_skills\x18\x03 \x03(\t\x12\x31\n\ncandidates\x18\x04 \x03(\x0b\x32\x1d.skillbridge.common.v1.Course\x12\x13\n\x0bmax_courses\x18\x05 \x01(\x05\"\x98\x01\n\x18RecommendCoursesResponse\x12\x41\n\x07\x63ourses\x18\x01 \x03(\x0b\x32\x30.skillbridge.recommendation.v1.RecommendedCourse\x12\x0f\n\x07summary\x18\x02 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x03 \x01(\t\x12\x17\n\x0f\x66\x61llback_reason\x18\x04 \x01(\t\"\x83\x01\n\x11RecommendedCourse\x12-\n\x06\x63ourse\x18\x01 \x01(\x0b\x32\x1d.skillbridge.common.v1.Course\x12\x16\n\x0e\x63overed_skills\x18\x02 \x03(\t\x12\x11\n\trationale\x18\x03 \x01(\t\x12\x14\n\x0cgap_coverage\x18\x04 \x01(\x01\"\x9f\x01\n\x13ScoreCoursesRequest\x12\x15\n\rresume_skills\x18\x01 \x03(\t\x12\x12\n\njob_skills\x18\x02 \x03(\t\x12\x16\n\x0emissing_skills\x18\x03 \x03(\t\x12\x15\n\rcurrent_score\x18\x04 \x01(\x01\x12.\n\x07\x63ourses\x18\x05 \x03(\x0b\x32\x1d.skillbridge.common.v1.Course\"R\n\x14ScoreCoursesResponse\x12:\n\x06scores\x18\x01 \x03(\x0b\x32*.skillbridge.recommendation.v1.CourseScore\"T\n\x0b\x43ourseScore\x12\x11\n\tcourse_id\x18\x01 \x01(\t\x12\x17\n\x0fpotential_score\x18\x02 \x01(\x01\x12\x19\n\x11score_improvement\x18\x03 \x01(\x01\x32\x96\x02\n\x15RecommendationService\x12\x83\x01\n\x10RecommendCourses\x12\x36.skillbridge.recommendation.v1.RecommendCoursesRequest\x1a\x37.skillbridge.recommendation.v1.RecommendCoursesResponse\x12w\n\x0cScoreCourses\x12\x32.skillbridge.recommendation.v1.ScoreCoursesRequest\x1a\x33.skillbridge.recommendation.v1.ScoreCoursesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n:skillbridge/recommendation/v1/recommendation_service.proto\x12\x1dskillbridge.recommendation.v1\x1a\"skillbridge/common/v1/course.proto\"\xb7\x01\n\x17RecommendCoursesRequest\x12\x16\n\x0emissing_skills\x18\x01 \x03(\t\x12\x15\n\rresume_skills\x18\x02 \x03(\t\x12\x12\n\njob_skills\x18\x03 \x03(\t\x12\x31\n\ncandidates\x18\x04 \x03(\x0b\x32\x1d.skillbridge.common.v1.Course\x12\x13\n\x0bmax_courses\x18\x05 \x01(\x05\x12\x11\n\tjob_field\x18\x06 \x01(\t\"\xb2\x01\n\x18RecommendCoursesResponse\x12\x41\n\x07\x63ourses\x18\x01 \x03(\x0b\x32\x30.skillbridge.recommendation.v1.RecommendedCourse\x12\x0f\n\x07summary\x18\x02 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x03 \x01(\t\x12\x17\n\x0f\x66\x61llback_reason\x18\x04 \x01(\t\x12\x18\n\x10uncovered_skills\x18\x05 \x03(\t\"\x83\x01\n\x11RecommendedCourse\x12-\n\x06\x63ourse\x18\x01 \x01(\x0b\x32\x1d.skillbridge.common.v1.Course\x12\x16\n\x0e\x63overed_skills\x18\x02 \x03(\t\x12\x11\n\trationale\x18\x03 \x01(\t\x12\x14\n\x0cgap_coverage\x18\x04 \x01(\x01\"\xbc\x01\n\x13ScoreCoursesRequest\x12\x15\n\rresume_skills\x18\x01 \x03(\t\x12\x12\n\njob_skills\x18\x02 \x03(\t\x12\x16\n\x0emissing_skills\x18\x03 \x03(\t\x12\x15\n\rcurrent_score\x18\x04 \x01(\x01\x12.\n\x07\x63ourses\x18\x05 \x03(\x0b\x32\x1d.skillbridge.common.v1.Course\x12\x1b\n\x13nice_to_have_skills\x18\x06 \x03(\t\"R\n\x14ScoreCoursesResponse\x12:\n\x06scores\x18\x01 \x03(\x0b\x32*.skillbridge.recommendation.v1.CourseScore\"T\n\x0b\x43ourseScore\x12\x11\n\tcourse_id\x18\x01 \x01(\t\x12\x17\n\x0fpotential_score\x18\x02 \x01(\x01\x12\x19\n\x11score_improvement\x18\x03 \x01(\x01\x32\x96\x02\n\x15RecommendationService\x12\x83\x01\n\x10RecommendCourses\x12\x36.skillbridge.recommendation.v1.RecommendCoursesRequest\x1a\x37.skillbridge.recommendation.v1.RecommendCoursesResponse\x12w\n\x0cScoreCourses\x12\x32.skillbridge.recommendation.v1.ScoreCoursesRequest\x1a\x33.skillbridge.recommendation.v1.ScoreCoursesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,17 +33,17 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'skillbridge.recommendation.
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_RECOMMENDCOURSESREQUEST']._serialized_start=130
-  _globals['_RECOMMENDCOURSESREQUEST']._serialized_end=294
-  _globals['_RECOMMENDCOURSESRESPONSE']._serialized_start=297
-  _globals['_RECOMMENDCOURSESRESPONSE']._serialized_end=449
-  _globals['_RECOMMENDEDCOURSE']._serialized_start=452
-  _globals['_RECOMMENDEDCOURSE']._serialized_end=583
-  _globals['_SCORECOURSESREQUEST']._serialized_start=586
-  _globals['_SCORECOURSESREQUEST']._serialized_end=745
-  _globals['_SCORECOURSESRESPONSE']._serialized_start=747
-  _globals['_SCORECOURSESRESPONSE']._serialized_end=829
-  _globals['_COURSESCORE']._serialized_start=831
-  _globals['_COURSESCORE']._serialized_end=915
-  _globals['_RECOMMENDATIONSERVICE']._serialized_start=918
-  _globals['_RECOMMENDATIONSERVICE']._serialized_end=1196
+  _globals['_RECOMMENDCOURSESREQUEST']._serialized_end=313
+  _globals['_RECOMMENDCOURSESRESPONSE']._serialized_start=316
+  _globals['_RECOMMENDCOURSESRESPONSE']._serialized_end=494
+  _globals['_RECOMMENDEDCOURSE']._serialized_start=497
+  _globals['_RECOMMENDEDCOURSE']._serialized_end=628
+  _globals['_SCORECOURSESREQUEST']._serialized_start=631
+  _globals['_SCORECOURSESREQUEST']._serialized_end=819
+  _globals['_SCORECOURSESRESPONSE']._serialized_start=821
+  _globals['_SCORECOURSESRESPONSE']._serialized_end=903
+  _globals['_COURSESCORE']._serialized_start=905
+  _globals['_COURSESCORE']._serialized_end=989
+  _globals['_RECOMMENDATIONSERVICE']._serialized_start=992
+  _globals['_RECOMMENDATIONSERVICE']._serialized_end=1270
 # @@protoc_insertion_point(module_scope)

@@ -30,8 +30,13 @@ class RecommendCoursesRequest(_message.Message):
     JOB_SKILLS_FIELD_NUMBER: _builtins.int
     CANDIDATES_FIELD_NUMBER: _builtins.int
     MAX_COURSES_FIELD_NUMBER: _builtins.int
+    JOB_FIELD_FIELD_NUMBER: _builtins.int
     max_courses: _builtins.int
     """How many courses to recommend; 0 means 5."""
+    job_field: _builtins.str
+    """The job's occupational field, e.g. "healthcare": its courses are preferred among equally useful ones.
+    "" means the field is read from the job skills (their most common field in the skill vocabulary).
+    """
     @_builtins.property
     def missing_skills(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Job skills the resume lacks."""
@@ -56,10 +61,11 @@ class RecommendCoursesRequest(_message.Message):
         job_skills: _abc.Iterable[_builtins.str] | None = ...,
         candidates: _abc.Iterable[_course_pb2.Course] | None = ...,
         max_courses: _builtins.int = ...,
+        job_field: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidates", b"candidates", "job_skills", b"job_skills", "max_courses", b"max_courses", "missing_skills", b"missing_skills", "resume_skills", b"resume_skills"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidates", b"candidates", "job_field", b"job_field", "job_skills", b"job_skills", "max_courses", b"max_courses", "missing_skills", b"missing_skills", "resume_skills", b"resume_skills"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -75,6 +81,7 @@ class RecommendCoursesResponse(_message.Message):
     SUMMARY_FIELD_NUMBER: _builtins.int
     BACKEND_FIELD_NUMBER: _builtins.int
     FALLBACK_REASON_FIELD_NUMBER: _builtins.int
+    UNCOVERED_SKILLS_FIELD_NUMBER: _builtins.int
     summary: _builtins.str
     """A short text summarising the gap and the plan."""
     backend: _builtins.str
@@ -85,6 +92,12 @@ class RecommendCoursesResponse(_message.Message):
     def courses(self) -> _containers.RepeatedCompositeFieldContainer[Global___RecommendedCourse]:
         """Recommended courses, best first."""
 
+    @_builtins.property
+    def uncovered_skills(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Missing skills that no candidate course teaches (the summary names them too). Skills the resume shows
+        after all (by another name, or through a broader skill that covers them) are not listed here.
+        """
+
     def __init__(
         self,
         *,
@@ -92,10 +105,11 @@ class RecommendCoursesResponse(_message.Message):
         summary: _builtins.str = ...,
         backend: _builtins.str = ...,
         fallback_reason: _builtins.str = ...,
+        uncovered_skills: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["backend", b"backend", "courses", b"courses", "fallback_reason", b"fallback_reason", "summary", b"summary"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["backend", b"backend", "courses", b"courses", "fallback_reason", b"fallback_reason", "summary", b"summary", "uncovered_skills", b"uncovered_skills"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -150,6 +164,7 @@ class ScoreCoursesRequest(_message.Message):
     MISSING_SKILLS_FIELD_NUMBER: _builtins.int
     CURRENT_SCORE_FIELD_NUMBER: _builtins.int
     COURSES_FIELD_NUMBER: _builtins.int
+    NICE_TO_HAVE_SKILLS_FIELD_NUMBER: _builtins.int
     current_score: _builtins.float
     """The current match score in [0, 1]."""
     @_builtins.property
@@ -168,6 +183,12 @@ class ScoreCoursesRequest(_message.Message):
     def courses(self) -> _containers.RepeatedCompositeFieldContainer[_course_pb2.Course]:
         """The courses to score."""
 
+    @_builtins.property
+    def nice_to_have_skills(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Job skills the ad marks nice to have: each weighs half as much as a required one, as in the similarity
+        service's overall_score, so potential_score and current_score agree. Empty: every job skill weighs the same.
+        """
+
     def __init__(
         self,
         *,
@@ -176,10 +197,11 @@ class ScoreCoursesRequest(_message.Message):
         missing_skills: _abc.Iterable[_builtins.str] | None = ...,
         current_score: _builtins.float = ...,
         courses: _abc.Iterable[_course_pb2.Course] | None = ...,
+        nice_to_have_skills: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["courses", b"courses", "current_score", b"current_score", "job_skills", b"job_skills", "missing_skills", b"missing_skills", "resume_skills", b"resume_skills"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["courses", b"courses", "current_score", b"current_score", "job_skills", b"job_skills", "missing_skills", b"missing_skills", "nice_to_have_skills", b"nice_to_have_skills", "resume_skills", b"resume_skills"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -25,27 +25,27 @@ _sym_db = _symbol_database.Default()
 from skillbridge.common.v1 import course_pb2 as skillbridge_dot_common_dot_v1_dot_course__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n0skillbridge/retrieval/v1/retrieval_service.proto\x12\x18skillbridge.retrieval.v1\x1a\"skillbridge/common/v1/course.proto\"n\n\x14SearchCoursesRequest\x12\x0f\n\x07queries\x18\x01 \x03(\t\x12\r\n\x05top_k\x18\x02 \x01(\x05\x12\x36\n\x06\x66ilter\x18\x03 \x01(\x0b\x32&.skillbridge.retrieval.v1.CourseFilter\"M\n\x0c\x43ourseFilter\x12\x0e\n\x06levels\x18\x01 \x03(\t\x12\x1a\n\x12max_duration_hours\x18\x02 \x01(\x05\x12\x11\n\tproviders\x18\x03 \x03(\t\"O\n\x15SearchCoursesResponse\x12\x36\n\x07results\x18\x01 \x03(\x0b\x32%.skillbridge.retrieval.v1.QueryResult\"U\n\x0bQueryResult\x12\r\n\x05query\x18\x01 \x01(\t\x12\x37\n\x07\x63ourses\x18\x02 \x03(\x0b\x32&.skillbridge.retrieval.v1.ScoredCourse\"L\n\x0cScoredCourse\x12-\n\x06\x63ourse\x18\x01 \x01(\x0b\x32\x1d.skillbridge.common.v1.Course\x12\r\n\x05score\x18\x02 \x01(\x01\"\x13\n\x11GetCatalogRequest\"K\n\x12GetCatalogResponse\x12\x14\n\x0c\x63ourse_count\x18\x01 \x01(\x05\x12\x0e\n\x06source\x18\x02 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x03 \x01(\t2\xed\x01\n\x10RetrievalService\x12p\n\rSearchCourses\x12..skillbridge.retrieval.v1.SearchCoursesRequest\x1a/.skillbridge.retrieval.v1.SearchCoursesResponse\x12g\n\nGetCatalog\x12+.skillbridge.retrieval.v1.GetCatalogRequest\x1a,.skillbridge.retrieval.v1.GetCatalogResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n0skillbridge/retrieval/v1/retrieval_service.proto\x12\x18skillbridge.retrieval.v1\x1a\"skillbridge/common/v1/course.proto\"\x87\x01\n\x14SearchCoursesRequest\x12\x0f\n\x07queries\x18\x01 \x03(\t\x12\r\n\x05top_k\x18\x02 \x01(\x05\x12\x36\n\x06\x66ilter\x18\x03 \x01(\x0b\x32&.skillbridge.retrieval.v1.CourseFilter\x12\x17\n\x0fpreferred_field\x18\x04 \x01(\t\"]\n\x0c\x43ourseFilter\x12\x0e\n\x06levels\x18\x01 \x03(\t\x12\x1a\n\x12max_duration_hours\x18\x02 \x01(\x05\x12\x11\n\tproviders\x18\x03 \x03(\t\x12\x0e\n\x06\x66ields\x18\x04 \x03(\t\"O\n\x15SearchCoursesResponse\x12\x36\n\x07results\x18\x01 \x03(\x0b\x32%.skillbridge.retrieval.v1.QueryResult\"U\n\x0bQueryResult\x12\r\n\x05query\x18\x01 \x01(\t\x12\x37\n\x07\x63ourses\x18\x02 \x03(\x0b\x32&.skillbridge.retrieval.v1.ScoredCourse\"L\n\x0cScoredCourse\x12-\n\x06\x63ourse\x18\x01 \x01(\x0b\x32\x1d.skillbridge.common.v1.Course\x12\r\n\x05score\x18\x02 \x01(\x01\"\x13\n\x11GetCatalogRequest\"K\n\x12GetCatalogResponse\x12\x14\n\x0c\x63ourse_count\x18\x01 \x01(\x05\x12\x0e\n\x06source\x18\x02 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x03 \x01(\t2\xed\x01\n\x10RetrievalService\x12p\n\rSearchCourses\x12..skillbridge.retrieval.v1.SearchCoursesRequest\x1a/.skillbridge.retrieval.v1.SearchCoursesResponse\x12g\n\nGetCatalog\x12+.skillbridge.retrieval.v1.GetCatalogRequest\x1a,.skillbridge.retrieval.v1.GetCatalogResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'skillbridge.retrieval.v1.retrieval_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SEARCHCOURSESREQUEST']._serialized_start=114
-  _globals['_SEARCHCOURSESREQUEST']._serialized_end=224
-  _globals['_COURSEFILTER']._serialized_start=226
-  _globals['_COURSEFILTER']._serialized_end=303
-  _globals['_SEARCHCOURSESRESPONSE']._serialized_start=305
-  _globals['_SEARCHCOURSESRESPONSE']._serialized_end=384
-  _globals['_QUERYRESULT']._serialized_start=386
-  _globals['_QUERYRESULT']._serialized_end=471
-  _globals['_SCOREDCOURSE']._serialized_start=473
-  _globals['_SCOREDCOURSE']._serialized_end=549
-  _globals['_GETCATALOGREQUEST']._serialized_start=551
-  _globals['_GETCATALOGREQUEST']._serialized_end=570
-  _globals['_GETCATALOGRESPONSE']._serialized_start=572
-  _globals['_GETCATALOGRESPONSE']._serialized_end=647
-  _globals['_RETRIEVALSERVICE']._serialized_start=650
-  _globals['_RETRIEVALSERVICE']._serialized_end=887
+  _globals['_SEARCHCOURSESREQUEST']._serialized_start=115
+  _globals['_SEARCHCOURSESREQUEST']._serialized_end=250
+  _globals['_COURSEFILTER']._serialized_start=252
+  _globals['_COURSEFILTER']._serialized_end=345
+  _globals['_SEARCHCOURSESRESPONSE']._serialized_start=347
+  _globals['_SEARCHCOURSESRESPONSE']._serialized_end=426
+  _globals['_QUERYRESULT']._serialized_start=428
+  _globals['_QUERYRESULT']._serialized_end=513
+  _globals['_SCOREDCOURSE']._serialized_start=515
+  _globals['_SCOREDCOURSE']._serialized_end=591
+  _globals['_GETCATALOGREQUEST']._serialized_start=593
+  _globals['_GETCATALOGREQUEST']._serialized_end=612
+  _globals['_GETCATALOGRESPONSE']._serialized_start=614
+  _globals['_GETCATALOGRESPONSE']._serialized_end=689
+  _globals['_RETRIEVALSERVICE']._serialized_start=692
+  _globals['_RETRIEVALSERVICE']._serialized_end=929
 # @@protoc_insertion_point(module_scope)

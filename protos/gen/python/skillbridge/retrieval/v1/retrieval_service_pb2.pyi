@@ -28,8 +28,13 @@ class SearchCoursesRequest(_message.Message):
     QUERIES_FIELD_NUMBER: _builtins.int
     TOP_K_FIELD_NUMBER: _builtins.int
     FILTER_FIELD_NUMBER: _builtins.int
+    PREFERRED_FIELD_FIELD_NUMBER: _builtins.int
     top_k: _builtins.int
     """How many courses to return per query; 0 means 5, at most 50."""
+    preferred_field: _builtins.str
+    """An occupational field, e.g. "healthcare", whose courses rank first among the courses that list the
+    query as a skill, and get a small boost among the others; "" prefers none.
+    """
     @_builtins.property
     def queries(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """One search per query."""
@@ -44,10 +49,11 @@ class SearchCoursesRequest(_message.Message):
         queries: _abc.Iterable[_builtins.str] | None = ...,
         top_k: _builtins.int = ...,
         filter: Global___CourseFilter | None = ...,
+        preferred_field: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter", "queries", b"queries", "top_k", b"top_k"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter", "preferred_field", b"preferred_field", "queries", b"queries", "top_k", b"top_k"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -62,6 +68,7 @@ class CourseFilter(_message.Message):
     LEVELS_FIELD_NUMBER: _builtins.int
     MAX_DURATION_HOURS_FIELD_NUMBER: _builtins.int
     PROVIDERS_FIELD_NUMBER: _builtins.int
+    FIELDS_FIELD_NUMBER: _builtins.int
     max_duration_hours: _builtins.int
     """Longest allowed course in hours; 0 means no limit."""
     @_builtins.property
@@ -72,16 +79,21 @@ class CourseFilter(_message.Message):
     def providers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Allowed providers."""
 
+    @_builtins.property
+    def fields(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Allowed occupational fields of the course, e.g. ["healthcare", "management"]."""
+
     def __init__(
         self,
         *,
         levels: _abc.Iterable[_builtins.str] | None = ...,
         max_duration_hours: _builtins.int = ...,
         providers: _abc.Iterable[_builtins.str] | None = ...,
+        fields: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["levels", b"levels", "max_duration_hours", b"max_duration_hours", "providers", b"providers"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["fields", b"fields", "levels", b"levels", "max_duration_hours", b"max_duration_hours", "providers", b"providers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,0 +1,195 @@
+"""Context rules of skill extraction: what a document is about, which part of a job ad a mention stands in, and
+which mentions are not skills at all. Pure functions over character offsets; no models, no grpc.
+
+- Field: occupation titles and unambiguous skills vote; the field decides between skills that share a term
+  ("RN": Registered Nurse in a nursing text, React Native in a software one) and whether a field-gated word
+  counts ("Closing" in a sales ad).
+- Sections of a job ad: lines such as "Requirements", "Nice to have", "About us", "Benefits". Mentions under
+  "about the company" or "benefits" headings are not asked of the candidate; mentions under "preferred" ones,
+  or in a sentence that says "a plus", "ideally", "preferred", are nice to have.
+- Mentions inside an organisation's name ("FastLane 3PL", "General Assembly"), role nouns ("product owners") and
+  words that name a product rather than a skill ("budgeting tools for families") are dropped.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+# Fields whose skills overlap so much that a term of one reads the same in the others.
+FIELD_GROUPS: tuple[frozenset[str], ...] = (frozenset({"software", "data", "cloud-devops"}),)
+GENERAL_FIELD = "general"
+# An occupation title votes like this many skills: a headline "Registered Nurse" says more than one skill.
+OCCUPATION_WEIGHT = 3
+MIN_FIELD_SCORE = 2
+
+REQUIRED_HEADINGS = re.compile(
+    r"^(requirements?|required|must[- ]haves?|qualifications|minimum qualifications|basic qualifications|"
+    r"what you('ll)? need|what you bring|what we('re| are) looking for|you have|you bring|skills|about you|"
+    r"who you are|responsibilities|"
+    r"what you('ll)? do|duties|key responsibilities|the role|your role|essential|experience)\b",
+    re.IGNORECASE,
+)
+OPTIONAL_HEADINGS = re.compile(
+    r"^(nice[- ]to[- ]haves?|preferred|preferred qualifications|bonus|bonus points|pluses|desired|desirable|"
+    r"good to have|ideally|extra credit|it would be great if|helpful|would be nice)\b",
+    re.IGNORECASE,
+)
+BLURB_HEADINGS = re.compile(
+    r"^(about us|about the company|about [A-Z][\w&' -]+$|who we are|our company|company overview|benefits|perks|"
+    r"what we offer|we offer|compensation|pay and benefits|why join|why you'll love|equal opportunity|eeo|"
+    r"our mission|the company|life at)",
+    re.IGNORECASE,
+)
+OPTIONAL_CUES = re.compile(
+    r"\b(a plus|is a plus|are a plus|plus\b(?= if)|preferred|preferably|nice[- ]to[- ]have|a bonus|bonus if|"
+    r"ideally|desirable|an advantage|advantageous|helpful|would be great|strongly encouraged|encouraged to apply|"
+    r"not required|welcome|we'd love|would love|appreciated)\b",
+    re.IGNORECASE,
+)
+ROLE_WORDS = frozenset(
+    {
+        "owner", "owners", "manager", "managers", "nurse", "nurses", "engineer", "engineers", "developer",
+        "developers", "analyst", "analysts", "designer", "designers", "assistant", "assistants", "coordinator",
+        "coordinators", "specialist", "specialists", "technician", "technicians", "master", "masters",
+        "representative", "representatives", "officer", "officers", "director", "directors", "administrator",
+        "administrators", "architect", "architects", "consultant", "consultants", "scientist", "scientists",
+    }
+)  # fmt: skip
+CREDENTIAL_WORDS = frozenset({"certification", "certified", "certificate", "license", "licence", "licensure", "exam"})
+PRODUCT_NOUNS = frozenset(
+    {"tools", "tool", "apps", "app", "products", "platform", "platforms", "company", "companies", "firm", "startup"}
+)
+
+
+@dataclass(frozen=True)
+class Section:
+    """A part of a text under one heading: [start, end) in characters, and what kind of part it is."""
+
+    start: int
+    end: int
+    kind: str  # "required" | "optional" | "blurb" | "plain"
+
+
+def group_of(field: str) -> frozenset[str]:
+    """The fields that read a term the same way as `field` does (at least the field itself)."""
+    for group in FIELD_GROUPS:
+        if field in group:
+            return group
+    return frozenset({field})
+
+
+def detect_field(skill_fields: Sequence[str], occupations: Sequence[tuple[str, str, int]]) -> tuple[str, list[str]]:
+    """The document's field from its unambiguous skills' fields and its occupation titles (name, field, count),
+    and the occupation names best first. "" when no field is clearly ahead."""
+    votes: Counter[str] = Counter(f for f in skill_fields if f and f != GENERAL_FIELD)
+    for _, field, count in occupations:
+        if field:
+            votes[field] += OCCUPATION_WEIGHT * count
+    names = [name for name, _, _ in occupations]
+    if not votes:
+        return "", names
+    (best, score), *rest = votes.most_common()
+    if score < MIN_FIELD_SCORE or (rest and rest[0][1] == score):
+        return "", names
+    return best, names
+
+
+def heading_kind(line: str) -> str | None:
+    """What a heading line opens, or None when the line is not a heading."""
+    text = line.strip().strip("#*-•:= ").strip()
+    if not text or len(text.split()) > 7 or text.endswith((".", ",")):
+        return None
+    if BLURB_HEADINGS.match(text):
+        return "blurb"
+    if OPTIONAL_HEADINGS.match(text):
+        return "optional"
+    if REQUIRED_HEADINGS.match(text):
+        return "required"
+    return None
+
+
+def split_sections(text: str) -> list[Section]:
+    """The sections of a text, in order, from its heading lines (one "plain" section when it has none)."""
+    sections: list[Section] = []
+    kind, start, offset = "plain", 0, 0
+    for line in text.splitlines(keepends=True):
+        found = heading_kind(line)
+        if found is not None:
+            if offset > start:
+                sections.append(Section(start, offset, kind))
+            kind, start = found, offset
+        offset += len(line)
+    sections.append(Section(start, max(offset, start), kind))
+    return sections
+
+
+def section_at(sections: Sequence[Section], position: int) -> str:
+    """The kind of section that holds a character position."""
+    for section in sections:
+        if section.start <= position < section.end:
+            return section.kind
+    return "plain"
+
+
+SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
+
+
+class Sentences:
+    """The sentences (and list lines) of a text, found once, looked up by character position."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._starts = [0]
+        self._ends: list[int] = []
+        for match in SENTENCE_END.finditer(text):
+            self._ends.append(match.start())
+            self._starts.append(match.end())
+        self._ends.append(len(text))
+
+    def bounds(self, position: int) -> tuple[int, int]:
+        """Start and end of the sentence around a character position."""
+        index = max(bisect.bisect_right(self._starts, position) - 1, 0)
+        return self._starts[index], self._ends[index]
+
+
+def evidence(sentences: Sentences, start: int, end: int, limit: int = 160) -> str:
+    """A short quote of the sentence a mention stands in, cut around the mention when the sentence is long."""
+    low, high = sentences.bounds(start)
+    text = sentences.text
+    quote = text[low:high].strip(" -•*\t")
+    if len(quote) <= limit:
+        return quote
+    left = max(low, start - limit // 2)
+    right = min(high, left + limit)
+    return ("…" if left > low else "") + text[left:right].strip() + ("…" if right < high else "")
+
+
+def is_optional(sentences: Sentences, sections: Sequence[Section], start: int) -> bool:
+    """True when a job-ad mention is nice to have: its section says so, or its sentence does."""
+    low, high = sentences.bounds(start)
+    if OPTIONAL_CUES.search(sentences.text[low:high]):
+        return True
+    return section_at(sections, start) == "optional"
+
+
+def inside_organisation(start: int, end: int, organisations: Sequence[tuple[int, int]]) -> bool:
+    """True when a mention lies inside a longer organisation name ("General Assembly" holds "Assembly")."""
+    return any(s <= start and end <= e and (e - s) > (end - start) for s, e in organisations)
+
+
+def is_role_noun(mention: str, next_word: str) -> bool:
+    """True for a person's role rather than a skill: the mention ends in a role noun ("Product Owner") or, in
+    lower case, modifies one ("scrum masters"); not when a credential word follows ("Scrum Master certification")."""
+    words = mention.casefold().split()
+    if not words or next_word in CREDENTIAL_WORDS:
+        return False
+    return words[-1] in ROLE_WORDS or (mention.islower() and next_word in ROLE_WORDS)
+
+
+def names_a_product(mention: str, next_word: str) -> bool:
+    """True when a lower-case mention modifies a product or company noun ("budgeting tools for families")."""
+    return mention.islower() and next_word in PRODUCT_NOUNS

@@ -1,0 +1,316 @@
+"""The vocabulary matcher of the NER service: skill names and aliases, skills phrased in prose, occupation titles.
+
+- Phrases: a spaCy PhraseMatcher over every name and alias (and derived spellings). Terms match on lower-cased
+  tokens, except acronyms and other exact-case terms ("RN", "BLS", "Swift"), which match their exact spelling,
+  and guarded terms ("Go", "R"), which also need a list or technical context. A term several skills share
+  ("RN", "PCA") yields one hit that carries every candidate; the document's field picks one later.
+- Prose: a skill written in other words ("administered IV medications" for Medication Administration) is found
+  when every content word of one of its names appears, by stem, within a short window of one sentence
+  (`window` tokens, calibrated on the evaluation's dev split). These hits have method "semantic".
+- Occupations: ESCO occupation titles ("registered nurse", "accountant") found in the text, for the field vote.
+
+Built once per process and shared; spaCy objects are not documented as thread-safe, so calls hold a lock.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import spacy
+from spacy.lang.en.stop_words import STOP_WORDS
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
+from services.common.taxonomy import Occupation, Skill, Taxonomy, load_occupations, load_taxonomy
+from services.ner.core import GENERIC_WORDS, SkillMatch, SkillRef, TextAnalysis
+
+log = logging.getLogger(__name__)
+
+# A guarded term ("Go", "R", "C", "Chef") counts only in a list or a technical phrase.
+LIST_TOKENS = frozenset({",", "/", "(", ")", "&", ";", "|", "•", "·", "+", "and", "or"})
+CUE_WORDS = frozenset({"in", "using", "with", "of", "including", "like", "via"})
+TECH_NOUNS = frozenset(
+    {
+        "programming", "language", "languages", "lang", "developer", "developers", "development", "engineer",
+        "engineers", "code", "codebase", "services", "microservices", "backend", "scripts", "scripting",
+        "libraries", "library", "modules", "sdk", "stack", "apps", "experience", "proficiency", "runtime",
+        "routines", "concurrency", "packages", "toolchain", "compiler", "cookbooks", "recipes", "manifests",
+        "playbooks", "automation", "models", "modeling", "animation", "rendering", "framework", "tests",
+    }
+)  # fmt: skip
+DEFAULT_PROSE_WINDOW = 2
+SENTENCE_ENDS = frozenset({".", ";", "!", "?"})
+STEM_LENGTH = 5
+
+
+@dataclass(frozen=True)
+class _Term:
+    skills: tuple[Skill, ...]
+    text: str
+    exact: bool
+    guarded: bool
+    gated: bool
+
+
+def term_variants(term: str) -> list[str]:
+    """Spelling variants people write for a term: "scikit-learn" -> "scikit learn", "Node.js" -> "NodeJS"."""
+    variants = [term]
+    if "-" in term:
+        variants += [term.replace("-", " "), term.replace("-", "")]
+    if term.lower().endswith(".js"):
+        variants += [term[:-3] + "js", term[:-3] + " js"]
+    if " & " in term:
+        variants.append(term.replace(" & ", " and "))
+    if " and " in term:
+        variants.append(term.replace(" and ", " & "))
+    last = term.split()[-1] if term.split() else ""
+    # Job ads pluralise freely ("data pipelines", "REST APIs"); the matcher has no lemmatizer, so add the plural.
+    if last.isalpha() and len(last) >= 3 and last[-1].lower() not in "sxyz":
+        variants.append(term + "s")
+    elif last.isalpha() and len(last) >= 4 and last.endswith("y") and last[-2].lower() not in "aeiou":
+        variants.append(term[:-1] + "ies")
+    return variants
+
+
+def blank_tokenizer() -> Any:
+    """spaCy's English tokenizer, with single letters before a period split off ("written in R.")."""
+    nlp = spacy.blank("en")
+    suffixes = [*(nlp.Defaults.suffixes or ()), r"(?<=[A-Za-z])(?<![A-Za-z.][A-Za-z])\."]
+    tokenizer: Any = nlp.tokenizer
+    tokenizer.suffix_search = spacy.util.compile_suffix_regex(suffixes).search
+    tokenizer.rules = {key: value for key, value in tokenizer.rules.items() if not re.fullmatch(r"[A-Za-z]\.", key)}
+    return nlp
+
+
+def stem(word: str) -> str:
+    """A truncation stem: "administered", "administration" -> "admin"; "medications" -> "medic"."""
+    return word.casefold()[:STEM_LENGTH]
+
+
+def content_words(text: str) -> list[str]:
+    """Words of a name that carry meaning (not stop words, not one letter)."""
+    return [w for w in re.findall(r"[A-Za-z][A-Za-z+#]*", text) if len(w) > 1 and w.casefold() not in STOP_WORDS]
+
+
+class VocabularyMatcher:
+    """Finds vocabulary skills (by phrase and in prose) and occupation titles in texts."""
+
+    def __init__(
+        self, taxonomy: Taxonomy, occupations: Iterable[Occupation] = (), *, prose_window: int = DEFAULT_PROSE_WINDOW
+    ) -> None:
+        self._nlp = blank_tokenizer()
+        self._lock = threading.Lock()
+        self.prose_window = prose_window
+        self._terms: dict[int, _Term] = {}
+        lower_terms, orth_terms = self._collect_terms(taxonomy)
+        self._lower = PhraseMatcher(self._nlp.vocab, attr="LOWER")
+        self._orth = PhraseMatcher(self._nlp.vocab, attr="ORTH")
+        self._add(self._lower, lower_terms)
+        self._add(self._orth, orth_terms)
+        self.pattern_count = len(lower_terms) + len(orth_terms)
+        self._occupation_matcher = PhraseMatcher(self._nlp.vocab, attr="LOWER")
+        self._occupation_titles = PhraseMatcher(self._nlp.vocab, attr="ORTH")
+        self._occupations: dict[int, Occupation] = {}
+        self._add_occupations([o for o in occupations if o.field])
+        self._prose_index = self._build_prose_index(taxonomy)
+        log.info("vocabulary matcher: %d skills, %d patterns", len(taxonomy), self.pattern_count)
+
+    @classmethod
+    def from_files(cls, skills: Path, occupations: Path | None = None, **kwargs: Any) -> VocabularyMatcher:
+        """Builds the matcher from data/skills.jsonl and (when present) data/occupations.jsonl."""
+        found = load_occupations(occupations) if occupations is not None and occupations.exists() else []
+        return cls(load_taxonomy(skills), found, **kwargs)
+
+    def _collect_terms(self, taxonomy: Taxonomy) -> tuple[list[tuple[str, _Term]], list[tuple[str, _Term]]]:
+        owners: dict[tuple[str, bool], list[Skill]] = {}
+        flags: dict[tuple[str, bool], tuple[bool, bool, bool]] = {}
+        for skill in taxonomy.skills:
+            strict_terms = {*skill.exact_case, *skill.guarded}
+            gated_terms = set(skill.field_gated)
+            # ESCO-derived skills match only by their own name and only in their field: their names are
+            # derived automatically and some are common phrases.
+            terms = skill.terms if skill.source != "esco" else (skill.name,)
+            for term in terms:
+                strict = term in strict_terms
+                gated = term in gated_terms or skill.source == "esco"
+                for variant in [term] if strict else term_variants(term):
+                    key = (variant if strict else variant.casefold(), strict)
+                    if not strict and key[0] in GENERIC_WORDS:
+                        continue
+                    if not strict and key[0] in STOP_WORDS and term not in gated_terms:
+                        continue
+                    bucket = owners.setdefault(key, [])
+                    if skill not in bucket:
+                        bucket.append(skill)
+                    old = flags.get(key, (strict, term in skill.guarded, gated))
+                    flags[key] = (strict, old[1] or term in skill.guarded, old[2] and gated)
+        lower: list[tuple[str, _Term]] = []
+        orth: list[tuple[str, _Term]] = []
+        for (text, strict), skills in owners.items():
+            exact, guarded, gated = flags[(text, strict)]
+            entry = _Term(skills=tuple(skills), text=text, exact=exact, guarded=guarded, gated=gated)
+            (orth if strict else lower).append((text, entry))
+        return lower, orth
+
+    def _add(self, matcher: PhraseMatcher, terms: list[tuple[str, _Term]]) -> None:
+        docs = list(self._nlp.tokenizer.pipe(text for text, _ in terms))
+        for doc, (text, entry) in zip(docs, terms, strict=True):
+            label = f"{'E' if entry.exact else 'L'}\x1f{text}"
+            key = self._nlp.vocab.strings.add(label)
+            self._terms[key] = entry
+            matcher.add(label, [doc])
+
+    def _add_occupations(self, occupations: list[Occupation]) -> None:
+        """Occupation titles and their plurals. One-word titles match only in lower case, so the tool "Chef" or
+        a sentence-initial "Judge" is no title."""
+        names = [o.name for o in occupations] + [o.name + "s" for o in occupations]
+        docs = list(self._nlp.tokenizer.pipe(names))
+        for doc, occupation in zip(docs, occupations + occupations, strict=True):
+            if len(doc) == 1 and (doc[0].lower_ in STOP_WORDS or doc[0].lower_ in GENERIC_WORDS):
+                continue
+            label = f"O\x1f{doc.text.casefold()}"
+            key = self._nlp.vocab.strings.add(label)
+            self._occupations.setdefault(key, occupation)
+            (self._occupation_titles if len(doc) == 1 else self._occupation_matcher).add(label, [doc])
+
+    @staticmethod
+    def _build_prose_index(taxonomy: Taxonomy) -> dict[str, list[tuple[Skill, tuple[str, ...]]]]:
+        """Stems of every curated multi-word name and alias, indexed by their rarest stem."""
+        entries: list[tuple[Skill, tuple[str, ...]]] = []
+        for skill in taxonomy.skills:
+            if skill.source != "curated":
+                continue
+            for term in skill.terms:
+                words = content_words(term)
+                if 2 <= len(words) <= 4 and term not in skill.exact_case:
+                    entries.append((skill, tuple(dict.fromkeys(stem(w) for w in words))))
+        frequency = Counter(s for _, stems in entries for s in stems)
+        index: dict[str, list[tuple[Skill, tuple[str, ...]]]] = {}
+        for skill, stems in entries:
+            if len(stems) >= 2:
+                index.setdefault(min(stems, key=lambda s: frequency[s]), []).append((skill, stems))
+        return index
+
+    def analyse(self, texts: Sequence[str]) -> list[TextAnalysis]:
+        """Phrase hits, prose hits and occupation titles of each text, in input order."""
+        with self._lock:
+            return [self._analyse_one(doc) for doc in self._nlp.tokenizer.pipe(texts)]
+
+    def _analyse_one(self, doc: Doc) -> TextAnalysis:
+        phrases = self._phrase_hits(doc)
+        covered = {(h.skill_id, i) for h in phrases for i in range(h.start_char, h.end_char)}
+        prose = [h for h in self._prose_hits(doc) if (h.skill_id, h.start_char) not in covered]
+        occupations: Counter[str] = Counter()
+        fields: dict[str, str] = {}
+        for key, start, _ in [*self._occupation_matcher(doc), *self._occupation_titles(doc)]:
+            occupation = self._occupations[key]
+            # A title in the first lines (the ad's or the resume's headline) says the most.
+            occupations[occupation.name] += 2 if doc[start].idx < 200 else 1
+            fields[occupation.name] = occupation.field
+        return TextAnalysis(
+            hits=sorted([*phrases, *prose], key=lambda h: h.start_char),
+            occupations=[(name, fields[name], count) for name, count in occupations.most_common()],
+        )
+
+    def _phrase_hits(self, doc: Doc) -> list[SkillMatch]:
+        spans: list[Span] = []
+        for matcher in (self._lower, self._orth):
+            for key, start, end in matcher(doc):
+                entry = self._terms[key]
+                if entry.guarded and not _in_skill_context(doc, start, end):
+                    continue
+                spans.append(Span(doc, start, end, label=key))
+        hits = []
+        for span in filter_spans(spans):
+            entry = self._terms[span.label]
+            first, *others = entry.skills
+            hits.append(
+                SkillMatch(
+                    name=first.name,
+                    category=first.category,
+                    text=span.text,
+                    start_char=span.start_char,
+                    end_char=span.end_char,
+                    exact_case=entry.exact or span.text == entry.text,
+                    guarded=entry.guarded,
+                    skill_id=first.skill_id,
+                    field=first.field,
+                    gated=entry.gated,
+                    alternatives=tuple(SkillRef(s.name, s.skill_id, s.field, s.category) for s in others),
+                    next_word=doc[span.end].lower_ if span.end < len(doc) else "",
+                )
+            )
+        return hits
+
+    def _prose_hits(self, doc: Doc) -> list[SkillMatch]:
+        window = self.prose_window
+        sentence = 0
+        tokens: list[tuple[int, str, int]] = []  # token index, stem, sentence number
+        for token in doc:
+            if token.text in SENTENCE_ENDS or "\n" in token.text:
+                sentence += 1
+            elif token.is_alpha and len(token.text) > 1 and token.lower_ not in STOP_WORDS:
+                tokens.append((token.i, stem(token.text), sentence))
+        hits: list[SkillMatch] = []
+        seen: set[tuple[str, int]] = set()
+        for position, (_, anchor, number) in enumerate(tokens):
+            entries = self._prose_index.get(anchor)
+            if not entries:
+                continue
+            nearby = [(i, s) for i, s, n in tokens[max(0, position - window) : position + window + 1] if n == number]
+            near_stems = {s for _, s in nearby}
+            for skill, stems in entries:
+                if not near_stems.issuperset(stems):
+                    continue
+                found = [i for i, s in nearby if s in stems]
+                start, end = min(found), max(found) + 1
+                if (skill.skill_id, start) in seen:
+                    continue
+                seen.add((skill.skill_id, start))
+                span = doc[start:end]
+                hits.append(
+                    SkillMatch(
+                        name=skill.name,
+                        category=skill.category,
+                        text=span.text,
+                        start_char=span.start_char,
+                        end_char=span.end_char,
+                        exact_case=False,
+                        skill_id=skill.skill_id,
+                        field=skill.field,
+                        # Prose is loose evidence: it counts only for skills of the document's own field.
+                        gated=True,
+                        method="semantic",
+                        score=round(len(stems) / (end - start), 3),
+                    )
+                )
+        return hits
+
+
+def _in_skill_context(doc: Doc, start: int, end: int) -> bool:
+    """Whether a guarded term stands in a skill list or a technical phrase ("Go, Rust", "in R", "C programming")."""
+    before = doc[start - 1] if start > 0 else None
+    after = doc[end] if end < len(doc) else None
+    next_word = after.lower_ if after is not None else ""
+    if before is not None and before.lower_ in CUE_WORDS:
+        return True  # "written in C for ...", "experience with Go"
+    if after is not None and after.is_alpha and after.is_lower and next_word not in TECH_NOUNS | LIST_TOKENS:
+        return False  # "Go to market", "Go ahead"
+    if before is not None and before.lower_ in LIST_TOKENS:
+        return True
+    return next_word in LIST_TOKENS or next_word in TECH_NOUNS
+
+
+def read_taxonomy_json(path: Path) -> list[dict[str, Any]]:
+    """The raw JSON objects of a vocabulary file (for tools and tests that check the file itself)."""
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
