@@ -14,8 +14,8 @@ from services.common.server import RunningServer, create_server, serve_service
 from services.retrieval import backends
 from services.retrieval.backends import ExactIndex, Index
 from services.retrieval.servicer import RetrievalServicer
-from services.retrieval.skill_directory import SkillDirectory, plain_key, vocabulary_key
 from services.retrieval.settings import RetrievalSettings
+from services.retrieval.skill_directory import SkillDirectory, plain_key, vocabulary_key
 
 log = logging.getLogger(__name__)
 

@@ -69,6 +69,10 @@ class Analysis:
     resume_skills: list[ner_service_pb2.ExtractedSkill] = field(default_factory=list)
     job_skills: list[ner_service_pb2.ExtractedSkill] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    # The occupational field read from the job ad ("" when unsure): courses of that field are preferred.
+    job_field: str = ""
+    # The match score users read (SEED.md): the share of the job's skills the resume covers. Course potential
+    # scores and improvements are on the same scale, so "+N points" adds up to what the page and CLI show.
     current_score: float = 0.0
     candidates: dict[str, course_pb2.Course] = field(default_factory=dict)
     chosen: list[recommendation_service_pb2.RecommendedCourse] = field(default_factory=list)
@@ -111,7 +115,7 @@ async def extract_skills(c: StageClients, a: Analysis, report: StageReport) -> N
     a.resume_skills, a.job_skills = list(skills.documents[0].skills), list(skills.documents[1].skills)
     a.result.user_skills.extend(a.user_skill_names)
     a.result.job_skills.extend(a.job_skill_names)
-    a.result.matching_details.job_field = skills.documents[1].field
+    a.job_field = a.result.matching_details.job_field = skills.documents[1].field
     report.metrics = {"skills_found": len(a.resume_skills), "job_skills": len(a.job_skills)}
     report.summary = f"{len(a.resume_skills)} resume skills, {len(a.job_skills)} job skills"
 
@@ -130,14 +134,15 @@ async def compare_skills(c: StageClients, a: Analysis, report: StageReport) -> N
                 job_skill_details=skill_details(a.job_skills),
             ),
         )
-        a.missing, a.current_score = list(comparison.missing_skills), comparison.overall_score
+        a.missing = list(comparison.missing_skills)
+        details.overall_score = comparison.overall_score
         details.matches.extend(comparison.matches)
         details.job_skill_matches.extend(comparison.best_matches)
         details.calibrated_threshold = comparison.calibrated_threshold
     a.result.skill_gap.extend(a.missing)
-    details.overall_score = a.current_score
     details.threshold = a.threshold
     matched = len(a.job_skills) - len(a.missing)
+    a.current_score = matched / len(a.job_skills) if a.job_skills else 0.0
     report.metrics = {"matched": matched, "missing": len(a.missing), "score": a.current_score}
     report.summary = f"{matched} of {len(a.job_skills)} job skills covered"
 
@@ -147,7 +152,9 @@ async def retrieve_courses(c: StageClients, a: Analysis, report: StageReport) ->
         found = await c.call(
             Stage.COURSE_RETRIEVAL,
             c.retrieval.SearchCourses,
-            retrieval_service_pb2.SearchCoursesRequest(queries=a.missing, top_k=COURSES_PER_SKILL),
+            retrieval_service_pb2.SearchCoursesRequest(
+                queries=a.missing, top_k=COURSES_PER_SKILL, preferred_field=a.job_field
+            ),
         )
         for query in found.results:
             for scored in query.courses:
@@ -167,9 +174,11 @@ async def recommend_courses(c: StageClients, a: Analysis, report: StageReport) -
                 job_skills=a.job_skill_names,
                 candidates=list(a.candidates.values()),
                 max_courses=MAX_RECOMMENDED,
+                job_field=a.job_field,
             ),
         )
         a.chosen = list(ranked.courses)
+        a.result.uncovered_skills.extend(ranked.uncovered_skills)
         a.result.recommendations_text = ranked.summary
         a.result.matching_details.recommendation_backend = ranked.backend
         a.result.matching_details.fallback_reason = ranked.fallback_reason
@@ -179,16 +188,9 @@ async def recommend_courses(c: StageClients, a: Analysis, report: StageReport) -
             if not a.missing
             else "No course in the catalog teaches the missing skills."
         )
-    a.result.uncovered_skills.extend(uncovered(a))
+        a.result.uncovered_skills.extend(a.missing)  # no candidate course at all
     report.metrics = {"recommended": len(a.chosen)}
     report.summary = f"{len(a.chosen)} courses recommended"
-
-
-def uncovered(a: Analysis) -> list[str]:
-    """The missing skills that no recommended or candidate course covers, in the gap's order."""
-    covered = {s.casefold() for rec in a.chosen for s in rec.covered_skills}
-    covered |= {s.casefold() for course in a.candidates.values() for s in course.skills}
-    return [s for s in a.missing if s.casefold() not in covered]
 
 
 async def score_courses(c: StageClients, a: Analysis, report: StageReport) -> None:

@@ -18,8 +18,8 @@ from services.common.taxonomy import Taxonomy
 from services.similarity import backends
 from services.similarity.calibration import calibrated_cosine
 from services.similarity.servicer import SimilarityServicer
-from services.similarity.vocabulary_vectors import PrecomputedFirst, cache_path, read_vectors, write_vectors
 from services.similarity.settings import SimilaritySettings
+from services.similarity.vocabulary_vectors import PrecomputedFirst, cache_path, read_vectors, write_vectors
 
 log = logging.getLogger(__name__)
 

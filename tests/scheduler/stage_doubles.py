@@ -38,6 +38,10 @@ class StageDoubles:
     behaviors: dict[str, Behavior] = field(default_factory=dict)
     # False: CompareSkills answers as a similarity service of the round before explained matches did.
     explain_matches: bool = True
+    # Skills no course of the catalog teaches: SearchCourses finds nothing for them.
+    unteachable: set[str] = field(default_factory=set)
+    # What the last SearchCourses and RecommendCourses were asked, for tests of what the pipeline passes on.
+    requests: dict[str, Any] = field(default_factory=dict)
     calls: Counter[str] = field(default_factory=Counter)
     started: dict[str, asyncio.Event] = field(default_factory=dict)
     cancelled: dict[str, asyncio.Event] = field(default_factory=dict)
@@ -134,8 +138,12 @@ class Retrieval(ret_grpc.RetrievalServiceServicer):
 
     async def SearchCourses(self, request: Any, context: Any) -> Any:
         await self.d.act("SearchCourses", context)
+        self.d.requests["SearchCourses"] = request
         results = []
         for q in request.queries:
+            if q in self.d.unteachable:
+                results.append(ret.QueryResult(query=q))
+                continue
             course = course_pb2.Course(
                 id=f"c-{q.lower()}",
                 title=f"Learn {q}",
@@ -153,11 +161,16 @@ class Recommendation(rec_grpc.RecommendationServiceServicer):
 
     async def RecommendCourses(self, request: Any, context: Any) -> Any:
         await self.d.act("RecommendCourses", context)
+        self.d.requests["RecommendCourses"] = request
         courses = [
             rec.RecommendedCourse(course=c, covered_skills=list(c.skills), rationale=f"Covers {', '.join(c.skills)}")
             for c in request.candidates
         ]
-        return rec.RecommendCoursesResponse(courses=courses, summary="plan", backend="double")
+        taught = {s for c in request.candidates for s in c.skills}
+        uncovered = [s for s in request.missing_skills if s not in taught]
+        return rec.RecommendCoursesResponse(
+            courses=courses, summary="plan", backend="double", uncovered_skills=uncovered
+        )
 
     async def ScoreCourses(self, request: Any, context: Any) -> Any:
         await self.d.act("ScoreCourses", context)

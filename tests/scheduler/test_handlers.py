@@ -1,16 +1,31 @@
-"""The course-recommendation stages' pure parts."""
+"""What the course-recommendation stages hand on between the stage services, over real gRPC to the doubles."""
 
 from __future__ import annotations
 
-from skillbridge.common.v1 import course_pb2
-from skillbridge.recommendation.v1 import recommendation_service_pb2 as rec
+from skillbridge_client import AsyncSchedulerClient
 
-from services.scheduler.handlers import Analysis, uncovered
+from services.common.settings import Settings
+from tests.sdk.harness import JOB_DESCRIPTION, RESUME, running_stack
 
 
-def test_uncovered_skills_are_the_missing_ones_no_course_teaches() -> None:
-    a = Analysis(resume_text="r", job_text="j", threshold=0.5)
-    a.missing = ["Kafka", "Terraform", "COBOL", "Rust"]
-    a.candidates = {"c1": course_pb2.Course(id="c1", skills=["terraform"])}
-    a.chosen = [rec.RecommendedCourse(course=course_pb2.Course(id="c2"), covered_skills=["Kafka"])]
-    assert uncovered(a) == ["COBOL", "Rust"]
+async def test_the_field_reaches_retrieval_and_ranking_and_uncovered_gaps_reach_the_result(settings: Settings) -> None:
+    async with running_stack(settings) as stack, AsyncSchedulerClient(stack.address) as client:
+        stack.doubles.unteachable = {"Kafka"}
+        job = await client.wait((await client.submit_analysis(RESUME, JOB_DESCRIPTION)).id, timeout=30)
+        result = job.course_recommendation_result
+        assert list(result.skill_gap) == ["Kubernetes", "Kafka"]
+        assert list(result.uncovered_skills) == ["Kafka"]
+        assert [c.course.title for c in result.recommended_courses] == ["Learn Kubernetes"]
+        field = result.matching_details.job_field
+        assert stack.doubles.requests["SearchCourses"].preferred_field == field
+        assert stack.doubles.requests["RecommendCourses"].job_field == field
+
+
+async def test_scores_are_shares_of_the_job_skills_covered(settings: Settings) -> None:
+    """The match score users read is the share of job skills covered (2 of 4 here); a course that teaches one
+    more gap skill adds a quarter."""
+    async with running_stack(settings) as stack, AsyncSchedulerClient(stack.address) as client:
+        job = await client.wait((await client.submit_analysis(RESUME, JOB_DESCRIPTION)).id, timeout=30)
+        courses = job.course_recommendation_result.recommended_courses
+        assert {round(c.potential_score, 6) for c in courses} == {0.75}
+        assert {round(c.score_improvement, 6) for c in courses} == {0.25}
