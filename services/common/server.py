@@ -106,7 +106,9 @@ async def serve_until_signal(
     await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
     if stop.is_set():
         log.info("signal received: draining for up to %.1f s", grace)
+        began = time.monotonic()
         await (drain or running.stop)(grace)
+        log.info("drained in %.2f s (grace %.1f s)", time.monotonic() - began, grace)
     waiter.cancel()
     stopper.cancel()
 
