@@ -87,9 +87,11 @@ async def drain_with_watchers(
     stages: StageProcesses | None = None,
     double_delay: float = 0.2,
     store: str | None = None,
+    term_when_running: int = 0,
 ) -> dict[str, Any]:
-    """Runs the scenario (with the real `stages`, or stage doubles); returns its figures, raising ChaosError
-    when a watch lost or repeated an event, a job did not succeed, or the replica outlived its grace period."""
+    """Runs the scenario (with the real `stages`, or stage doubles; each replica has 4 slots) and returns its
+    figures; raises ChaosError when a watch lost or repeated an event, a job did not succeed, or the replica
+    outlived its grace period."""
     doubles: subprocess.Popen[bytes] | None = None
     if stages is None:
         doubles, address = start_doubles(tmp, double_delay)
@@ -113,7 +115,10 @@ async def drain_with_watchers(
             texts = [analysis_request().course_recommendation for _ in range(jobs)]
             submitted = [await client.submit_analysis(t.resume_text, t.job_description_text) for t in texts]
             watches = [asyncio.create_task(_follow(client, job.id)) for job in submitted]
-            await until(lambda: _some_done(watches, max(jobs // 5, 1)), within=300, what="jobs finishing")
+            if term_when_running:  # SIGTERM while both replicas' slots are full: the first holds running jobs
+                await until(lambda: _running_at_least(client, term_when_running), within=120, what="every slot running")
+            else:  # SIGTERM mid-run, once some jobs finished
+                await until(lambda: _some_done(watches, max(jobs // 5, 1)), within=300, what="jobs finishing")
             pending_at_term = sum(1 for w in watches if not w.done())
             procs[0].send_signal(signal.SIGTERM)
             termed = time.monotonic()
@@ -127,6 +132,11 @@ async def drain_with_watchers(
             kinds = [e.WhichOneof("kind") for e in events]
             if kinds[-1] != "succeeded" or sum(k in ("succeeded", "failed", "cancelled") for k in kinds) != 1:
                 raise ChaosError(f"job {job_id}: {kinds}")
+        handed_back = sum(
+            1
+            for _, events in histories
+            if any("shut down" in e.retried.reason for e in events if e.HasField("retried"))
+        )
         if drain > grace + 1.0:
             raise ChaosError(f"SIGTERM took {drain:.1f} s, more than the grace period of {grace:g} s")
         return {
@@ -137,6 +147,7 @@ async def drain_with_watchers(
             "exit_status": procs[0].returncode,
             "watches_open_at_sigterm": pending_at_term,
             "watch_reconnects": interruptions.count,
+            "handed_back": handed_back,
             "all_succeeded_gap_free": True,
         }
     finally:
@@ -158,6 +169,10 @@ def drained_seconds(log: Path) -> float:
 
 async def _serving(address: str) -> bool:
     return await health_status(address, "") == "SERVING"
+
+
+async def _running_at_least(client: AsyncSchedulerClient, n: int) -> bool:
+    return (await client.queue_status()).running >= n
 
 
 def _some_done(watches: list[asyncio.Task[Any]], n: int) -> bool:

@@ -118,8 +118,7 @@ class StageProcesses:
 
     async def start_all(self) -> None:
         started = {service: self.start(service) for service in STAGE_SERVICES}
-        for service, since in started.items():
-            await self.serving(service, since)
+        await asyncio.gather(*(self.serving(service, since) for service, since in started.items()))
 
     def kill(self, service: str) -> None:
         proc = self.procs[service]

@@ -117,3 +117,24 @@ async def test_sigterm_ends_within_the_grace_period_and_sdk_watches_resume_on_th
     assert figures["watches_open_at_sigterm"] > 0 and figures["watch_reconnects"] > 0
     # The replica's own account: its drain keeps one deadline for every step.
     assert figures["drained_s"] <= figures["grace_s"] + 0.5
+
+
+@pytest.mark.timeout(300)
+async def test_jobs_that_cannot_finish_within_the_grace_are_handed_back_and_the_drain_keeps_its_deadline(
+    tmp_path: Path,
+) -> None:
+    url, prefix = await require_redis(), f"drain:{uuid.uuid4().hex[:10]}:"
+    try:
+        # Each stage call takes 1 s, a job 6 s: the jobs running at SIGTERM cannot end within 2 s.
+        figures = await drain_with_watchers(
+            tmp_path,
+            jobs=12,
+            grace=2.0,
+            double_delay=1.0,
+            term_when_running=8,
+            store=f"{url}{'&' if '?' in url else '?'}prefix={prefix}",
+        )
+    finally:
+        await delete_prefix(url, prefix)
+    assert figures["handed_back"] >= 1 and figures["all_succeeded_gap_free"]
+    assert figures["drained_s"] <= figures["grace_s"] + 0.5
