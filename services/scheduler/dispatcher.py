@@ -80,6 +80,10 @@ class Dispatcher:
     def running(self) -> int:
         return len(self._active)
 
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
     async def start(self) -> None:
         await self._store.heartbeat(self.worker_id, self.slots, self._clock())
         self._loops = [

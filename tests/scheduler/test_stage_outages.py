@@ -285,6 +285,33 @@ async def test_shutdown_hands_a_waiting_job_back_at_once_and_ends_watches_with_u
         await reader.stop(0.5)
 
 
+async def test_a_job_that_starts_waiting_during_the_drain_is_handed_back_at_once(
+    settings: Settings, others: tuple[StageDoubles, str]
+) -> None:
+    o = await outage_stack(settings, others)
+    try:
+        job_id = (await o.stub.SubmitJob(course_request(skip_cache=True))).job.id
+        await asyncio.wait_for(o.doubles.signal("ExtractSkills").wait(), 10)
+        await o.similarity.stop()
+        # The drain begins while the job is still in the stage before similarity, with a grace far longer than
+        # this test's timeout; the job reaches similarity only then.
+        stopping = asyncio.create_task(o.scheduler.stop(300.0))
+        await assert_eventually(lambda: o.scheduler.dispatcher is not None and o.scheduler.dispatcher.stopping)
+        o.gate.set()
+        await asyncio.wait_for(stopping, 60)
+    finally:
+        await close(o)
+    reader = await start(o.settings.replace(run_dispatcher=False), port=0)
+    try:
+        async with grpc.aio.insecure_channel(reader.address) as channel:
+            stub = pb_grpc.JobSchedulerServiceStub(channel)
+            assert (await job_of(stub, job_id)).state == job_pb2.JOB_STATE_QUEUED
+            names = await kinds(stub, job_id)
+            assert names[-3:] == ["service_waiting", "stage_finished", "retried"]
+    finally:
+        await reader.stop(0.5)
+
+
 async def test_health_not_serving_stops_claims_and_serving_lets_one_probe_through(outage: Outage) -> None:
     o = outage
     o.gate.set()
