@@ -12,9 +12,9 @@ that case, from services.common.otlp).
 Why this is not the OpenTelemetry API with its gRPC instrumentation: a span is on the hot path of every RPC
 (SubmitJob takes about 1 ms end to end) and of every stage call. `make bench` measures both ways
 (tests/bench/tracing_bench.py, in the raw ceilings): extracting a traceparent, starting and ending a span and
-injecting the next costs about 90 us with the OpenTelemetry SDK (which is what generates ids; the API alone is
-a no-op that makes none) and about 13 us here, 7x less, on these machines. So propagation and spans stay here,
-and OpenTelemetry is used where it pays: the OTLP export.
+injecting the next costs 24-90 us with the OpenTelemetry SDK (which is what generates ids; the API alone is a
+no-op that makes none) and 5-13 us here, 4-7x less, in two runs on these shared machines. So propagation and
+spans stay here, and OpenTelemetry is used where it pays: the OTLP export.
 """
 
 from __future__ import annotations

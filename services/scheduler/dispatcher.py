@@ -40,6 +40,8 @@ class ClaimGate(Protocol):
     def blocking(self) -> list[str]: ...
 
 
+# At most one slot-time sample per this many seconds.
+SLOT_SAMPLE_SECONDS = 0.25
 # The claim loop settles scheduled and waiting jobs at most this often.
 RELEASE_INTERVAL_SECONDS = 0.05
 
@@ -70,7 +72,11 @@ class Dispatcher:
         self._loops: list[asyncio.Task[None]] = []
         self._stopping = False
         self._released_at = -1e9
-        self._busy_end: float | None = None  # when the last job ended with every slot busy
+        # Slot-time measurement: when the current busy window began and how many jobs ended in it; and whether
+        # the last claim left jobs waiting (then a freed slot is refilled at once: the dispatcher is busy).
+        self._busy_since: float | None = None
+        self._busy_ends = 0
+        self._backlog = False
 
     @property
     def slots(self) -> int:
@@ -156,6 +162,7 @@ class Dispatcher:
                         jobs = []
                     if self._gate is not None:
                         self._gate.started(len(jobs))
+                    self._backlog = len(jobs) >= free
                     for job in jobs:
                         task = asyncio.create_task(self._run(job), name=f"job-{job.id}")
                         self._active[job.id] = (task, job.fence)
@@ -231,15 +238,25 @@ class Dispatcher:
             job_id_var.reset(token)
 
     async def _measure_slot_time(self, job: JobRecord, now: float) -> None:
-        """While every slot is busy, the time between two completions times the slots is what one slot takes
-        per job under that load (contention included): the wait estimate's service time at depth."""
-        busy = len(self._active) >= self.slots
-        if busy and self._busy_end is not None and now > self._busy_end:
-            try:
-                await self._store.record_timing(f"slot:{job.type.value}", (now - self._busy_end) * self.slots, now)
-            except Exception:
-                log.exception("could not record a slot time")
-        self._busy_end = now if busy else None
+        """While every slot is busy (or jobs wait for the next free one), the time between completions times the
+        slots is what one slot takes per job under that load, contention included: the wait estimate's service
+        time at depth. One sample per SLOT_SAMPLE_SECONDS at most, averaged over the completions in it, so a
+        fast drain does not write a timing per job."""
+        if not (len(self._active) >= self.slots or self._backlog):
+            self._busy_since, self._busy_ends = None, 0
+            return
+        if self._busy_since is None:
+            self._busy_since, self._busy_ends = now, 0
+            return
+        self._busy_ends += 1
+        if now - self._busy_since < SLOT_SAMPLE_SECONDS:
+            return
+        per_slot = (now - self._busy_since) / self._busy_ends * self.slots
+        self._busy_since, self._busy_ends = now, 0
+        try:
+            await self._store.record_timing(f"slot:{job.type.value}", per_slot, now)
+        except Exception:
+            log.exception("could not record a slot time")
 
     async def _fail(self, job: JobRecord, error: JobError) -> None:
         now = self._clock()

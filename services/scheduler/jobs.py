@@ -144,15 +144,15 @@ class JobService:
         return max(self._counts.workers, self._local_workers(), 1)
 
     def mean_job_seconds(self, job_type: JobType) -> float:
-        """What one worker slot takes per job of this type: measured under load when there are enough samples
-        (the median time between completions while every slot was busy, times the slots), else the mean
-        duration of a job, else a default."""
+        """What one worker slot takes per job of this type now: measured under load when there are enough
+        samples (the recent median of the time between completions while every slot was busy, times the slots),
+        else the recent median duration of a job (which includes the contention it ran under), else a default."""
         slot = self._timings.get(f"slot:{job_type.value}")
         if slot and slot.samples >= MIN_SLOT_SAMPLES:
-            return slot.p50
+            return slot.recent
         timing = self._timings.get(f"job:{job_type.value}")
         if timing and timing.samples:
-            return timing.mean
+            return timing.recent
         return DEFAULT_JOB_SECONDS.get(job_type, self._settings.default_job_seconds)
 
     def _estimate(self, job_type: JobType, position: int) -> float:

@@ -254,6 +254,8 @@ class Timing:
     p95: float
     samples: int
     p50: float = 0.0
+    # The median of the newest samples only: what it takes now (under the load of the moment).
+    recent: float = 0.0
 
 
 @dataclass

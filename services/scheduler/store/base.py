@@ -30,6 +30,8 @@ __all__ = ["AdmissionRequestKeys", "Change", "Decide", "DecideRelease", "JobStor
 # Every store keeps the latest this many durations per key, and counts a dispatcher alive this long after its
 # last heartbeat.
 TIMING_SAMPLES = 500
+# How many of the newest samples say what a job takes now.
+RECENT_SAMPLES = 50
 WORKER_TTL_SECONDS = 30.0
 
 
@@ -143,4 +145,5 @@ def timing_of(key: str, samples: list[float]) -> Timing:
         return Timing(key, 0.0, 0.0, 0)
     ordered = sorted(samples)
     p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
-    return Timing(key, statistics.fmean(samples), p95, len(samples), p50=statistics.median(ordered))
+    recent = statistics.median(samples[:RECENT_SAMPLES])
+    return Timing(key, statistics.fmean(samples), p95, len(samples), p50=statistics.median(ordered), recent=recent)

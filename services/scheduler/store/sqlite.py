@@ -7,24 +7,16 @@ locking. synchronous=NORMAL in WAL mode survives a killed process (only an OS cr
 
 from __future__ import annotations
 
-import sqlite3
-from collections import Counter
-from collections.abc import Collection, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Collection
 
 from services.scheduler import codec
-from services.scheduler.feed import ChangeFeed
 from services.scheduler.model import (
-    Admission,
     AdmissionSnapshot,
-    Bucket,
     EventKind,
     JobEvent,
     JobNotFound,
     JobRecord,
     JobState,
-    NewEvent,
     OwnerUsage,
     QueueCounts,
     StaleAttempt,
@@ -39,217 +31,13 @@ from services.scheduler.store.base import (
     DecideRelease,
     timing_of,
 )
-from services.scheduler.store.sqlite_schema import migrate
+from services.scheduler.store.sqlite_tables import SqliteTables
 
 
-class SqliteJobStore:
+class SqliteJobStore(SqliteTables):
     """JobStore on one SQLite file."""
 
     shared = False  # one scheduler process owns the file
-
-    def __init__(self, path: Path, feed: ChangeFeed) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        migrate(self._db)
-        self._feed = feed
-        row = self._db.execute("SELECT COALESCE(MAX(queue_seq), 0) FROM jobs").fetchone()
-        self._next_seq = int(row[0]) + 1
-        # Queued jobs per priority, kept in step with every write (one process owns the file), so the depth and
-        # a new job's place are known without counting the queue.
-        self._queued: Counter[int] = Counter(
-            dict(self._db.execute("SELECT priority, COUNT(*) FROM jobs WHERE state = 'QUEUED' GROUP BY priority"))
-        )
-        self.path = path
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        queued, next_seq = Counter(self._queued), self._next_seq
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            self._queued, self._next_seq = queued, next_seq  # what the rolled-back writes counted goes too
-            raise
-        self._db.execute("COMMIT")
-
-    def _load(self, job_id: str) -> JobRecord | None:
-        row = self._db.execute("SELECT body FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return codec.record_from_dict(codec.loads(row[0])) if row else None
-
-    def _load_whole(self, where: str, params: tuple[object, ...], tail: str = "") -> list[JobRecord]:
-        """Records with their input and result (for callers and handlers; state changes need only the record)."""
-        rows = self._db.execute(
-            f"SELECT j.body, i.data, r.data FROM jobs j LEFT JOIN inputs i ON i.job_id = j.id"
-            f" LEFT JOIN results r ON r.job_id = j.id WHERE {where} {tail}",
-            params,
-        ).fetchall()
-        return [codec.record_from_dict(codec.loads(body), given, result) for body, given, result in rows]
-
-    def _save(self, job: JobRecord, *, insert: bool = False) -> None:
-        values = (
-            job.owner,
-            job.state.value,
-            job.priority,
-            job.queue_seq,
-            job.request_id or None,
-            job.fence,
-            job.lease_until,
-            job.end_time,
-            job.expire_time,
-            job.fair_round,
-            job.not_before,
-            codec.dumps(codec.record_to_dict(job)),
-            job.id,
-        )
-        if insert:
-            self._db.execute(
-                "INSERT INTO inputs (job_id, data) VALUES (?,?)", (job.id, codec.input_to_bytes(job.input))
-            )
-        if job.result is not None and job.state is JobState.SUCCEEDED:
-            self._db.execute("INSERT OR IGNORE INTO results (job_id, data) VALUES (?,?)", (job.id, job.result))
-        if job.state is JobState.SUCCEEDED and job.cache_key:
-            self._db.execute(
-                "INSERT INTO cache (owner, key, job_id) VALUES (?,?,?)"
-                " ON CONFLICT(owner, key) DO UPDATE SET job_id = excluded.job_id",
-                (job.owner, job.cache_key, job.id),
-            )
-        if insert:
-            self._db.execute(
-                "INSERT INTO jobs (owner, state, priority, queue_seq, request_id, fence, lease_until, end_time,"
-                " expire_time, fair_round, not_before, body, id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                values,
-            )
-        else:
-            self._db.execute(
-                "UPDATE jobs SET owner=?, state=?, priority=?, queue_seq=?, request_id=?, fence=?,"
-                " lease_until=?, end_time=?, expire_time=?, fair_round=?, not_before=?, body=? WHERE id=?",
-                values,
-            )
-
-    def _write_events(self, stored: list[JobEvent]) -> None:
-        self._db.executemany(
-            "INSERT INTO events (job_id, seq, time, kind, data) VALUES (?,?,?,?,?)",
-            [(e.job_id, e.sequence, e.time, e.kind.value, codec.dumps(e.data)) for e in stored],
-        )
-
-    def _append(self, job: JobRecord, events: list[NewEvent], now: float) -> list[JobEvent]:
-        stored = []
-        for event in events:
-            job.last_sequence += 1
-            stored.append(JobEvent(job.id, job.last_sequence, now, event.kind, event.data))
-        self._write_events(stored)
-        timings = [e.timing for e in events if e.timing is not None]
-        if timings:
-            self._db.executemany(
-                "INSERT INTO timings (key, at, seconds) VALUES (?,?,?)", [(k, now, s) for k, s in timings]
-            )
-        return stored
-
-    def _moved(self, priority: int, before: JobState | None, after: JobState) -> None:
-        """Keeps the queued counts in step with one job's change of state."""
-        self._queued[priority] += (after is JobState.QUEUED) - (before is JobState.QUEUED)
-
-    def _new_position(self, job: JobRecord) -> int:
-        """The place of a job entering the queue now (the newest submit order, not yet in the queue): everyone
-        of a higher priority, and everyone of its priority except those in a later fair round."""
-        (later,) = self._db.execute(
-            "SELECT COUNT(*) FROM jobs INDEXED BY jobs_queue"
-            " WHERE state = 'QUEUED' AND priority = ? AND fair_round > ?",
-            (job.priority, job.fair_round),
-        ).fetchone()
-        higher = sum(n for p, n in self._queued.items() if p > job.priority)
-        return higher + self._queued[job.priority] - int(later) + 1
-
-    def _position(self, job: JobRecord) -> int:
-        # Range counts over the partial queue index, in its order (priority desc, round, seq); one query with
-        # ORs would scan the whole table.
-        row = self._db.execute(
-            "SELECT (SELECT COUNT(*) FROM jobs INDEXED BY jobs_queue WHERE state = 'QUEUED' AND priority > ?)"
-            " + (SELECT COUNT(*) FROM jobs INDEXED BY jobs_queue"
-            "    WHERE state = 'QUEUED' AND priority = ? AND fair_round < ?)"
-            " + (SELECT COUNT(*) FROM jobs INDEXED BY jobs_queue"
-            "    WHERE state = 'QUEUED' AND priority = ? AND fair_round = ? AND queue_seq < ?)",
-            (job.priority, job.priority, job.fair_round, job.priority, job.fair_round, job.queue_seq),
-        ).fetchone()
-        return int(row[0]) + 1
-
-    def _round(self, priority: int, owner: str) -> int | None:
-        row = self._db.execute(
-            "SELECT round FROM rounds WHERE priority = ? AND owner = ?", (priority, owner)
-        ).fetchone()
-        return int(row[0]) if row else None
-
-    def _set_round(self, priority: int, owner: str, value: int) -> None:
-        self._db.execute(
-            "INSERT INTO rounds (priority, owner, round) VALUES (?,?,?)"
-            " ON CONFLICT(priority, owner) DO UPDATE SET round = excluded.round",
-            (priority, owner, value),
-        )
-
-    def _cached(self, owner: str, cache_key: str) -> JobRecord | None:
-        if not cache_key:
-            return None
-        found = self._load_whole("j.id = (SELECT job_id FROM cache WHERE owner = ? AND key = ?)", (owner, cache_key))
-        return found[0] if found else None
-
-    def _snapshot(
-        self, owner: str, priority: int, depends_on: Collection[str], cache_key: str = "", count_pending: bool = True
-    ) -> AdmissionSnapshot:
-        """What an admission decision reads, inside the write transaction (so it cannot change under it)."""
-        pending = 0
-        if count_pending:
-            (pending,) = self._db.execute(
-                "SELECT COUNT(*) FROM jobs WHERE owner = ? AND state IN ('QUEUED', 'SCHEDULED', 'WAITING')", (owner,)
-            ).fetchone()
-        depth = sum(self._queued.values())
-        row = self._db.execute("SELECT tokens, updated FROM buckets WHERE owner = ?", (owner,)).fetchone()
-        return AdmissionSnapshot(
-            dependencies={dep_id: self._load(dep_id) for dep_id in depends_on},
-            pending=int(pending),
-            depth=int(depth),
-            bucket=Bucket(float(row[0]), float(row[1])) if row else None,
-            serving_round=self._round(priority, "") or 0,
-            owner_round=self._round(priority, owner),
-            cached=self._cached(owner, cache_key),
-        )
-
-    def _apply(self, admission: Admission, now: float, *, insert: bool) -> JobRecord:
-        """Writes an admission decision (inside the caller's transaction): the record, its events, its place in
-        the queue, the owner's round and bucket, its dependencies."""
-        job = admission.job
-        assert job is not None
-        events = list(admission.events)
-        if admission.queued_event is not None and job.state is JobState.QUEUED:
-            job.queue_seq = self._next_seq
-            self._next_seq += 1
-            self._set_round(job.priority, job.owner, job.fair_round)
-            events.append(admission.queued_event(self._new_position(job)))
-        self._moved(job.priority, None, job.state)  # a new job, or a delayed or waiting one: never queued before
-        if admission.bucket is not None:
-            self._db.execute(
-                "INSERT INTO buckets (owner, tokens, updated) VALUES (?,?,?)"
-                " ON CONFLICT(owner) DO UPDATE SET tokens = excluded.tokens, updated = excluded.updated",
-                (job.owner, admission.bucket.tokens, admission.bucket.updated),
-            )
-        if insert:
-            stored = []
-            for event in events:
-                job.last_sequence += 1
-                stored.append(JobEvent(job.id, job.last_sequence, now, event.kind, event.data))
-            self._save(job, insert=True)
-            self._write_events(stored)
-            if job.depends_on:
-                self._db.executemany(
-                    "INSERT INTO deps (job_id, depends_on) VALUES (?,?)", [(job.id, d) for d in job.depends_on]
-                )
-        else:
-            self._append(job, events, now)
-            self._save(job)
-        return job
 
     # --- JobStore ------------------------------------------------------------------------------------------
 
