@@ -11,6 +11,7 @@ fails naming the stage and the cause; cancel and shutdown end a wait at once; he
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -120,6 +121,17 @@ async def take_down_during_a_job(o: Outage) -> str:
     return job_id
 
 
+async def waiting_since(stub: Stub, job_id: str) -> float:
+    """When the job's service_waiting event was written (seconds since the epoch)."""
+    job = await job_of(stub, job_id)
+    async for update in stub.WatchJob(pb.WatchJobRequest(job_id=job_id)):
+        if update.HasField("event") and update.event.HasField("service_waiting"):
+            return float(update.event.time.ToNanoseconds() / 1e9)
+        if update.HasField("event") and update.event.sequence >= job.last_sequence:
+            break
+    raise AssertionError(f"job {job_id} has no service_waiting event")
+
+
 async def waiting_for(stub: Stub, job_id: str, service: str) -> bool:
     return (await job_of(stub, job_id)).waiting_for_service == service
 
@@ -157,6 +169,12 @@ async def test_a_job_waits_for_a_restarting_service_and_succeeds_in_its_first_at
     down = await assert_eventually(lambda: _state_is(o.stub, "similarity", UNAVAILABLE), within=10)
     assert down.waiting_jobs == 1 and down.reason
     assert list(down.stages) == [job_pb2.STAGE_SIMILARITY_ANALYSIS]
+    # The service stays down for two lease periods: the waiting job must keep its lease (or it would be
+    # re-queued as if its worker had died).
+    lease = o.settings.lease_seconds
+    since = await waiting_since(o.stub, job_id)
+    await assert_eventually(lambda: time.time() - since > 2 * lease, within=10 * lease)
+    assert (await job_of(o.stub, job_id)).state == job_pb2.JOB_STATE_RUNNING
 
     await o.similarity.start()  # the restart, on the same port
     job = await assert_eventually(lambda: ended(o.stub, job_id), within=20)
@@ -171,7 +189,7 @@ async def test_a_job_waits_for_a_restarting_service_and_succeeds_in_its_first_at
     assert waited[0].service_waiting.stage == job_pb2.STAGE_SIMILARITY_ANALYSIS
     assert "UNAVAILABLE" in waited[0].service_waiting.reason
     assert waited[0].service_waiting.budget.ToTimedelta().total_seconds() == 120
-    assert recovered[0].service_recovered.waited.ToTimedelta().total_seconds() > 0
+    assert recovered[0].service_recovered.waited.ToTimedelta().total_seconds() > 2 * lease
     assert not any(e.HasField("retried") for e in events)
     serving = await assert_eventually(lambda: _state_is(o.stub, "similarity", SERVING), within=10)
     assert serving.waiting_jobs == 0
