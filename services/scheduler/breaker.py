@@ -13,6 +13,11 @@ A breaker is SERVING (closed), UNAVAILABLE (open: no job that needs the service 
 In PROBING the dispatcher starts one job at a time (`claimable` / `started`); its stage call closes or re-opens
 the breaker. A probe that never calls the service frees its slot after `probe_timeout`.
 
+A breaker guards against losing a service: it opens only once the service has been seen serving. Until then it
+stays UNSPECIFIED (with the last error as its reason) and jobs start as usual; their calls wait for the service
+within their outage budget. So a scheduler started before its stage services (or one that runs only job types
+that call none, such as no-op jobs, with no stage service at all) does not stop claiming.
+
 Pure state machines over an injected clock and random draw: no asyncio, no grpc.
 """
 
@@ -66,6 +71,7 @@ class CircuitBreaker:
         self._openings = 0  # openings since it last served a call
         self._probe_at: float | None = None  # when the current probe job started
         self._reopen_at = 0.0  # when an open breaker without health turns PROBING
+        self.seen_serving = False  # only a service seen serving can be lost (see the module docstring)
 
     def _move(self, state: ServiceState, reason: str = "") -> bool:
         self.reason = reason
@@ -76,6 +82,9 @@ class CircuitBreaker:
         return True
 
     def _open(self, reason: str) -> bool:
+        if not self.seen_serving:
+            self.reason = reason
+            return False
         if self.state is not ServiceState.UNAVAILABLE:
             delay = self._config.cooldown.delay(self._openings, self._rand())
             self._openings += 1
@@ -88,6 +97,7 @@ class CircuitBreaker:
         if health is Health.DOWN:
             return self._open(reason or "not serving")
         if health is Health.SERVING:
+            self.seen_serving = True
             if self.state is ServiceState.UNAVAILABLE:
                 return self._move(ServiceState.PROBING)
             if self.state is ServiceState.UNSPECIFIED:
@@ -104,6 +114,7 @@ class CircuitBreaker:
     def on_success(self) -> bool:
         """A stage call got an answer from the service; returns whether the state changed."""
         self._failures = self._openings = 0
+        self.seen_serving = True
         if self.health is Health.DOWN:
             # A call got through although health last said down: the health stream lags; the call is the news.
             self.health = Health.UNKNOWN

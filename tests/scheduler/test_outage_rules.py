@@ -103,6 +103,7 @@ def test_health_down_opens_and_holds_open_until_health_says_serving_then_one_pro
 def test_a_failed_probe_opens_again_and_a_silent_probe_frees_its_slot() -> None:
     clock = Clock()
     b = breaker(clock, threshold=3)
+    b.on_health(Health.SERVING)
     b.on_health(Health.DOWN)
     b.on_health(Health.SERVING)
     b.probe_started()
@@ -139,9 +140,21 @@ def test_call_failures_open_after_the_threshold_and_the_cooldown_grows_without_h
     assert b.refresh()  # a success reset the cool-down to its first step
 
 
+def test_a_service_never_seen_serving_does_not_stop_jobs_from_starting() -> None:
+    clock = Clock()
+    b = breaker(clock)
+    assert not b.on_health(Health.DOWN, "UNAVAILABLE: connection refused")
+    assert not b.on_failure("UNAVAILABLE: connection refused")
+    assert b.state is ServiceState.UNSPECIFIED and not b.blocks
+    assert b.reason == "UNAVAILABLE: connection refused"  # shown in queue status all the same
+    assert b.on_health(Health.SERVING) and b.state is ServiceState.SERVING
+    assert b.on_health(Health.DOWN) and b.blocks  # now it can be lost
+
+
 def test_a_call_that_gets_through_wins_over_a_lagging_health_report() -> None:
     clock = Clock()
     b = breaker(clock)
+    b.on_health(Health.SERVING)
     b.on_health(Health.DOWN)
     assert b.on_success() and b.state is ServiceState.SERVING and b.health is Health.UNKNOWN
 
@@ -150,6 +163,7 @@ def test_gate_starts_no_job_while_a_service_is_down_and_one_while_probing() -> N
     clock = Clock()
     gate = Breakers(["ner", "similarity"], BreakerConfig(), clock=clock)
     assert gate.claimable(4) == 4
+    gate["similarity"].on_health(Health.SERVING)
     gate["similarity"].on_health(Health.DOWN, "gone")
     assert gate.claimable(4) == 0 and gate.blocking() == ["similarity"]
     gate["similarity"].on_health(Health.SERVING)
@@ -165,6 +179,7 @@ def test_gate_starts_no_job_while_a_service_is_down_and_one_while_probing() -> N
 def test_gate_views_count_waiting_jobs() -> None:
     clock = Clock()
     gate = Breakers(["ner", "similarity"], BreakerConfig(), clock=clock)
+    gate["ner"].on_success()
     gate["ner"].on_health(Health.DOWN, "UNAVAILABLE: refused")
     gate.wait_began("ner")
     gate.wait_began("ner")
