@@ -8,7 +8,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TRANSFORMERS_VERBOSITY := error
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 
-.PHONY: all install install-browser gen gen-check lint typecheck test fuzz course-vectors bench bench-full eval run up check clean
+.PHONY: all install install-browser gen gen-check lint typecheck test fuzz course-vectors bench bench-full chaos eval run up check clean
 
 all: check
 
@@ -68,6 +68,12 @@ bench: install
 
 bench-full: install
 	$(PY) -m tests.bench.run --out bench-results.json --repeat 3
+
+# Full-size chaos with real models: each stage service killed with SIGKILL mid-run (50 analyses queued) and
+# restarted, on SQLite and on Redis (two scheduler replicas); one kept down past a short outage budget; a
+# replica's SIGTERM drain under watchers. Prints the figures and writes chaos-results.json. About 10 minutes.
+chaos: install
+	$(PY) -m tests.chaos.run --out chaos-results.json
 
 # Skill-gap figures on the labelled pairs of tests/data/eval (dev split by default; tune on dev only).
 # ARGS="--split test", "--verbose", "--sweep", "--json figures.json": see tests/eval/skill_eval.py.

@@ -10,6 +10,7 @@ behaviour as an UndecodableRequest and is answered INVALID_ARGUMENT naming the f
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -82,6 +83,9 @@ def _wrap_unary(method: str, behavior: Callable[[Any, Context], Awaitable[Any]] 
 
 
 def _wrap_stream(method: str, behavior: Callable[[Any, Context], AsyncIterator[Any]] | Any) -> Any:
+    if not inspect.isasyncgenfunction(behavior):
+        return _wrap_unary(method, behavior)  # a stream handler that writes with context.write() (grpc.health Watch)
+
     async def wrapped(request: Any, context: Context) -> AsyncIterator[Any]:
         job_token = job_id_var.set(_job_id_of(request))
         trace_token = trace_id_var.set(trace_id_var.get() or _trace_id_of(context))
@@ -215,6 +219,9 @@ class ObservingInterceptor(_WrappingInterceptor):
         return unary
 
     def wrap_stream(self, method: str, inner: Any) -> Any:
+        if not inspect.isasyncgenfunction(inner):
+            return self.wrap_unary(method, inner)  # writes with context.write(): awaited, not iterated
+
         async def stream(request: Any, context: Context) -> AsyncIterator[Any]:
             seen = _Observation(self, method, context)
             try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,11 +41,13 @@ class RunningServer:
         return f"127.0.0.1:{self.port}"
 
     async def stop(self, grace: float) -> None:
-        """Drains: health goes NOT_SERVING, drain hooks run, in-flight RPCs get `grace` seconds, then stop."""
+        """Drains within `grace` seconds in all: health goes NOT_SERVING, drain hooks run, in-flight RPCs get
+        what is left of the grace, then stop."""
+        deadline = time.monotonic() + max(grace, 0.0)
         await self.health.enter_graceful_shutdown()
         for hook in self.on_drain:
             await hook()
-        await self.server.stop(grace)
+        await self.server.stop(max(deadline - time.monotonic(), 0.0))
 
 
 async def create_server(
@@ -96,8 +99,11 @@ async def create_server(
     return RunningServer(server=server, port=bound, health=health, service_names=names)
 
 
-async def serve_until_signal(running: RunningServer, grace: float) -> None:
-    """Waits for SIGTERM or SIGINT, then drains the server gracefully."""
+async def serve_until_signal(
+    running: RunningServer, grace: float, drain: Callable[[float], Awaitable[None]] | None = None
+) -> None:
+    """Waits for SIGTERM or SIGINT, then drains gracefully within `grace` seconds: with `drain` (a process's own
+    drain, given the grace) when given, else the server's."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -107,7 +113,9 @@ async def serve_until_signal(running: RunningServer, grace: float) -> None:
     await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
     if stop.is_set():
         log.info("signal received: draining for up to %.1f s", grace)
-        await running.stop(grace)
+        began = time.monotonic()
+        await (drain or running.stop)(grace)
+        log.info("drained in %.2f s (grace %.1f s)", time.monotonic() - began, grace)
     waiter.cancel()
     stopper.cancel()
 

@@ -79,6 +79,7 @@ def record_to_dict(job: JobRecord) -> dict[str, Any]:
         "traceparent": job.traceparent,
         "cache_key": job.cache_key,
         "cached_from": job.cached_from,
+        "waiting_for_service": job.waiting_for_service,
     }
 
 
@@ -146,6 +147,7 @@ def record_from_dict(
         traceparent=data.get("traceparent", ""),
         cache_key=data.get("cache_key", ""),
         cached_from=data.get("cached_from", ""),
+        waiting_for_service=data.get("waiting_for_service", ""),
     )
 
 

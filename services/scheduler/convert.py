@@ -19,8 +19,10 @@ from services.scheduler.model import (
     NoopInput,
     QueueStatus,
     RankInput,
+    ServiceState,
     Stage,
     StageState,
+    stages_of,
 )
 
 JOB_TYPES = {
@@ -33,6 +35,9 @@ STATE_TO_PROTO = {s: job_pb2.JobState.Value(f"JOB_STATE_{s.value}") for s in Job
 STATE_FROM_PROTO = {v: k for k, v in STATE_TO_PROTO.items()}
 STAGE_TO_PROTO = {s: job_pb2.Stage.Value(f"STAGE_{s.value}") for s in Stage}
 STAGE_STATE_TO_PROTO = {s: job_pb2.StageState.Value(f"STAGE_STATE_{s.value}") for s in StageState}
+SERVICE_STATE_TO_PROTO = {
+    s: scheduler_service_pb2.StageServiceState.Value(f"STAGE_SERVICE_STATE_{s.value}") for s in ServiceState
+}
 
 
 def timestamp(seconds: float) -> timestamp_pb2.Timestamp:
@@ -91,6 +96,7 @@ def job(view: JobView) -> job_pb2.Job:
         last_sequence=record.last_sequence,
         depends_on=record.depends_on,
         cached_from_job_id=record.cached_from,
+        waiting_for_service=record.waiting_for_service,
     )
     if record.not_before is not None:
         out.not_before.CopyFrom(timestamp(record.not_before))
@@ -192,6 +198,15 @@ def event(ev: JobEvent) -> job_pb2.JobEvent:
     elif ev.kind is EventKind.RELEASED:
         out.released.reason = str(d.get("reason", ""))
         out.released.position_in_queue = int(d.get("position", 0))
+    elif ev.kind is EventKind.SERVICE_WAITING:
+        out.service_waiting.stage = stage
+        out.service_waiting.service = str(d.get("service", ""))
+        out.service_waiting.reason = str(d.get("reason", ""))
+        out.service_waiting.budget.CopyFrom(duration(float(d.get("budget", 0.0))))
+    elif ev.kind is EventKind.SERVICE_RECOVERED:
+        out.service_recovered.stage = stage
+        out.service_recovered.service = str(d.get("service", ""))
+        out.service_recovered.waited.CopyFrom(duration(float(d.get("waited", 0.0))))
     return out
 
 
@@ -223,6 +238,15 @@ def queue_status(status: QueueStatus) -> scheduler_service_pb2.GetQueueStatusRes
         timing = status.timings.get(f"job:{job_type.value}")
         if timing:
             out.mean_job_duration[job_type.value].CopyFrom(duration(timing.mean))
+    for view in status.stage_services:
+        out.stage_services.add(
+            service=view.service,
+            stages=[STAGE_TO_PROTO[s] for s in stages_of(view.service)],
+            state=SERVICE_STATE_TO_PROTO[view.state],
+            since=timestamp(view.since),
+            reason=view.reason,
+            waiting_jobs=view.waiting_jobs,
+        )
     quota, usage = status.quota, status.usage
     out.caller_quota.CopyFrom(
         scheduler_service_pb2.OwnerQuota(

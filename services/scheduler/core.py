@@ -244,6 +244,7 @@ def start_attempt(job: JobRecord, worker: str, now: float, lease_until: float) -
     for record in job.stages:
         record.state, record.start_time, record.end_time, record.progress = StageState.PENDING, None, None, 0
     job.current_stage = None
+    job.waiting_for_service = ""
     return [NewEvent(EventKind.STARTED, {"attempt": job.attempt, "worker": worker})]
 
 
@@ -312,6 +313,7 @@ def _end(job: JobRecord, state: JobState, now: float, ttl: float) -> None:
     job.end_time = now
     job.expire_time = now + ttl
     job.lease_owner, job.lease_until = "", None
+    job.waiting_for_service = ""
 
 
 def succeed(job: JobRecord, result: bytes, now: float, ttl: float) -> list[NewEvent]:
@@ -371,6 +373,7 @@ def requeue(job: JobRecord, reason: str, max_attempts: int, now: float, ttl: flo
     job.state = JobState.QUEUED
     job.fence += 1
     job.lease_owner, job.lease_until, job.start_time = "", None, None
+    job.waiting_for_service = ""
     return [*events, NewEvent(EventKind.RETRIED, {"attempt": job.attempt, "reason": reason})]
 
 

@@ -12,77 +12,32 @@ import logging
 import os
 import socket
 import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from services.common import tracing
 from services.common.logs import job_id_var
-from services.scheduler import admission, core
+from services.scheduler import admission, core, waits
 from services.scheduler.feed import ChangeFeed
+from services.scheduler.job_context import JobContext, JobHandler, ServiceOutage, StageFailed
 from services.scheduler.metrics import SchedulerMetrics
-from services.scheduler.model import JobError, JobRecord, JobState, JobType, Stage
+from services.scheduler.model import EventKind, JobError, JobRecord, JobState, JobType, Stage
 from services.scheduler.settings import SchedulerSettings
 from services.scheduler.store.base import JobStore
 
 log = logging.getLogger(__name__)
 
-
-class StageFailed(Exception):
-    """A stage could not complete; the job fails with this code (a google.rpc.Code number) and message."""
-
-    def __init__(self, stage: Stage, code: int, message: str, reason: str = "STAGE_FAILED") -> None:
-        super().__init__(message)
-        self.stage, self.code, self.message, self.reason = stage, code, message, reason
+__all__ = ["ClaimGate", "Dispatcher", "JobContext", "JobHandler", "ServiceOutage", "StageFailed"]
 
 
-@dataclass
-class StageReport:
-    """What a running stage reports when it ends: a summary line and figures."""
+class ClaimGate(Protocol):
+    """Says how many jobs the dispatcher may start now (the stage services' circuit breakers)."""
 
-    summary: str = ""
-    metrics: dict[str, float] = field(default_factory=dict)
+    def claimable(self, free: int) -> int: ...
 
+    def started(self, jobs: int) -> None: ...
 
-class JobContext:
-    """Handed to a handler: records stage starts, progress and ends under the attempt's fencing token."""
-
-    def __init__(
-        self, store: JobStore, job: JobRecord, clock: Callable[[], float], metrics: SchedulerMetrics | None = None
-    ) -> None:
-        self._store, self.job, self._clock, self._metrics = store, job, clock, metrics
-        self.fence = job.fence
-
-    @contextlib.asynccontextmanager
-    async def stage(self, stage: Stage) -> AsyncIterator[StageReport]:
-        now = self._clock()
-        await self._store.transition(self.job.id, self.fence, lambda j: core.start_stage(j, stage, now), now)
-        report = StageReport()
-        yield report
-        end = self._clock()
-        await self._store.transition(
-            self.job.id, self.fence, lambda j: core.finish_stage(j, stage, end, report.summary, report.metrics), end
-        )
-        if self._metrics is not None:
-            self._metrics.stage_seconds.labels(stage.value).observe(max(end - now, 0.0))
-
-    async def dependencies(self) -> list[JobRecord]:
-        """The jobs this one depended on (all SUCCEEDED, or it would not run), in depends_on order."""
-        found = [await self._store.get(dep_id) for dep_id in self.job.depends_on]
-        return [dep for dep in found if dep is not None]
-
-    async def progress(self, stage: Stage, fraction: float, metrics: dict[str, float]) -> None:
-        now = self._clock()
-        await self._store.transition(
-            self.job.id, self.fence, lambda j: core.report_progress(j, stage, fraction, metrics), now
-        )
-
-
-class JobHandler(Protocol):
-    """Runs one job type; returns the result in its wire form (the type's result message, serialised once),
-    or raises StageFailed."""
-
-    async def run(self, job: JobRecord, ctx: JobContext) -> bytes: ...
+    def blocking(self) -> list[str]: ...
 
 
 # At most one slot-time sample per this many seconds.
@@ -104,12 +59,15 @@ class Dispatcher:
         clock: Callable[[], float] = time.time,
         worker_id: str | None = None,
         metrics: SchedulerMetrics | None = None,
+        gate: ClaimGate | None = None,
     ) -> None:
         self._store, self._feed, self._handlers, self._settings = store, feed, handlers, settings
         self._clock = clock
         self._metrics = metrics
+        self._gate = gate
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
         self._active: dict[str, tuple[asyncio.Task[None], int]] = {}
+        self._contexts: dict[str, JobContext] = {}
         self._slot_free = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -128,6 +86,10 @@ class Dispatcher:
     def running(self) -> int:
         return len(self._active)
 
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
     async def start(self) -> None:
         await self._store.heartbeat(self.worker_id, self.slots, self._clock())
         self._loops = [
@@ -136,11 +98,15 @@ class Dispatcher:
         ]
 
     async def stop(self, grace: float) -> None:
-        """Stops claiming, gives running jobs `grace` seconds, then hands the rest back to the queue."""
+        """Stops claiming, gives running jobs `grace` seconds, then hands the rest back to the queue. Jobs waiting
+        for an unreachable stage service are handed back at once: they would only wait out the grace."""
         self._stopping = True
         for loop in self._loops:
             loop.cancel()
         await asyncio.gather(*self._loops, return_exceptions=True)
+        for job_id, ctx in list(self._contexts.items()):
+            if ctx.waiting:
+                self.abort(job_id)
         tasks = [task for task, _ in self._active.values()]
         if tasks:
             await asyncio.wait(tasks, timeout=grace)
@@ -175,6 +141,12 @@ class Dispatcher:
                 await self._release_due()
                 free = self.slots - len(self._active)
                 if free > 0:
+                    allowed = free if self._gate is None else self._gate.claimable(free)
+                    if allowed <= 0:
+                        # A stage service is down: its jobs would only wait. The gate's changes wake this loop.
+                        self._paused()
+                        await queue_moved.wait(self._settings.poll_interval_seconds)
+                        continue
                     now = self._clock()
                     try:
                         lease = self._settings.lease_seconds
@@ -182,12 +154,14 @@ class Dispatcher:
                             worker=self.worker_id,
                             now=now,
                             lease_seconds=lease,
-                            limit=free,
+                            limit=allowed,
                             start=core.starter(self.worker_id, now, lease),
                         )
                     except Exception:
                         log.exception("claim failed; retrying")
                         jobs = []
+                    if self._gate is not None:
+                        self._gate.started(len(jobs))
                     self._backlog = len(jobs) >= free
                     for job in jobs:
                         task = asyncio.create_task(self._run(job), name=f"job-{job.id}")
@@ -198,6 +172,11 @@ class Dispatcher:
                 else:
                     self._slot_free.clear()
                     await self._slot_free.wait()
+
+    def _paused(self) -> None:
+        if self._metrics is not None and self._gate is not None:
+            for service in self._gate.blocking():
+                self._metrics.claims_paused.labels(service).inc()
 
     async def _guard(self, job: JobRecord, attempt: asyncio.Task[Any]) -> None:
         """Stops the attempt as soon as another process moves the job's fence (a cancel through another
@@ -219,7 +198,8 @@ class Dispatcher:
     async def _run(self, job: JobRecord) -> None:
         token = job_id_var.set(job.id)
         leave_trace = tracing.enter_trace(job.traceparent)  # stage calls continue the submitter's trace
-        ctx = JobContext(self._store, job, self._clock, self._metrics)
+        ctx = JobContext(self._store, job, self._clock, self._metrics, stopping=lambda: self._stopping)
+        self._contexts[job.id] = ctx
         attempt = asyncio.current_task()
         assert attempt is not None
         # Only a store that other processes write to can move the fence behind our back; the loop condition
@@ -243,6 +223,8 @@ class Dispatcher:
         except StageFailed as exc:
             error = JobError(code=exc.code, message=exc.message, stage=exc.stage, reason=exc.reason)
             await self._fail(job, error)
+        except ServiceOutage as exc:
+            await self._outlasted(job, exc)
         except Exception as exc:
             log.exception("job %s failed with an unexpected error", job.id)
             await self._fail(job, JobError(code=core.CODE_INTERNAL, message=f"internal error: {type(exc).__name__}"))
@@ -250,6 +232,7 @@ class Dispatcher:
             if guard is not None:
                 guard.cancel()
             self._active.pop(job.id, None)
+            self._contexts.pop(job.id, None)
             self._slot_free.set()
             leave_trace()
             job_id_var.reset(token)
@@ -281,6 +264,24 @@ class Dispatcher:
         with contextlib.suppress(core.StaleAttempt, core.JobAlreadyFinished):
             await self._store.transition(job.id, job.fence, lambda j: core.fail(j, error, now, ttl), now)
             if self._metrics is not None:
+                self._metrics.job_finished(job, JobState.FAILED)
+
+    async def _outlasted(self, job: JobRecord, outage: ServiceOutage) -> None:
+        """The outage budget ran out: back to the queue for another attempt, or FAILED after the last one."""
+        now = self._clock()
+        ttl, attempts = self._settings.result_ttl_seconds, self._settings.max_attempts
+        with contextlib.suppress(core.StaleAttempt, core.JobAlreadyFinished):
+            events = await self._store.transition(
+                job.id,
+                job.fence,
+                lambda j: waits.outage_outlasted_budget(
+                    j, outage.stage, outage.service, outage.cause, outage.budget, attempts, now, ttl
+                ),
+                now,
+            )
+            failed = any(e.kind is EventKind.FAILED for e in events)
+            log.warning("job %s: %s; %s", job.id, outage, "failed" if failed else "back to the queue")
+            if failed and self._metrics is not None:
                 self._metrics.job_finished(job, JobState.FAILED)
 
     async def _hand_back(self, job: JobRecord, why: str) -> None:

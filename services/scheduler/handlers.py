@@ -17,7 +17,7 @@ from skillbridge.retrieval.v1 import retrieval_service_pb2
 from skillbridge.scheduler.v1 import job_pb2
 from skillbridge.similarity.v1 import similarity_service_pb2
 
-from services.scheduler.dispatcher import JobContext, StageReport
+from services.scheduler.job_context import JobContext, StageReport
 from services.scheduler.model import CourseInput, JobRecord, NoopInput, Stage
 from services.scheduler.stage_clients import StageClients
 
@@ -244,7 +244,8 @@ class CourseRecommendationHandler:
         if not isinstance(given, CourseInput):
             raise TypeError(f"job {job.id} has no course-recommendation input")
         analysis = Analysis(given.resume_text, given.job_description_text, given.threshold or DEFAULT_THRESHOLD)
+        clients = self._clients.for_job(ctx)  # its calls tell the job when they wait for a service
         for stage, step in STEPS:
             async with ctx.stage(stage) as report:
-                await step(self._clients, analysis, report)
+                await step(clients, analysis, report)
         return bytes(analysis.result.SerializeToString())

@@ -26,6 +26,7 @@ from services.scheduler.model import (
     QueueCounts,
     QueueStatus,
     Quota,
+    StageServiceView,
     Timing,
 )
 from services.scheduler.settings import SchedulerSettings
@@ -107,6 +108,7 @@ class JobService:
         on_submit: Callable[[JobRecord], object] = lambda job: None,
         clock: Callable[[], float] = time.time,
         versions: ResultVersions | None = None,
+        stage_services: Callable[[], list[StageServiceView]] = list,
     ) -> None:
         self._store = store
         self._feed = feed
@@ -116,10 +118,18 @@ class JobService:
         self._on_submit = on_submit
         self._clock = clock
         self._versions = versions
+        self._stage_services = stage_services
+        self._closing = False  # shutting down: open watch streams end with UNAVAILABLE
         self._limits = core.Limits(max_text_bytes=settings.max_text_bytes, max_priority=settings.max_priority)
         self._stats_at = -1e9
         self._counts = QueueCounts()
         self._timings: dict[str, Timing] = {}
+
+    def close_streams(self) -> None:
+        """The process is shutting down: every open watch ends now with UNAVAILABLE, which tells its client to
+        reconnect (to another replica) and resume after the last sequence it saw."""
+        self._closing = True
+        self._feed.everything_changed()
 
     # --- estimates ---------------------------------------------------------------------------------------
 
@@ -323,6 +333,10 @@ class JobService:
                     if fresh.position != position:
                         position = fresh.position
                         yield fresh
+                if self._closing:
+                    raise errors.Unavailable(
+                        f"the scheduler is shutting down: watch job {job_id} again to resume after sequence {last}"
+                    )
                 # Only a queued job's watcher cares that the queue moves; a running job's wakes for its own events.
                 self._feed.follow_queue(sub, queued)
                 timer = position_due and left > 0
@@ -341,6 +355,7 @@ class JobService:
             owner=principal.owner,
             quota=policy.quota_for(principal, self._settings),
             usage=await self._store.owner_usage(principal.owner),
+            stage_services=self._stage_services(),
         )
 
     async def wait_until_done(self, principal: Principal, job_id: str, within: float) -> JobView:
@@ -350,6 +365,6 @@ class JobService:
             while True:
                 job = await self._visible(principal, job_id)
                 left = deadline - time.monotonic()
-                if job.state.terminal or left <= 0:
+                if job.state.terminal or left <= 0 or self._closing:
                     return await self.view(job)
                 await sub.wait(min(left, WATCH_POLL_SECONDS))

@@ -58,8 +58,14 @@ class SchedulerMetrics:
         )
         self.stage_retries = Counter(
             "skillbridge_stage_retries",
-            "Stage calls retried because the stage service was UNAVAILABLE, by stage.",
+            "Stage calls retried because the stage service could not be reached, by stage.",
             ["stage"],
+            registry=registry,
+        )
+        self.claims_paused = Counter(
+            "skillbridge_claims_paused",
+            "Turns of the dispatcher's claim loop that started no job because a stage service was down, by service.",
+            ["service"],
             registry=registry,
         )
         self.lease_expiries = Counter(

@@ -46,6 +46,23 @@ class Stage(enum.StrEnum):
     SCORING = "SCORING"
 
 
+# The stage service each stage calls, by the short name events and queue status use.
+SERVICE_OF_STAGE: dict[Stage, str] = {
+    Stage.ENTITY_RECOGNITION: "ner",
+    Stage.SKILL_EXTRACTION: "ner",
+    Stage.SIMILARITY_ANALYSIS: "similarity",
+    Stage.COURSE_RETRIEVAL: "retrieval",
+    Stage.RECOMMENDATION: "recommendation",
+    Stage.SCORING: "recommendation",
+}
+STAGE_SERVICES = ("ner", "similarity", "retrieval", "recommendation")
+
+
+def stages_of(service: str) -> list[Stage]:
+    """The stages that call `service`, in pipeline order."""
+    return [stage for stage, name in SERVICE_OF_STAGE.items() if name == service]
+
+
 STAGES_BY_TYPE: dict[JobType, tuple[Stage, ...]] = {
     JobType.COURSE_RECOMMENDATION: tuple(Stage),
     JobType.NOOP: (),
@@ -76,6 +93,8 @@ class EventKind(enum.StrEnum):
     SCHEDULED = "scheduled"
     WAITING = "waiting"
     RELEASED = "released"
+    SERVICE_WAITING = "service_waiting"
+    SERVICE_RECOVERED = "service_recovered"
 
     @property
     def terminal(self) -> bool:
@@ -180,6 +199,8 @@ class JobRecord:
     # and the job whose result this one reused ("" when it ran itself).
     cache_key: str = ""
     cached_from: str = ""
+    # The stage service the running attempt is waiting for because it cannot reach it ("" when none).
+    waiting_for_service: str = ""
 
 
 @dataclass(frozen=True)
@@ -353,6 +374,26 @@ class Admission:
         return self.job is not None and self.job.state is JobState.QUEUED and self.queued_event is not None
 
 
+class ServiceState(enum.StrEnum):
+    """A stage service as a dispatcher sees it (the StageServiceState proto without its prefix)."""
+
+    UNSPECIFIED = "UNSPECIFIED"  # nothing heard yet: jobs start as when SERVING
+    SERVING = "SERVING"  # its circuit breaker is closed
+    UNAVAILABLE = "UNAVAILABLE"  # open: no job that needs it is started
+    PROBING = "PROBING"  # half-open: one job may try it
+
+
+@dataclass(frozen=True)
+class StageServiceView:
+    """One stage service's breaker as GetQueueStatus shows it (`since` in seconds since the epoch)."""
+
+    service: str
+    state: ServiceState
+    since: float
+    reason: str
+    waiting_jobs: int
+
+
 @dataclass
 class QueueStatus:
     """The figures GetQueueStatus reports, with the caller's own limits and use."""
@@ -365,3 +406,5 @@ class QueueStatus:
     owner: str
     quota: Quota
     usage: OwnerUsage
+    # The stage services this process's dispatcher calls (none without a dispatcher).
+    stage_services: list[StageServiceView] = field(default_factory=list)

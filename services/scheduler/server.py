@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import grpc
@@ -47,6 +46,8 @@ class SchedulerServer:
     clients: StageClients | None
     observability: Observability
     metrics: SchedulerMetrics
+    _stopping: bool = False
+    _closed: bool = False
 
     @property
     def port(self) -> int:
@@ -57,14 +58,35 @@ class SchedulerServer:
         return self.running.address
 
     async def stop(self, grace: float = 1.0) -> None:
-        """Drains: health NOT_SERVING, the dispatcher hands unfinished jobs back, the server stops, store closes."""
+        """Drains within `grace` seconds in all, one deadline for every step: health goes NOT_SERVING; the
+        dispatcher lets running jobs finish until shortly before the deadline and hands the rest back to the
+        queue; open WatchJob streams end with UNAVAILABLE (their clients resume on another replica); the server
+        stops, giving in-flight unary calls what is left; channels and store close."""
+        if self._stopping:
+            return
+        self._stopping = True
+        deadline = time.monotonic() + max(grace, 0.0)
         await self.running.health.enter_graceful_shutdown()
         if self.dispatcher is not None:
-            await self.dispatcher.stop(grace)
-        await self.running.server.stop(grace)
+            await self.dispatcher.stop(max(grace - drain_reserve(grace), 0.0))
+        self.jobs.close_streams()
+        await self.running.server.stop(max(deadline - time.monotonic(), 0.0))
+        await self.close()
+
+    async def close(self) -> None:
+        """Closes the stage channels and the store (once)."""
         if self.clients is not None:
             await self.clients.close()
-        await self.store.close()
+            self.clients = None
+        if not self._closed:
+            self._closed = True
+            await self.store.close()
+
+
+def drain_reserve(grace: float) -> float:
+    """What the dispatcher's drain leaves of the grace period for handing jobs back, ending streams and stopping
+    the server: a fifth of it, at most 2 s."""
+    return min(grace * 0.2, 2.0)
 
 
 async def start(
@@ -87,13 +109,22 @@ async def start(
     metrics.watch_store(store, asyncio.get_running_loop(), time.time)
     clients: StageClients | None = None
     if handlers is None:
-        clients = StageClients.from_settings(settings, spans=observability.spans, metrics=metrics)
+        # A stage service's breaker changing state wakes the claim loop (it waits on the queue's notices).
+        clients = StageClients.from_settings(
+            settings, spans=observability.spans, metrics=metrics, on_change=lambda service: feed.queue_changed()
+        )
         handlers = {
             JobType.NOOP: NoopHandler(),
             JobType.COURSE_RECOMMENDATION: CourseRecommendationHandler(clients),
             JobType.RANK_ANALYSES: RankAnalysesHandler(),
         }
-    dispatcher = Dispatcher(store, feed, handlers, settings, metrics=metrics) if settings.run_dispatcher else None
+    dispatcher = (
+        Dispatcher(store, feed, handlers, settings, metrics=metrics, gate=clients.breakers if clients else None)
+        if settings.run_dispatcher
+        else None
+    )
+    if clients is not None and dispatcher is not None:
+        clients.start()  # follow the stage services' health
     jobs = JobService(
         store,
         feed,
@@ -102,6 +133,7 @@ async def start(
         on_cancel=dispatcher.abort if dispatcher else (lambda job_id: None),
         on_submit=metrics.job_submitted,
         versions=ResultVersions.from_settings(settings),
+        stage_services=clients.breakers.views if clients is not None and dispatcher is not None else list,
     )
     keys = KeyRing.from_settings(settings)
 
@@ -138,18 +170,7 @@ async def serve(settings: SchedulerSettings) -> None:
     try:
         server = await start(settings, observability=observability)
         log.info("scheduler ready on %s (store %s)", server.address, settings.store)
-        server.running.on_drain.append(_drain_dispatcher(server, settings.shutdown_grace_seconds))
-        await serve_until_signal(server.running, settings.shutdown_grace_seconds)
-        if server.clients is not None:
-            await server.clients.close()
-        await server.store.close()
+        await serve_until_signal(server.running, settings.shutdown_grace_seconds, drain=server.stop)
+        await server.close()
     finally:
         observability.close()
-
-
-def _drain_dispatcher(server: SchedulerServer, grace: float) -> Callable[[], Awaitable[None]]:
-    async def drain() -> None:
-        if server.dispatcher is not None:
-            await server.dispatcher.stop(grace)
-
-    return drain

@@ -26,8 +26,18 @@ class SchedulerSettings(AuthSettings):
     concurrency: int = 4
     lease_seconds: float = 15.0
     stage_timeout_seconds: float = 30.0
-    stage_retries: int = 3
     max_attempts: int = 3
+    # Stage-service outages: how long one stage call waits for an unreachable service (long enough for a model
+    # reload) before its job goes back to the queue, and the backoff between its tries (jittered, capped). The cap
+    # is also the longest a stage channel waits between reconnects, so a restarted service is found within it.
+    stage_outage_budget_seconds: float = 120.0
+    stage_retry_initial_seconds: float = 0.2
+    stage_retry_max_seconds: float = 1.0
+    # Each service's circuit breaker: calls that must find it unreachable in a row to stop starting jobs, and,
+    # for a service without gRPC health, the cool-down before a probe job may try it again (doubling to the max).
+    breaker_failure_threshold: int = 1
+    breaker_cooldown_seconds: float = 1.0
+    breaker_cooldown_max_seconds: float = 30.0
     poll_interval_seconds: float = 0.5
 
     # Queue rules

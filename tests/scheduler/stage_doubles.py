@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
 from skillbridge.common.v1 import course_pb2
 from skillbridge.ner.v1 import ner_service_pb2 as ner
 from skillbridge.ner.v1 import ner_service_pb2_grpc as ner_grpc
@@ -29,6 +32,7 @@ class Behavior:
     fail_code: grpc.StatusCode | None = None
     fail_times: int = 0  # fail this many calls, then answer; -1: always fail
     hang: bool = False
+    gate: asyncio.Event | None = None  # answer only once this is set
 
 
 @dataclass
@@ -59,6 +63,8 @@ class StageDoubles:
         try:
             if b.hang:
                 await asyncio.Event().wait()
+            if b.gate is not None:
+                await b.gate.wait()
             if b.delay:
                 await asyncio.sleep(b.delay)
         except asyncio.CancelledError:
@@ -192,6 +198,63 @@ async def start_stage_doubles(doubles: StageDoubles) -> tuple[grpc.aio.Server, s
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     return server, f"127.0.0.1:{port}"
+
+
+SERVICERS: dict[str, tuple[Callable[[StageDoubles], Any], Callable[[Any, grpc.aio.Server], None], str]] = {
+    "ner": (Ner, ner_grpc.add_NerServiceServicer_to_server, "skillbridge.ner.v1.NerService"),
+    "similarity": (
+        Similarity,
+        sim_grpc.add_SimilarityServiceServicer_to_server,
+        "skillbridge.similarity.v1.SimilarityService",
+    ),
+    "retrieval": (
+        Retrieval,
+        ret_grpc.add_RetrievalServiceServicer_to_server,
+        "skillbridge.retrieval.v1.RetrievalService",
+    ),
+    "recommendation": (
+        Recommendation,
+        rec_grpc.add_RecommendationServiceServicer_to_server,
+        "skillbridge.recommendation.v1.RecommendationService",
+    ),
+}
+
+
+@dataclass
+class ServiceDouble:
+    """One stage service's double on a server of its own with the gRPC health service, as a real stage server
+    registers it; it can be stopped and started again on the same port (a restart)."""
+
+    doubles: StageDoubles
+    service: str
+    port: int = 0
+    server: grpc.aio.Server | None = None
+    health: HealthServicer | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        build, add, name = SERVICERS[self.service]
+        server = grpc.aio.server()
+        add(build(self.doubles), server)
+        health = HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(health, server)
+        self.port = server.add_insecure_port(f"127.0.0.1:{self.port}")
+        await server.start()
+        await health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        self.server, self.health = server, health
+
+    async def set_serving(self, serving: bool) -> None:
+        assert self.health is not None
+        status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        await self.health.set(SERVICERS[self.service][2], status)
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            await self.server.stop(0)
+            self.server = self.health = None
 
 
 async def _serve(port: int, delay: float) -> None:
