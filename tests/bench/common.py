@@ -23,18 +23,13 @@ from skillbridge.scheduler.v1 import scheduler_service_pb2 as pb
 from skillbridge.scheduler.v1 import scheduler_service_pb2_grpc as pb_grpc
 
 from services.common.settings import REPO_ROOT
+from tests.support import free_port
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379"
 # Our own Redis databases (the server is shared): anchors and raw ceilings in 14, SkillBridge-on-Redis in 13.
 ANCHOR_DB = 14
 SKILLBRIDGE_DB = 13
 REDIS_STORE_MODULE = REPO_ROOT / "services" / "scheduler" / "store" / "redis.py"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def percentile(samples: Sequence[float], q: float) -> float:

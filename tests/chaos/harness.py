@@ -12,7 +12,6 @@ import asyncio
 import itertools
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ from skillbridge.scheduler.v1 import scheduler_service_pb2_grpc as pb_grpc
 
 from services.common.settings import REPO_ROOT
 from services.scheduler.stage_clients import HEALTH_NAMES
+from tests.support import free_port
 
 STAGE_SERVICES = ("ner", "similarity", "retrieval", "recommendation")
 EXAMPLES = REPO_ROOT / "data" / "examples"
@@ -39,12 +39,6 @@ _unique = itertools.count()
 
 class ChaosError(AssertionError):
     """A run broke one of its promises (a job lost, failed, run twice, or an event missing)."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def child_env(**extra: str) -> dict[str, str]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -17,13 +16,7 @@ from skillbridge_client.cli import main
 from services.cli import supervisor as supervisor_module
 from services.cli.serve import EXIT_CONFIG
 from services.cli.supervisor import Child, ConfigurationStop, Supervisor, grpc_healthy, up_environment
-from tests.support import wait_until
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support import free_port, wait_until
 
 
 def test_start_restart_and_stop(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ stopped, and the `load` marker (the bounded load test, deselect with `-m "not lo
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -16,12 +15,6 @@ from tests.scheduler.redis_support import delete_prefix, require_redis, unique_p
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "load: the bounded load test (10,000 jobs by default; slow)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

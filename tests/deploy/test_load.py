@@ -21,9 +21,9 @@ from skillbridge.scheduler.v1 import scheduler_service_pb2 as pb
 from skillbridge.scheduler.v1 import scheduler_service_pb2_grpc as pb_grpc
 
 from services.common.settings import REPO_ROOT
-from tests.deploy.conftest import Processes, free_port
+from tests.deploy.conftest import Processes
 from tests.scheduler.grpc_helpers import noop_request
-from tests.support import assert_eventually
+from tests.support import assert_eventually, free_port
 
 pytestmark = [pytest.mark.load, pytest.mark.redis]
 

@@ -22,9 +22,9 @@ from skillbridge.scheduler.v1 import scheduler_service_pb2 as pb
 from skillbridge.scheduler.v1 import scheduler_service_pb2_grpc as pb_grpc
 
 from services.common.settings import REPO_ROOT, Settings
-from tests.deploy.conftest import Processes, free_port
+from tests.deploy.conftest import Processes
 from tests.scheduler.grpc_helpers import course_request
-from tests.support import assert_eventually
+from tests.support import assert_eventually, free_port
 
 JOBS_PER_REPLICA = 3
 STARTUP_SECONDS = 90

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from services.common.settings import REPO_ROOT
-from tests.support import wait_until
+from tests.support import free_port, wait_until
 
 pytestmark = pytest.mark.ml
 
@@ -26,12 +25,6 @@ SERVICES = ("SCHEDULER", "NER", "SIMILARITY", "RETRIEVAL", "RECOMMENDATION", "GA
 SKILLBRIDGE = str(Path(sys.executable).parent / "skillbridge")
 # Generous: on a busy two-core machine the similarity service alone has taken over two minutes to start.
 START_TIMEOUT = 400
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

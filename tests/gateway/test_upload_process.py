@@ -18,16 +18,10 @@ import pytest
 
 from services.common.settings import REPO_ROOT
 from tests.gateway.hostile_files import docx_bomb, docx_bytes
-from tests.support import wait_until
+from tests.support import free_port, wait_until
 
 KEY = "k-upload-test"
 MIB = 1 << 20
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ service: handled RPCs by method and status code, latencies, and the metrics port
 from __future__ import annotations
 
 import asyncio
-import socket
 import urllib.request
 
 import grpc
@@ -18,14 +17,9 @@ from services.common.metrics import serve_metrics
 from services.common.observability import Observability
 from services.common.settings import Settings
 from services.recommendation.server import start
+from tests.support import free_port
 
 SERVICE = "skillbridge.recommendation.v1.RecommendationService"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def get(url: str) -> str:

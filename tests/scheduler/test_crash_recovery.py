@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,15 +19,9 @@ from skillbridge.scheduler.v1 import scheduler_service_pb2_grpc as pb_grpc
 from services.common.settings import REPO_ROOT
 from tests.scheduler.grpc_helpers import course_request, events_of, watch_all
 from tests.scheduler.stage_doubles import Behavior, StageDoubles, start_stage_doubles
-from tests.support import assert_eventually
+from tests.support import assert_eventually, free_port
 
 JOBS = 6
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class SchedulerProcess:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
 import time
 import urllib.request
 from collections.abc import AsyncIterator
@@ -34,7 +33,7 @@ from services.scheduler.server import SchedulerServer, start
 from services.scheduler.store.factory import open_store
 from tests.scheduler.grpc_helpers import course_request, noop_request
 from tests.scheduler.stage_doubles import Behavior, StageDoubles, start_stage_doubles
-from tests.support import assert_eventually
+from tests.support import assert_eventually, free_port
 
 STAGE_RPCS = ["ExtractEntities", "ExtractSkills", "CompareSkills", "SearchCourses", "RecommendCourses", "ScoreCourses"]
 PARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -91,12 +90,6 @@ async def observed(settings: Settings, traced: tuple[TracedDoubles, str]) -> Asy
     yield server
     await server.stop(0.5)
     observability.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def scrape(server: SchedulerServer) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -22,7 +22,7 @@ from skillbridge.scheduler.v1 import scheduler_service_pb2_grpc as pb_grpc
 from services.common.settings import REPO_ROOT
 from tests.scheduler.grpc_helpers import course_request, events_of, watch_all
 from tests.scheduler.redis_support import delete_prefix, require_redis, unique_prefix
-from tests.support import assert_eventually
+from tests.support import assert_eventually, free_port
 
 pytestmark = pytest.mark.redis
 
@@ -30,12 +30,6 @@ JOBS = 200
 KILL_AFTER_SUCCEEDED = 40
 STAGE_DELAY = 0.02
 SUCCEEDED = "JOB_STATE_SUCCEEDED"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
