@@ -102,9 +102,18 @@ class ResourceExhausted(SkillBridgeError):
 
     reason = "RESOURCE_EXHAUSTED"
 
-    def __init__(self, message: str, *, retry_after: float, violations: list[QuotaViolation] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float,
+        violations: list[QuotaViolation] | None = None,
+        reason: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        if reason:  # which limit (ErrorInfo.reason): clients tell a rate limit from a full queue without reading words
+            self.reason = reason
         self.violations: list[QuotaViolation] = violations or []
 
 

@@ -70,7 +70,9 @@ def decide(request: AdmissionRequest, snapshot: AdmissionSnapshot) -> Admission:
     if quota.submit_rate:
         bucket, wait = policy.take_token(snapshot.bucket, quota, now)
         if wait:
-            raise policy.quota_exceeded(job.owner, "submits per second", quota.submit_rate, retry_after=wait)
+            raise policy.quota_exceeded(
+                job.owner, "submits per second", quota.submit_rate, retry_after=wait, reason=policy.RATE_LIMITED
+            )
     cached = snapshot.cached
     if cached is not None and not request.submission.skip_cache and _reusable(job, cached):
         reused = core.reuse(job, cached, now, request.result_ttl)

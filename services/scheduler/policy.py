@@ -9,6 +9,8 @@ positions stay exact: the count of queued jobs whose key sorts before it.
 
 from __future__ import annotations
 
+import math
+
 from services.common import errors
 from services.scheduler.model import Bucket, Principal, Quota, order_key
 from services.scheduler.settings import SchedulerSettings
@@ -69,12 +71,20 @@ def take_token(bucket: Bucket | None, quota: Quota, now: float) -> tuple[Bucket,
     return Bucket(tokens, now), (1.0 - tokens) / quota.submit_rate
 
 
-def quota_exceeded(owner: str, what: str, limit: float, retry_after: float) -> errors.ResourceExhausted:
-    """The RESOURCE_EXHAUSTED error for an owner over a limit, with QuotaFailure and RetryInfo details."""
+RATE_LIMITED = "RATE_LIMITED"
+QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
+
+
+def quota_exceeded(
+    owner: str, what: str, limit: float, retry_after: float, *, reason: str = QUOTA_EXCEEDED
+) -> errors.ResourceExhausted:
+    """The RESOURCE_EXHAUSTED error for an owner over a limit, with QuotaFailure and RetryInfo details. The words
+    round the wait up to whole seconds, as the gateway's Retry-After header does ("retry in 0.0 s" read as now)."""
     return errors.ResourceExhausted(
-        f"{owner} is over the {what} limit ({limit:g}); retry in {retry_after:.1f} s",
+        f"{owner} is over the {what} limit ({limit:g}); retry in {max(1, math.ceil(retry_after))} s",
         retry_after=retry_after,
         violations=[errors.QuotaViolation(subject=f"owner:{owner}", description=f"{what} limit {limit:g}")],
+        reason=reason,
     )
 
 

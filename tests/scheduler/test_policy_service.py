@@ -61,11 +61,38 @@ async def test_over_quota_is_resource_exhausted_with_quota_failure(keyed: Schedu
     details = rich_status(caught.value).details
     assert any(d.Is(error_details_pb2.QuotaFailure.DESCRIPTOR) for d in details)
     assert any(d.Is(error_details_pb2.RetryInfo.DESCRIPTOR) for d in details)
+    assert error_reason(caught.value) == "QUOTA_EXCEEDED"
     status = await keyed_stub.GetQueueStatus(pb.GetQueueStatusRequest(), metadata=bearer("ks"))
     quota = status.caller_quota
     assert (quota.owner, quota.tier, quota.max_queued, quota.queued) == ("sam", "standard", 3, 3)
     admin = await keyed_stub.GetQueueStatus(pb.GetQueueStatusRequest(), metadata=bearer("ka"))
     assert admin.caller_quota.tier == "admin" and admin.caller_quota.max_queued == 0
+
+
+def error_reason(error: grpc.aio.AioRpcError) -> str:
+    for detail in rich_status(error).details:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            return info.reason
+    return ""
+
+
+async def test_a_rate_limit_says_so_and_when_in_whole_seconds(stage_settings: Settings) -> None:
+    limited = stage_settings.replace(api_keys=KEYS, standard_submit_rate=0.01, standard_submit_burst=1)
+    server = await start(limited, port=0)
+    try:
+        async with grpc.aio.insecure_channel(server.address) as channel:
+            stub = pb_grpc.JobSchedulerServiceStub(channel)
+            await stub.SubmitJob(noop_request(), metadata=bearer("ks"))
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await stub.SubmitJob(noop_request(), metadata=bearer("ks"))
+    finally:
+        await server.stop(0.1)
+    assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert error_reason(caught.value) == "RATE_LIMITED"
+    assert "submits per second" in (caught.value.details() or "")
+    assert "retry in 100 s" in (caught.value.details() or "")
 
 
 async def test_delayed_job_waits_for_its_time(stub: Stub) -> None:
