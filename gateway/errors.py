@@ -74,6 +74,11 @@ class ErrorBody(BaseModel):
     )
     field_violations: list[FieldViolationBody] = Field(description="The invalid fields, if the request had any.")
     retry_after_seconds: float | None = Field(description="When to try again (429, 503), else null.")
+    reason: str | None = Field(
+        default=None,
+        description="Why, where the scheduler said (its google.rpc.ErrorInfo reason): for 429 one of QUEUE_FULL (the "
+        "shared queue), RATE_LIMITED (the caller's submits per second), QUOTA_EXCEEDED (the caller's queued jobs).",
+    )
 
 
 class ApiError(Exception):
@@ -115,6 +120,7 @@ def error_response(
     violations: Iterable[tuple[str, str]] = (),
     retry_after: float | None = None,
     headers: dict[str, str] | None = None,
+    reason: str | None = None,
 ) -> JSONResponse:
     """The error answer; lists of violations past MAX_VIOLATIONS are counted, not repeated."""
     pairs = list(violations)
@@ -127,6 +133,7 @@ def error_response(
             "code": code or CODE_BY_STATUS.get(status, "UNKNOWN"),
             "field_violations": shown,
             "retry_after_seconds": retry_after,
+            "reason": reason,
         }
     )
     out_headers = dict(headers or {})
@@ -158,7 +165,9 @@ def sdk_error(exc: errors.SkillBridgeError) -> JSONResponse:
     if status == 503 and retry_after is None:
         retry_after = 1.0  # a restarting scheduler is back within seconds
     violations = [(v.field, v.description) for v in exc.field_violations]
-    return error_response(status, exc.message or exc.code, code=code, violations=violations, retry_after=retry_after)
+    return error_response(
+        status, exc.message or exc.code, code=code, violations=violations, retry_after=retry_after, reason=exc.reason
+    )
 
 
 def renamed(exc: errors.SkillBridgeError, rename: Callable[[str], str]) -> ApiError | errors.SkillBridgeError:

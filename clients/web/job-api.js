@@ -57,7 +57,7 @@ function retryAfterSeconds(header, body) {
 }
 
 /** An HTTP error with the gateway's words: status (0 when the gateway could not be reached), detail as the
- *  message, the machine-readable code when sent, field violations, and Retry-After in seconds. */
+ *  message, the machine-readable code and reason when sent, field violations, and Retry-After in seconds. */
 export class ApiError extends Error {
   constructor(status, body, retryAfter = null) {
     const { detail, violations } = readErrorBody(body);
@@ -66,6 +66,8 @@ export class ApiError extends Error {
     this.status = status;
     this.body = body;
     this.code = body && typeof body.code === "string" ? body.code : null;
+    // Which limit a 429 is about (QUEUE_FULL, RATE_LIMITED, QUOTA_EXCEEDED), where the gateway says.
+    this.reason = body && typeof body.reason === "string" ? body.reason : null;
     this.fieldViolations = violations;
     this.retryAfter = retryAfter === null || retryAfter === undefined ? retryAfterSeconds(null, body) : retryAfter;
   }

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-ERROR_KEYS = {"detail", "code", "field_violations", "retry_after_seconds"}
+ERROR_KEYS = {"detail", "code", "field_violations", "retry_after_seconds", "reason"}
 
 
 def assert_error(answer: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
@@ -19,6 +19,7 @@ def assert_error(answer: httpx.Response, status: int, code: str | None = None) -
     assert isinstance(body["code"], str) and body["code"].isupper()
     assert all(set(v) == {"field", "description"} for v in body["field_violations"])
     assert body["retry_after_seconds"] is None or body["retry_after_seconds"] > 0
+    assert body["reason"] is None or (isinstance(body["reason"], str) and body["reason"].isupper())
     if code is not None:
         assert body["code"] == code, body
     return body

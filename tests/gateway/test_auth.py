@@ -69,3 +69,25 @@ async def test_malformed_keys_are_401_not_500(keyed: httpx.AsyncClient) -> None:
         answer = await keyed.get("/v1/queue", headers={"Authorization": f"Bearer {key}".encode()})
         assert answer.status_code == 401, answer.text
         assert answer.json()["code"] == "UNAUTHENTICATED"
+
+
+async def first_two_submits(settings: Settings, key: dict[str, str], **limits: object) -> httpx.Response:
+    """The second of two submits by one owner under `limits`, with nothing running."""
+    async with (
+        running_stack(settings, api_keys="key-alice=alice,key-bob=bob", run_dispatcher=False, **limits) as stack,
+        AsyncSchedulerClient(stack.address) as client,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=create_app(stack.settings, client=client)), base_url="http://gw"
+        ) as http,
+    ):
+        assert (await http.post("/v1/jobs", json=ANALYSIS, headers=key)).status_code == 202
+        return await http.post("/jobs/submit", json={"payload": ANALYSIS["course_recommendation"]}, headers=key)
+
+
+async def test_a_rate_limit_and_a_quota_say_which_they_are(settings: Settings) -> None:
+    rate = await first_two_submits(settings, ALICE, standard_submit_rate=0.01, standard_submit_burst=1)
+    quota = await first_two_submits(settings, BOB, standard_max_queued=1)
+    assert rate.status_code == quota.status_code == 429
+    assert (rate.json()["code"], rate.json()["reason"]) == ("RESOURCE_EXHAUSTED", "RATE_LIMITED")
+    assert (quota.json()["code"], quota.json()["reason"]) == ("RESOURCE_EXHAUSTED", "QUOTA_EXCEEDED")
+    assert "retry in 100 s" in rate.json()["detail"] and rate.headers["Retry-After"] == "100"

@@ -86,6 +86,7 @@ async def test_queue_full_is_429_with_retry_after(settings: Settings) -> None:
             assert refused.status_code == 429
             assert int(refused.headers["Retry-After"]) >= 1
             assert refused.json()["detail"] and refused.json()["code"] == "RESOURCE_EXHAUSTED"
+            assert refused.json()["reason"] == "QUEUE_FULL"
             assert refused.json()["retry_after_seconds"] > 0
 
 

@@ -7,6 +7,7 @@ the coroutine it was waiting for."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import inspect
 import threading
@@ -36,12 +37,40 @@ class LoopThread:
             if inspect.iscoroutine(awaitable):
                 awaitable.close()  # never to run: close it, or Python warns that it was never awaited
             raise RuntimeError(problem)
-        future = asyncio.run_coroutine_threadsafe(_as_coroutine(awaitable), self._loop)
+        # The future exists before anything is scheduled, so a Ctrl-C at any point after this line (even while the
+        # work is being handed to the loop, which asyncio.run_coroutine_threadsafe does not cover) cancels it.
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
         try:
+            self._loop.call_soon_threadsafe(self._start, awaitable, future)
             return future.result()
         except BaseException:
             future.cancel()  # KeyboardInterrupt or SystemExit while waiting: stop the work on the loop too
             raise
+
+    def _start(self, awaitable: Awaitable[T], future: concurrent.futures.Future[T]) -> None:
+        """On the loop: runs `awaitable` as a task whose outcome goes to `future`, and which `future`'s
+        cancellation cancels."""
+        if future.cancelled():
+            if inspect.iscoroutine(awaitable):
+                awaitable.close()
+            return
+        task = self._loop.create_task(_as_coroutine(awaitable))
+
+        def report(done: asyncio.Task[T]) -> None:
+            with contextlib.suppress(concurrent.futures.InvalidStateError):  # cancelled by the caller meanwhile
+                if done.cancelled():
+                    future.cancel()
+                elif (error := done.exception()) is not None:
+                    future.set_exception(error)
+                else:
+                    future.set_result(done.result())
+
+        def cancel_task(finished: concurrent.futures.Future[T]) -> None:
+            if finished.cancelled():
+                self._loop.call_soon_threadsafe(task.cancel)
+
+        task.add_done_callback(report)
+        future.add_done_callback(cancel_task)
 
     def iterate(self, generator: AsyncGenerator[T, None]) -> Generator[T, None, None]:
         """A blocking iterator over `generator`, stepped on the loop; closing it closes the generator there."""

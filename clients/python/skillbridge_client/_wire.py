@@ -108,6 +108,7 @@ def convert_error(err: grpc.RpcError) -> SkillBridgeError:
     message = str(err.details() if hasattr(err, "details") else err) or code
     violations: list[FieldViolation] = []
     retry_after: float | None = None
+    reason: str | None = None
     status = None
     try:
         status = rpc_status.from_call(err)  # type: ignore[arg-type]
@@ -123,7 +124,11 @@ def convert_error(err: grpc.RpcError) -> SkillBridgeError:
                 info = error_details_pb2.RetryInfo()
                 detail.Unpack(info)
                 retry_after = info.retry_delay.seconds + info.retry_delay.nanos / 1e9
-    return from_status(code, message, field_violations=tuple(violations), retry_after=retry_after)
+            elif detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+                error_info = error_details_pb2.ErrorInfo()
+                detail.Unpack(error_info)
+                reason = error_info.reason or None
+    return from_status(code, message, field_violations=tuple(violations), retry_after=retry_after, reason=reason)
 
 
 class WatchCursor:

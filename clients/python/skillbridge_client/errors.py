@@ -27,12 +27,16 @@ class SkillBridgeError(Exception):
         code: str | None = None,
         field_violations: tuple[FieldViolation, ...] = (),
         retry_after: float | None = None,
+        reason: str | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code or self.default_code
         self.message = message
         self.field_violations = field_violations
         self.retry_after = retry_after
+        # The server's google.rpc.ErrorInfo reason where it sent one, e.g. QUEUE_FULL, RATE_LIMITED,
+        # QUOTA_EXCEEDED for the three limits behind RESOURCE_EXHAUSTED.
+        self.reason = reason
 
     def __str__(self) -> str:
         text = f"{self.code}: {self.message}"
@@ -117,7 +121,8 @@ def from_status(
     *,
     field_violations: tuple[FieldViolation, ...] = (),
     retry_after: float | None = None,
+    reason: str | None = None,
 ) -> SkillBridgeError:
     """The typed error for a status code name."""
     cls = ERRORS_BY_CODE.get(code, SkillBridgeError)
-    return cls(message, code=code, field_violations=field_violations, retry_after=retry_after)
+    return cls(message, code=code, field_violations=field_violations, retry_after=retry_after, reason=reason)

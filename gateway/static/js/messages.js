@@ -6,10 +6,10 @@ const FIELD_NAMES = {
   threshold: "Match threshold",
 };
 
-/** Which limit a 429 is about, from the error's machine-readable code, else from its words:
+/** Which limit a 429 is about, from the error's machine-readable reason or code, else from its words:
  *  "rate" (submits per second), "queue" (the shared queue is full), "quota" (the caller's queued jobs). */
 export function limitKind(error) {
-  const code = String(error.code || "").toUpperCase();
+  const code = `${error.reason || ""} ${error.code || ""}`.toUpperCase();
   const words = String(error.message || "").toLowerCase();
   if (/QUEUE_FULL/.test(code) || /queue is full|queue full/.test(words)) return "queue";
   if (/RATE/.test(code) || /per second|rate limit/.test(words)) return "rate";
