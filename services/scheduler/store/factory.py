@@ -6,6 +6,7 @@ from services.scheduler.feed import ChangeFeed
 from services.scheduler.settings import SchedulerSettings
 from services.scheduler.store.base import JobStore
 from services.scheduler.store.redis import RedisJobStore
+from services.scheduler.store.redis_pool import PoolLimits
 from services.scheduler.store.sqlite import SqliteJobStore
 
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
@@ -17,5 +18,10 @@ def open_store(settings: SchedulerSettings, feed: ChangeFeed) -> JobStore:
     if settings.store.startswith("sqlite:///"):
         return SqliteJobStore(settings.sqlite_path(), feed)
     if settings.store.startswith(REDIS_SCHEMES):
-        return RedisJobStore(settings.store, feed)
+        limits = PoolLimits(
+            max_connections=settings.redis_max_connections,
+            wait_seconds=settings.redis_pool_wait_seconds,
+            idle_seconds=settings.redis_idle_seconds,
+        )
+        return RedisJobStore(settings.store, feed, limits=limits)
     raise ValueError(f"SKILLBRIDGE_STORE={settings.store!r}: use sqlite:///path or redis://host:port/db")
