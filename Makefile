@@ -49,11 +49,12 @@ test: install install-browser course-vectors
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 # Hostile input with larger budgets than `make test`: the property-based REST tests (FUZZ_EXAMPLES examples per
-# operation) and FUZZ_FILES mutated uploads (default 20,000, about six minutes here) with another seed than the
-# suite's.
+# operation), gRPC SubmitJob with arbitrary field values (ten times as many) and FUZZ_FILES mutated uploads
+# (default 20,000, about six minutes here) with another seed than the suite's.
 FUZZ_EXAMPLES ?= 500
 fuzz: install
 	SKILLBRIDGE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q --timeout 3600 tests/gateway/test_api_fuzz.py
+	SKILLBRIDGE_FUZZ_EXAMPLES=$$(( $(FUZZ_EXAMPLES) * 10 )) $(BIN)/pytest -q --timeout 3600 tests/scheduler/test_submit_fuzz.py
 	FUZZ_FILES=$${FUZZ_FILES:-20000} FUZZ_SEED=$${FUZZ_SEED:-11} $(BIN)/pytest -q -s --timeout=0 tests/gateway/test_upload_fuzz.py
 
 # Embeds the bundled course catalog once (cached beside it, git-ignored), so no test pays for it at service start.

@@ -6,6 +6,7 @@ from google.protobuf import duration_pb2, timestamp_pb2
 from google.rpc import status_pb2
 from skillbridge.scheduler.v1 import job_pb2, scheduler_service_pb2
 
+from services.common import errors
 from services.scheduler import core
 from services.scheduler.model import (
     CourseInput,
@@ -24,6 +25,8 @@ from services.scheduler.model import (
     StageState,
     stages_of,
 )
+
+NANOS_MAX = 999_999_999
 
 JOB_TYPES = {
     job_pb2.JOB_TYPE_COURSE_RECOMMENDATION: JobType.COURSE_RECOMMENDATION,
@@ -65,6 +68,23 @@ def job_input(request: scheduler_service_pb2.SubmitJobRequest) -> JobInput | Non
     return None
 
 
+def _timestamp_seconds(value: timestamp_pb2.Timestamp, field: str) -> float:
+    """Seconds since the epoch; nanos outside 0..999,999,999 is a field error (protobuf's own conversion raises
+    ValueError, which would answer INTERNAL). The range of seconds is core's rule."""
+    if not 0 <= value.nanos <= NANOS_MAX:
+        raise errors.InvalidArgument.for_field(f"{field}.nanos", "must be between 0 and 999999999")
+    return value.seconds + value.nanos / 1e9
+
+
+def _duration_seconds(value: duration_pb2.Duration, field: str) -> float:
+    """Seconds; nanos outside ±999,999,999 or of the other sign than seconds is a field error."""
+    if not -NANOS_MAX <= value.nanos <= NANOS_MAX or value.seconds * value.nanos < 0:
+        raise errors.InvalidArgument.for_field(
+            f"{field}.nanos", "must be between -999999999 and 999999999, with the sign of seconds"
+        )
+    return value.seconds + value.nanos / 1e9
+
+
 def submission(request: scheduler_service_pb2.SubmitJobRequest) -> core.Submission:
     """A SubmitJobRequest in domain terms; validation happens in core."""
     return core.Submission(
@@ -72,8 +92,8 @@ def submission(request: scheduler_service_pb2.SubmitJobRequest) -> core.Submissi
         input=job_input(request),
         priority=request.priority,
         request_id=request.request_id,
-        not_before=request.not_before.ToNanoseconds() / 1e9 if request.HasField("not_before") else None,
-        delay=request.delay.ToNanoseconds() / 1e9 if request.HasField("delay") else None,
+        not_before=_timestamp_seconds(request.not_before, "not_before") if request.HasField("not_before") else None,
+        delay=_duration_seconds(request.delay, "delay") if request.HasField("delay") else None,
         depends_on=tuple(request.depends_on),
         skip_cache=request.skip_cache,
     )
