@@ -25,8 +25,8 @@ import json
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -50,6 +50,7 @@ from tests.scheduler.grpc_helpers import noop_request
 from tests.scheduler.redis_support import delete_prefix, redis_url, unique_prefix
 
 SAMPLE_SECONDS = 0.05
+OPEN_BATCH = 100
 
 
 @dataclass
@@ -194,11 +195,22 @@ async def run_load(
             async with AsyncSchedulerClient(a.address, timeout=30.0) as client:
                 app = create_app(settings, client=client, call_timeout=30.0, connect_timeout=30.0)
                 async with served(app) as base:
-                    limits_http = httpx.Limits(max_connections=None, max_keepalive_connections=None)
                     timeout = httpx.Timeout(60.0, read=None)
+                    # Idle keep-alive connections are dropped before uvicorn's 5 s would close them under a
+                    # request (a POST is not retried on such a race).
+                    limits_http = httpx.Limits(
+                        max_connections=None, max_keepalive_connections=None, keepalive_expiry=2.0
+                    )
                     async with httpx.AsyncClient(base_url=base, limits=limits_http, timeout=timeout) as http:
                         sampler.start()
-                        await _drive(figures, settings, url, prefix, limits, stub, http, submitters, submits_each)
+                        await drive(
+                            figures,
+                            stub,
+                            http,
+                            submitters,
+                            submits_each,
+                            lambda: replica(settings, url, prefix, limits, dispatcher=True),
+                        )
             await channel.close()
             await sampler.stop()
             figures.peak_replica_connections = sampler.peak_named
@@ -216,17 +228,16 @@ async def run_load(
     return figures
 
 
-async def _drive(
+async def drive(
     figures: LoadFigures,
-    settings: Settings,
-    url: str,
-    prefix: str,
-    limits: PoolLimits,
     stub: pb_grpc.JobSchedulerServiceStub,
     http: httpx.AsyncClient,
     submitters: int,
     submits_each: int,
+    dispatcher: Callable[[], AbstractAsyncContextManager[object]],
 ) -> None:
+    """Queues the watched jobs, opens every stream, then runs the jobs under `dispatcher()` while submitters
+    post more through the gateway; records what went wrong in `figures`."""
     grpc_ids = [(await stub.SubmitJob(noop_request())).job.id for _ in range(figures.streams)]
     sse_ids: list[str] = []
     for _ in range(figures.sse_watchers):
@@ -236,14 +247,18 @@ async def _drive(
     opened = [asyncio.Event() for _ in range(len(grpc_ids) + len(sse_ids))]
     watchers = [watch_grpc(stub, job_id, opened[i]) for i, job_id in enumerate(grpc_ids)]
     watchers += [watch_sse(http, job_id, opened[len(grpc_ids) + i]) for i, job_id in enumerate(sse_ids)]
-    running = [asyncio.create_task(w) for w in watchers]
-    await asyncio.gather(*(event.wait() for event in opened))  # every stream open before any job runs
+    running: list[asyncio.Task[str | None]] = []
+    # Every stream open before any job runs; opened a batch at a time, as users arrive rather than all in the
+    # same millisecond (the gateway answers an SSE request only once the scheduler sent its first message).
+    for first in range(0, len(watchers), OPEN_BATCH):
+        running += [asyncio.create_task(w) for w in watchers[first : first + OPEN_BATCH]]
+        await asyncio.gather(*(event.wait() for event in opened[first : first + OPEN_BATCH]))
 
     async def submitter() -> None:
         for _ in range(submits_each):
             await submit_rest(http, figures.submit_errors)
 
-    async with replica(settings, url, prefix, limits, dispatcher=True):
+    async with dispatcher():
         await asyncio.gather(*(submitter() for _ in range(submitters)))
         results = await asyncio.gather(*running)
     figures.stream_errors = [r for r in results[: len(grpc_ids)] if r is not None]
@@ -259,10 +274,11 @@ def main() -> int:
     parser.add_argument("--max-connections", type=int, default=Settings().redis_max_connections)
     parser.add_argument("--idle-seconds", type=float, default=3.0)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--in-process", action="store_true", help="replicas and gateway inside this process")
     args = parser.parse_args()
-    limits = PoolLimits(max_connections=args.max_connections, idle_seconds=args.idle_seconds)
-    figures = asyncio.run(
-        run_load(
+    if args.in_process:
+        limits = PoolLimits(max_connections=args.max_connections, idle_seconds=args.idle_seconds)
+        run = run_load(
             Settings(),
             streams=args.streams,
             sse_watchers=args.sse,
@@ -270,10 +286,22 @@ def main() -> int:
             submits_each=args.submits_each,
             limits=limits,
         )
-    )
+    else:
+        from tests.load.processes import run_load_in_processes
+
+        run = run_load_in_processes(
+            streams=args.streams,
+            sse_watchers=args.sse,
+            submitters=args.submitters,
+            submits_each=args.submits_each,
+            max_connections=args.max_connections,
+            idle_seconds=args.idle_seconds,
+        )
+    figures = asyncio.run(run)
     summary = {**asdict(figures), "errors": figures.errors}
     for key in ("stream_errors", "sse_errors", "submit_errors"):
-        summary[key] = summary[key][:5]  # the first few; the counts are in `errors`
+        summary[f"{key[:-1]}_count"] = len(summary[key])
+        summary[key] = summary[key][:5]  # the first few
     sys.stdout.write(json.dumps(summary, indent=2) + "\n")
     if args.out is not None:
         args.out.write_text(json.dumps(summary, indent=2) + "\n")
