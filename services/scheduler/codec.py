@@ -16,6 +16,7 @@ from google.protobuf.message import Message
 from skillbridge.scheduler.v1 import job_pb2
 
 from services.scheduler.model import (
+    DEFAULT_THRESHOLD,
     INPUT_TYPES,
     CourseInput,
     JobError,
@@ -196,7 +197,8 @@ def input_from_bytes(job_type: JobType, data: bytes) -> JobInput:
         data = zlib.decompress(data)
     if job_type is JobType.COURSE_RECOMMENDATION:
         cr = job_pb2.CourseRecommendationInput.FromString(data)
-        return CourseInput(cr.resume_text, cr.job_description_text, cr.threshold)
+        threshold = cr.threshold if cr.HasField("threshold") else DEFAULT_THRESHOLD
+        return CourseInput(cr.resume_text, cr.job_description_text, threshold)
     if job_type is JobType.NOOP:
         return NoopInput(job_pb2.NoopInput.FromString(data).payload)
     return RankInput()
@@ -205,7 +207,10 @@ def input_from_bytes(job_type: JobType, data: bytes) -> JobInput:
 def _legacy_input(job_type: JobType, data: dict[str, Any]) -> JobInput:
     if job_type is JobType.COURSE_RECOMMENDATION:
         return CourseInput(
-            data.get("resume_text", ""), data.get("job_description_text", ""), float(data.get("threshold") or 0.0)
+            # Records from before 0 was a threshold of its own stored 0 for "the default".
+            data.get("resume_text", ""),
+            data.get("job_description_text", ""),
+            float(data.get("threshold") or DEFAULT_THRESHOLD),
         )
     if job_type is JobType.NOOP:
         return NoopInput(base64.b64decode(data.get("payload", "")))

@@ -9,6 +9,7 @@ from skillbridge.scheduler.v1 import job_pb2, scheduler_service_pb2
 from services.common import errors
 from services.scheduler import core
 from services.scheduler.model import (
+    DEFAULT_THRESHOLD,
     CourseInput,
     EventKind,
     JobEvent,
@@ -60,7 +61,8 @@ def job_input(request: scheduler_service_pb2.SubmitJobRequest) -> JobInput | Non
     which = request.WhichOneof("input")
     if which == "course_recommendation":
         cr = request.course_recommendation
-        return CourseInput(cr.resume_text, cr.job_description_text, cr.threshold)
+        threshold = cr.threshold if cr.HasField("threshold") else DEFAULT_THRESHOLD  # absent, not 0, is the default
+        return CourseInput(cr.resume_text, cr.job_description_text, threshold)
     if which == "noop":
         return NoopInput(request.noop.payload)
     if which == "rank_analyses":

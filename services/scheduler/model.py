@@ -101,13 +101,17 @@ class EventKind(enum.StrEnum):
         return self in (EventKind.SUCCEEDED, EventKind.FAILED, EventKind.CANCELLED)
 
 
+# The similarity threshold of an analysis that gives none (absent; 0 is a threshold of its own).
+DEFAULT_THRESHOLD = 0.5
+
+
 @dataclass(frozen=True)
 class CourseInput:
     """The input of a course-recommendation analysis."""
 
     resume_text: str = ""
     job_description_text: str = ""
-    threshold: float = 0.0  # 0 means the default
+    threshold: float = DEFAULT_THRESHOLD
 
 
 @dataclass(frozen=True)
