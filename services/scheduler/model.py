@@ -177,6 +177,8 @@ class JobRecord:
     input: JobInput
     create_time: float
     request_id: str = ""
+    # With a request_id: a digest of the body it was submitted with (services/scheduler/idempotency.py).
+    request_digest: str = ""
     queue_seq: int = 0
     attempt: int = 0
     fence: int = 0
