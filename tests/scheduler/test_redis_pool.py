@@ -10,9 +10,10 @@ import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import MaxConnectionsError
 
+from services.common import errors
 from services.scheduler.feed import ChangeFeed
 from services.scheduler.store.redis import RedisJobStore
-from services.scheduler.store.redis_pool import PoolLimits, TrimmedPool, open_client
+from services.scheduler.store.redis_pool import PoolBusy, PoolLimits, TrimmedPool, open_client
 from tests.scheduler.redis_support import delete_prefix, require_redis, unique_prefix
 from tests.support import assert_eventually
 
@@ -111,3 +112,26 @@ async def test_the_store_answers_a_burst_of_reads_on_a_small_pool_with_one_subsc
     finally:
         await store.close()
         await delete_prefix(url, prefix)
+
+
+async def test_a_wait_past_the_timeout_is_unavailable_not_a_redis_error() -> None:
+    """Callers of the store see a retryable UNAVAILABLE (the interceptor's mapping of errors.Unavailable)."""
+    url = await require_redis()
+    client, _ = open_client(url, PoolLimits(max_connections=1, wait_seconds=0.05))
+    try:
+        key = f"sbtest:{uuid.uuid4().hex}:nothing"
+        holding = asyncio.create_task(client.blpop([key], timeout=2))
+        await assert_eventually(lambda: _pool_in_use(client) == 1)
+        with pytest.raises(errors.Unavailable) as caught:
+            await client.ping()
+        assert isinstance(caught.value, PoolBusy) and "stayed busy" in caught.value.message
+        holding.cancel()
+        await asyncio.gather(holding, return_exceptions=True)
+    finally:
+        await client.aclose()
+
+
+def _pool_in_use(client: aioredis.Redis) -> int:
+    pool = client.connection_pool
+    assert isinstance(pool, TrimmedPool)
+    return pool.open_connections()

@@ -20,9 +20,17 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.connection import AbstractConnection, BlockingConnectionPool
-from redis.exceptions import RedisError
+from redis.exceptions import ConnectionError, RedisError
+
+from services.common import errors
 
 log = logging.getLogger(__name__)
+
+
+class PoolBusy(errors.Unavailable):
+    """Every connection of the pool stayed in use for the whole wait."""
+
+    reason = "STORE_BUSY"
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,19 @@ class TrimmedPool(BlockingConnectionPool):
         self.idle_seconds = idle_seconds
         self._clock = clock
         self._released_at: weakref.WeakKeyDictionary[AbstractConnection, float] = weakref.WeakKeyDictionary()
+
+    async def get_connection(self, command_name: Any = None, *keys: Any, **options: Any) -> AbstractConnection:
+        """A connection, waiting up to the pool's timeout at the cap. Past it the call is UNAVAILABLE (the store
+        is busy: retry), not redis-py's ConnectionError, which would reach the caller as INTERNAL."""
+        try:
+            connection: AbstractConnection = await super().get_connection()  # type: ignore[no-untyped-call]
+        except ConnectionError as exc:
+            if self.open_connections() < self.max_connections:
+                raise  # the server itself is unreachable: the store's own error
+            raise PoolBusy(
+                f"all {self.max_connections} Redis connections stayed busy for {self.timeout} s: retry shortly"
+            ) from exc
+        return connection
 
     async def release(self, connection: AbstractConnection) -> None:
         self._released_at[connection] = self._clock()
