@@ -9,7 +9,8 @@ one replica. tests/scheduler/test_redis_load.py runs a smaller one in the suite.
    exists, so all of them are open at once. Then replica B (same Redis, a dispatcher running noop jobs) starts;
    while it drains the queue every position change and every event wakes all watchers on A at once, the burst
    that used to exhaust redis-py's default pool, and the submitters post more jobs through the gateway.
-3. A stream counts as an error unless it ends with the job's SUCCEEDED event; a submit unless it answers 202.
+3. A stream counts as an error unless it ends with the job's SUCCEEDED event; a submit unless it answers 202
+   (one resend under its request_id after a dropped connection is counted apart, as a retry).
 
 Figures: errors, the peak of replica A's Redis connections (CLIENT LIST by its client name, sampled) and of the
 server's connected_clients (INFO clients; other users of the same server count there too), and the process's
@@ -62,6 +63,7 @@ class LoadFigures:
     stream_errors: list[str] = field(default_factory=list)
     sse_errors: list[str] = field(default_factory=list)
     submit_errors: list[str] = field(default_factory=list)
+    submit_retries: int = 0
     peak_replica_connections: int = 0
     peak_server_connected_clients: int = 0
     replica_connections_after_idle: int | None = None
@@ -141,17 +143,29 @@ async def watch_sse(http: httpx.AsyncClient, job_id: str, opened: asyncio.Event)
         opened.set()
 
 
-async def submit_rest(http: httpx.AsyncClient, errors: list[str]) -> str | None:
-    body = {"type": "noop", "noop": {"payload": base64.b64encode(b"load").decode()}}
-    try:
-        response = await http.post("/v1/jobs", json=body)
-    except httpx.HTTPError as exc:
-        errors.append(f"submit: {type(exc).__name__} {exc}")
-        return None
-    if response.status_code != 202:
-        errors.append(f"submit: HTTP {response.status_code} {response.text[:200]}")
-        return None
-    return str(response.json()["id"])
+async def submit_rest(http: httpx.AsyncClient, figures: LoadFigures) -> str | None:
+    """Posts one noop job as a careful client does: with a request_id, sent again once when the connection
+    failed before an answer came (a keep-alive connection the server closed just then), which the request_id
+    makes safe. The retry is counted; a second failure, or any answer but 202, is an error."""
+    body = {
+        "type": "noop",
+        "noop": {"payload": base64.b64encode(b"load").decode()},
+        "request_id": uuid.uuid4().hex,
+    }
+    for attempt in (1, 2):
+        try:
+            response = await http.post("/v1/jobs", json=body)
+        except httpx.TransportError as exc:
+            if attempt == 1:
+                figures.submit_retries += 1
+                continue
+            figures.submit_errors.append(f"submit: {type(exc).__name__} {exc}")
+            return None
+        if response.status_code != 202:
+            figures.submit_errors.append(f"submit: HTTP {response.status_code} {response.text[:200]}")
+            return None
+        return str(response.json()["id"])
+    return None
 
 
 @asynccontextmanager
@@ -241,7 +255,7 @@ async def drive(
     grpc_ids = [(await stub.SubmitJob(noop_request())).job.id for _ in range(figures.streams)]
     sse_ids: list[str] = []
     for _ in range(figures.sse_watchers):
-        job_id = await submit_rest(http, figures.submit_errors)
+        job_id = await submit_rest(http, figures)
         if job_id is not None:
             sse_ids.append(job_id)
     opened = [asyncio.Event() for _ in range(len(grpc_ids) + len(sse_ids))]
@@ -256,7 +270,7 @@ async def drive(
 
     async def submitter() -> None:
         for _ in range(submits_each):
-            await submit_rest(http, figures.submit_errors)
+            await submit_rest(http, figures)
 
     async with dispatcher():
         await asyncio.gather(*(submitter() for _ in range(submitters)))
