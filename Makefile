@@ -8,7 +8,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TRANSFORMERS_VERBOSITY := error
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 
-.PHONY: all install install-browser gen gen-check lint typecheck test fuzz course-vectors bench bench-full chaos eval run up check clean
+.PHONY: all install install-browser gen gen-check lint typecheck test fuzz course-vectors bench bench-full chaos eval run up check clean load
 
 all: check
 
@@ -49,11 +49,12 @@ test: install install-browser course-vectors
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 # Hostile input with larger budgets than `make test`: the property-based REST tests (FUZZ_EXAMPLES examples per
-# operation) and FUZZ_FILES mutated uploads (default 20,000, about six minutes here) with another seed than the
-# suite's.
+# operation), gRPC SubmitJob with arbitrary field values (ten times as many) and FUZZ_FILES mutated uploads
+# (default 20,000, about six minutes here) with another seed than the suite's.
 FUZZ_EXAMPLES ?= 500
 fuzz: install
 	SKILLBRIDGE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q --timeout 3600 tests/gateway/test_api_fuzz.py
+	SKILLBRIDGE_FUZZ_EXAMPLES=$$(( $(FUZZ_EXAMPLES) * 10 )) $(BIN)/pytest -q --timeout 3600 tests/scheduler/test_submit_fuzz.py
 	FUZZ_FILES=$${FUZZ_FILES:-20000} FUZZ_SEED=$${FUZZ_SEED:-11} $(BIN)/pytest -q -s --timeout=0 tests/gateway/test_upload_fuzz.py
 
 # Embeds the bundled course catalog once (cached beside it, git-ignored), so no test pays for it at service start.
@@ -74,6 +75,13 @@ bench-full: install
 # replica's SIGTERM drain under watchers. Prints the figures and writes chaos-results.json. About 10 minutes.
 chaos: install
 	$(PY) -m tests.chaos.run --out chaos-results.json
+
+# Full-size load on the Redis store: 1,000 WatchJob streams and 500 SSE watchers through the gateway on one
+# scheduler replica, 20 submitters posting through the gateway meanwhile (tests/load/run.py). Needs Redis at
+# REDIS_URL. Prints errors, peak Redis connections (the replica's, and INFO clients), RSS before/after, and
+# writes load-results.json; exits non-zero on any error. ARGS="--streams 300 --sse 100" for other sizes.
+load: install
+	$(PY) -m tests.load.run --out load-results.json $(ARGS)
 
 # Skill-gap figures on the labelled pairs of tests/data/eval (dev split by default; tune on dev only).
 # ARGS="--split test", "--verbose", "--sweep", "--json figures.json": see tests/eval/skill_eval.py.

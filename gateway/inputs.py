@@ -50,7 +50,7 @@ Threshold = Annotated[
         ge=0.0,
         le=1.0,
         allow_inf_nan=False,
-        description="Minimum similarity in [0, 1] for a resume skill to cover a job skill; 0 means 0.5.",
+        description="Minimum similarity in [0, 1] for a resume skill to cover a job skill (0: any similarity).",
     ),
 ]
 

@@ -16,6 +16,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from services.scheduler.store.factory import StoreOpenError
+
 log = logging.getLogger(__name__)
 
 EXIT_CONFIG = 78
@@ -23,6 +25,7 @@ GRPC_SERVICES = ("ner", "similarity", "retrieval", "recommendation", "scheduler"
 SERVICES = (*GRPC_SERVICES, "gateway")
 # Raised while a service reads its settings or opens what they name: a restart cannot fix these.
 CONFIG_ERRORS: tuple[type[Exception], ...] = (
+    StoreOpenError,  # the scheduler's store file cannot be opened: the message names it and what to do
     ValueError,  # a setting that does not parse or is out of range (pydantic's ValidationError is one too)
     sqlite3.DatabaseError,  # the store file is not a database, or cannot be opened
     PermissionError,
@@ -50,6 +53,8 @@ def is_configuration_error(exc: BaseException) -> bool:
 
 def describe(exc: BaseException, store: str | None) -> str:
     """One line: what is wrong and what to do."""
+    if isinstance(exc, StoreOpenError):
+        return str(exc)
     if isinstance(exc, sqlite3.DatabaseError) and store:
         return f"cannot open the store {store} ({exc}): move the file away or point SKILLBRIDGE_STORE at another path"
     return f"{exc}: fix the setting and start again"

@@ -73,6 +73,12 @@ class FailedPrecondition(SkillBridgeError):
     reason = "FAILED_PRECONDITION"
 
 
+class AlreadyExists(SkillBridgeError):
+    """What the request would create exists already, made from another request (a reused idempotency key)."""
+
+    reason = "ALREADY_EXISTS"
+
+
 class Unauthenticated(SkillBridgeError):
     """No valid credentials were given."""
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from services.scheduler import core, policy
+from services.scheduler import core, idempotency, policy
 from services.scheduler.model import (
     Admission,
     AdmissionGuard,
@@ -58,9 +58,13 @@ def decide(request: AdmissionRequest, snapshot: AdmissionSnapshot) -> Admission:
     PermissionDenied, FailedPrecondition, ResourceExhausted, QueueFull); then nothing is written."""
     validate(request)
     if snapshot.existing is not None:
-        return Admission(None, snapshot)  # a repeated request_id: the earlier job is the answer
+        # A repeated request_id: the earlier job is the answer when the body is the same, else a refusal.
+        idempotency.check_reuse(snapshot.existing, request.submission)
+        return Admission(None, snapshot)
     quota, now = request.quota, request.now
     job, _ = core.new_job(request.submission, request.owner, now)
+    if job.request_id:
+        job.request_digest = idempotency.digest(request.submission)
     job.max_running = quota.max_running
     job.traceparent = request.traceparent
     core.check_dependencies(job, snapshot.dependencies)

@@ -16,6 +16,7 @@ from google.protobuf.message import Message
 from skillbridge.scheduler.v1 import job_pb2
 
 from services.scheduler.model import (
+    DEFAULT_THRESHOLD,
     INPUT_TYPES,
     CourseInput,
     JobError,
@@ -40,6 +41,7 @@ def record_to_dict(job: JobRecord) -> dict[str, Any]:
         "priority": job.priority,
         "create_time": job.create_time,
         "request_id": job.request_id,
+        **({"request_digest": job.request_digest} if job.request_digest else {}),
         "queue_seq": job.queue_seq,
         "attempt": job.attempt,
         "fence": job.fence,
@@ -107,6 +109,7 @@ def record_from_dict(
         input=job_input,
         create_time=data["create_time"],
         request_id=data.get("request_id", ""),
+        request_digest=data.get("request_digest", ""),
         queue_seq=data.get("queue_seq", 0),
         attempt=data.get("attempt", 0),
         fence=data.get("fence", 0),
@@ -196,7 +199,8 @@ def input_from_bytes(job_type: JobType, data: bytes) -> JobInput:
         data = zlib.decompress(data)
     if job_type is JobType.COURSE_RECOMMENDATION:
         cr = job_pb2.CourseRecommendationInput.FromString(data)
-        return CourseInput(cr.resume_text, cr.job_description_text, cr.threshold)
+        threshold = cr.threshold if cr.HasField("threshold") else DEFAULT_THRESHOLD
+        return CourseInput(cr.resume_text, cr.job_description_text, threshold)
     if job_type is JobType.NOOP:
         return NoopInput(job_pb2.NoopInput.FromString(data).payload)
     return RankInput()
@@ -205,7 +209,10 @@ def input_from_bytes(job_type: JobType, data: bytes) -> JobInput:
 def _legacy_input(job_type: JobType, data: dict[str, Any]) -> JobInput:
     if job_type is JobType.COURSE_RECOMMENDATION:
         return CourseInput(
-            data.get("resume_text", ""), data.get("job_description_text", ""), float(data.get("threshold") or 0.0)
+            # Records from before 0 was a threshold of its own stored 0 for "the default".
+            data.get("resume_text", ""),
+            data.get("job_description_text", ""),
+            float(data.get("threshold") or DEFAULT_THRESHOLD),
         )
     if job_type is JobType.NOOP:
         return NoopInput(base64.b64decode(data.get("payload", "")))

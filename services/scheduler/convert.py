@@ -6,8 +6,10 @@ from google.protobuf import duration_pb2, timestamp_pb2
 from google.rpc import status_pb2
 from skillbridge.scheduler.v1 import job_pb2, scheduler_service_pb2
 
+from services.common import errors
 from services.scheduler import core
 from services.scheduler.model import (
+    DEFAULT_THRESHOLD,
     CourseInput,
     EventKind,
     JobEvent,
@@ -24,6 +26,8 @@ from services.scheduler.model import (
     StageState,
     stages_of,
 )
+
+NANOS_MAX = 999_999_999
 
 JOB_TYPES = {
     job_pb2.JOB_TYPE_COURSE_RECOMMENDATION: JobType.COURSE_RECOMMENDATION,
@@ -57,12 +61,30 @@ def job_input(request: scheduler_service_pb2.SubmitJobRequest) -> JobInput | Non
     which = request.WhichOneof("input")
     if which == "course_recommendation":
         cr = request.course_recommendation
-        return CourseInput(cr.resume_text, cr.job_description_text, cr.threshold)
+        threshold = cr.threshold if cr.HasField("threshold") else DEFAULT_THRESHOLD  # absent, not 0, is the default
+        return CourseInput(cr.resume_text, cr.job_description_text, threshold)
     if which == "noop":
         return NoopInput(request.noop.payload)
     if which == "rank_analyses":
         return RankInput()
     return None
+
+
+def _timestamp_seconds(value: timestamp_pb2.Timestamp, field: str) -> float:
+    """Seconds since the epoch; nanos outside 0..999,999,999 is a field error (protobuf's own conversion raises
+    ValueError, which would answer INTERNAL). The range of seconds is core's rule."""
+    if not 0 <= value.nanos <= NANOS_MAX:
+        raise errors.InvalidArgument.for_field(f"{field}.nanos", "must be between 0 and 999999999")
+    return value.seconds + value.nanos / 1e9
+
+
+def _duration_seconds(value: duration_pb2.Duration, field: str) -> float:
+    """Seconds; nanos outside ±999,999,999 or of the other sign than seconds is a field error."""
+    if not -NANOS_MAX <= value.nanos <= NANOS_MAX or value.seconds * value.nanos < 0:
+        raise errors.InvalidArgument.for_field(
+            f"{field}.nanos", "must be between -999999999 and 999999999, with the sign of seconds"
+        )
+    return value.seconds + value.nanos / 1e9
 
 
 def submission(request: scheduler_service_pb2.SubmitJobRequest) -> core.Submission:
@@ -72,8 +94,8 @@ def submission(request: scheduler_service_pb2.SubmitJobRequest) -> core.Submissi
         input=job_input(request),
         priority=request.priority,
         request_id=request.request_id,
-        not_before=request.not_before.ToNanoseconds() / 1e9 if request.HasField("not_before") else None,
-        delay=request.delay.ToNanoseconds() / 1e9 if request.HasField("delay") else None,
+        not_before=_timestamp_seconds(request.not_before, "not_before") if request.HasField("not_before") else None,
+        delay=_duration_seconds(request.delay, "delay") if request.HasField("delay") else None,
         depends_on=tuple(request.depends_on),
         skip_cache=request.skip_cache,
     )

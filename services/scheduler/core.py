@@ -3,7 +3,6 @@ wait estimate. No I/O and no grpc: the store persists what these functions decid
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import math
 import os
@@ -40,8 +39,6 @@ CODE_DEADLINE_EXCEEDED = 4
 CODE_ABORTED = 10
 CODE_INTERNAL = 13
 CODE_UNAVAILABLE = 14
-# The similarity threshold of an analysis that gives none.
-DEFAULT_THRESHOLD = 0.5
 
 
 class JobAlreadyFinished(errors.FailedPrecondition):
@@ -156,8 +153,6 @@ def new_job(sub: Submission, owner: str, now: float) -> tuple[JobRecord, NewEven
     """A QUEUED job for a valid submission, and its first event (position filled in by the store)."""
     assert sub.type is not None
     job_input = sub.input if sub.input is not None else INPUT_TYPES[sub.type]()
-    if isinstance(job_input, CourseInput) and not job_input.threshold:
-        job_input = dataclasses.replace(job_input, threshold=DEFAULT_THRESHOLD)
     job = JobRecord(
         id=new_job_id(now),
         owner=owner,

@@ -50,6 +50,7 @@ class ChangeFeed:
     def __init__(self) -> None:
         self._by_job: defaultdict[str, set[Subscription]] = defaultdict(set)
         self._queue: set[Subscription] = set()
+        self._job_subscriptions = 0
 
     def job_changed(self, job_id: str, *, elsewhere: bool = False) -> None:
         """`elsewhere`: another process committed the change (a shared store relays those)."""
@@ -68,6 +69,14 @@ class ChangeFeed:
         else:
             self._queue.discard(sub)
 
+    def job_followers(self) -> int:
+        """How many subscriptions follow one job (WatchJob streams, mostly)."""
+        return self._job_subscriptions
+
+    def queue_followers(self) -> int:
+        """How many subscribers wake when the queue moves."""
+        return len(self._queue)
+
     def everything_changed(self) -> None:
         """Wakes every subscriber, for when notices may have been missed (a shared store's notification
         channel was down for a while): each re-reads the store."""
@@ -85,12 +94,14 @@ class ChangeFeed:
         sub = Subscription(elsewhere_only=elsewhere_only)
         if job_id is not None:
             self._by_job[job_id].add(sub)
+            self._job_subscriptions += 1
         if queue:
             self._queue.add(sub)
         try:
             yield sub
         finally:
             if job_id is not None:
+                self._job_subscriptions -= 1
                 subs = self._by_job.get(job_id)
                 if subs is not None:
                     subs.discard(sub)

@@ -23,7 +23,6 @@ from services.scheduler.stage_clients import StageClients
 
 COURSES_PER_SKILL = 5
 MAX_RECOMMENDED = 5
-DEFAULT_THRESHOLD = 0.5
 
 
 class NoopHandler:
@@ -243,7 +242,7 @@ class CourseRecommendationHandler:
         given = job.input
         if not isinstance(given, CourseInput):
             raise TypeError(f"job {job.id} has no course-recommendation input")
-        analysis = Analysis(given.resume_text, given.job_description_text, given.threshold or DEFAULT_THRESHOLD)
+        analysis = Analysis(given.resume_text, given.job_description_text, given.threshold)
         clients = self._clients.for_job(ctx)  # its calls tell the job when they wait for a service
         for stage, step in STEPS:
             async with ctx.stage(stage) as report:

@@ -3,6 +3,7 @@ servicer converts, this decides."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import time
@@ -37,8 +38,16 @@ log = logging.getLogger(__name__)
 
 # How often a watcher re-reads the store when no in-process notice came (another process may have written).
 WATCH_POLL_SECONDS = 1.0
+# ...and all watchers of one process together at most about this often per second. The poll only covers a
+# notice the store's relay lost; a thousand watchers polling every second would queue every other call behind
+# two thousand reads a second. Each then polls every followers / this many seconds.
+WATCH_POLLS_PER_SECOND = 250.0
 # A queued job's watcher re-counts its position at most this often, however fast the queue moves.
 POSITION_INTERVAL_SECONDS = 0.1
+# ...and all queued jobs' watchers of one process together at most about this often per second: with a
+# thousand of them, one store read each per 0.1 s while the queue drains would queue every other call (a
+# submit) behind ten thousand reads a second. Each then re-counts every followers / this many seconds.
+POSITION_READS_PER_SECOND = 500.0
 # Events after which a job has a new place in the queue.
 REQUEUED_EVENTS = frozenset({EventKind.QUEUED, EventKind.RELEASED, EventKind.RETRIED})
 # How fresh the cached queue counts and timings used for wait estimates must be.
@@ -123,6 +132,7 @@ class JobService:
         self._limits = core.Limits(max_text_bytes=settings.max_text_bytes, max_priority=settings.max_priority)
         self._stats_at = -1e9
         self._counts = QueueCounts()
+        self._stats_lock = asyncio.Lock()
         self._timings: dict[str, Timing] = {}
 
     def close_streams(self) -> None:
@@ -134,11 +144,16 @@ class JobService:
     # --- estimates ---------------------------------------------------------------------------------------
 
     async def _refresh_stats(self) -> None:
-        now = time.monotonic()
-        if now - self._stats_at > STATS_MAX_AGE_SECONDS:
-            self._counts = await self._store.counts(self._clock())
-            self._timings = await self._store.timings()
-            self._stats_at = now
+        if time.monotonic() - self._stats_at <= STATS_MAX_AGE_SECONDS:
+            return
+        # One refresh for all who found the figures stale at once: a thousand queued jobs' watchers would
+        # otherwise each count the whole queue in the same instant, every second.
+        async with self._stats_lock:
+            now = time.monotonic()
+            if now - self._stats_at > STATS_MAX_AGE_SECONDS:
+                self._counts = await self._store.counts(self._clock())
+                self._timings = await self._store.timings()
+                self._stats_at = now
 
     def _workers(self) -> int:
         return max(self._counts.workers, self._local_workers(), 1)
@@ -179,9 +194,8 @@ class JobService:
         given = sub.input
         if sub.type is not JobType.COURSE_RECOMMENDATION or not isinstance(given, CourseInput) or not self._versions:
             return sub
-        threshold = given.threshold or core.DEFAULT_THRESHOLD
         fingerprint = self._versions.fingerprint()
-        key = versions.cache_key(given.resume_text, given.job_description_text, threshold, fingerprint)
+        key = versions.cache_key(given.resume_text, given.job_description_text, given.threshold, fingerprint)
         return dataclasses.replace(sub, cache_key=key)
 
     def _admission(
@@ -325,7 +339,8 @@ class JobService:
                         current = None  # started, scheduled or waiting: not in the queue
                 queued = current is not None and current.state is JobState.QUEUED
                 position_due = queued and (position_due or sub.queue_moved)
-                left = POSITION_INTERVAL_SECONDS - (time.monotonic() - checked_at)
+                interval = max(POSITION_INTERVAL_SECONDS, self._feed.queue_followers() / POSITION_READS_PER_SECOND)
+                left = interval - (time.monotonic() - checked_at)
                 if position_due and left <= 0:
                     assert current is not None
                     position_due, checked_at = False, time.monotonic()
@@ -340,7 +355,8 @@ class JobService:
                 # Only a queued job's watcher cares that the queue moves; a running job's wakes for its own events.
                 self._feed.follow_queue(sub, queued)
                 timer = position_due and left > 0
-                notified = await sub.wait(left if timer else WATCH_POLL_SECONDS)
+                poll = max(WATCH_POLL_SECONDS, self._feed.job_followers() / WATCH_POLLS_PER_SECOND)
+                notified = await sub.wait(left if timer else poll)
                 reread = sub.job_moved or (not notified and not timer)
 
     async def queue_status(self, principal: Principal) -> QueueStatus:

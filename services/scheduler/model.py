@@ -101,13 +101,17 @@ class EventKind(enum.StrEnum):
         return self in (EventKind.SUCCEEDED, EventKind.FAILED, EventKind.CANCELLED)
 
 
+# The similarity threshold of an analysis that gives none (absent; 0 is a threshold of its own).
+DEFAULT_THRESHOLD = 0.5
+
+
 @dataclass(frozen=True)
 class CourseInput:
     """The input of a course-recommendation analysis."""
 
     resume_text: str = ""
     job_description_text: str = ""
-    threshold: float = 0.0  # 0 means the default
+    threshold: float = DEFAULT_THRESHOLD
 
 
 @dataclass(frozen=True)
@@ -173,6 +177,8 @@ class JobRecord:
     input: JobInput
     create_time: float
     request_id: str = ""
+    # With a request_id: a digest of the body it was submitted with (services/scheduler/idempotency.py).
+    request_digest: str = ""
     queue_seq: int = 0
     attempt: int = 0
     fence: int = 0

@@ -21,6 +21,13 @@ class SchedulerSettings(AuthSettings):
     # Store: sqlite:///path/to/file.db or redis://host:port/db
     store: str = "sqlite:///var/skillbridge.db"
 
+    # Redis store: the most connections one process opens (at the cap a call waits for a free one, up to the
+    # wait, instead of failing), and how long one may sit unused before it is closed (so a replica does not keep
+    # the connections of its largest burst). WatchJob streams hold none while they wait for events.
+    redis_max_connections: int = 64
+    redis_pool_wait_seconds: float = 10.0
+    redis_idle_seconds: float = 30.0
+
     # Dispatcher
     run_dispatcher: bool = True
     concurrency: int = 4

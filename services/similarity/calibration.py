@@ -23,11 +23,14 @@ from services.common.errors import InvalidArgument
 DEFAULT_STRICTNESS = 0.5
 
 
-def resolve_strictness(threshold: float, default: float) -> float:
-    """The caller's strictness: 0 means `default`; anything else must lie in [0, 1]."""
+def resolve_strictness(threshold: float | None, default: float) -> float:
+    """The caller's strictness: None (not given) means `default`; a given one must lie in [0, 1], and 0 is
+    honoured (any similarity counts), not read as "the default"."""
+    if threshold is None:
+        return default
     if math.isnan(threshold) or threshold < 0.0 or threshold > 1.0:
         raise InvalidArgument.for_field("threshold", f"must be between 0 and 1, got {threshold}")
-    return default if threshold == 0.0 else threshold
+    return threshold
 
 
 def calibrated_cosine(strictness: float, calibrated: float) -> float:

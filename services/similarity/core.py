@@ -267,7 +267,7 @@ def overall_score(best_matches: Sequence[SkillMatch]) -> float:
 async def compare_skills(
     resume_skills: Sequence[str | SkillInput],
     job_skills: Sequence[str | SkillInput],
-    threshold: float,
+    threshold: float | None,
     *,
     embed: EmbedFn,
     default_threshold: float,
@@ -278,7 +278,7 @@ async def compare_skills(
 ) -> Comparison:
     """Matches every job skill with the resume; see the module docstring for the rules and the scoring.
 
-    `threshold` is the caller's 0-1 strictness (0: `default_threshold`); `calibrated_threshold` is the cosine
+    `threshold` is the caller's 0-1 strictness (None: `default_threshold`); `calibrated_threshold` is the cosine
     that strictness 0.5 maps to. `resume_field` / `job_field` name the request fields in errors.
     """
     strictness = resolve_strictness(threshold, default_threshold)

@@ -66,7 +66,7 @@ class SimilarityServicer(pb_grpc.SimilarityServiceServicer):
         result = await core.compare_skills(
             _details(request.resume_skill_details) if detailed_resume else list(request.resume_skills),
             _details(request.job_skill_details) if detailed_job else list(request.job_skills),
-            request.threshold,
+            request.threshold if request.HasField("threshold") else None,
             embed=self._batcher.embed,
             default_threshold=self._settings.similarity_threshold,
             calibrated_threshold=self._settings.similarity_calibrated_threshold,

@@ -111,6 +111,7 @@ class Similarity(sim_grpc.SimilarityServiceServicer):
 
     async def CompareSkills(self, request: Any, context: Any) -> Any:
         await self.d.act("CompareSkills", context)
+        self.d.requests["CompareSkills"] = request
         have = set(request.resume_skills)
         matches = [
             course_pb2.SkillMatch(job_skill=s, resume_skill=s, score=1.0) for s in request.job_skills if s in have

@@ -58,12 +58,13 @@ def test_every_bad_field_is_reported_at_once() -> None:
     assert len(caught.value.violations) == 2
 
 
-def test_new_job_is_queued_with_pending_stages_and_default_threshold() -> None:
+def test_new_job_is_queued_with_pending_stages_and_its_threshold_even_zero() -> None:
     job, event = core.new_job(course_sub(threshold=0.0), "alice", now=5.0)
     assert job.state is JobState.QUEUED
     assert [s.stage for s in job.stages] == list(Stage)
     assert all(s.state is StageState.PENDING for s in job.stages)
-    assert job.input == CourseInput("Python developer", "Needs Python and SQL", 0.5)
+    assert job.input == CourseInput("Python developer", "Needs Python and SQL", 0.0)
+    assert CourseInput("r", "j").threshold == 0.5  # given none: the default
     assert event.kind is EventKind.QUEUED
 
 

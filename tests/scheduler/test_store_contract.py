@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from services.scheduler import core
+from services.scheduler import core, idempotency
 from services.scheduler.feed import ChangeFeed
 from services.scheduler.model import CourseInput, EventKind, JobRecord, JobState, JobType, NewEvent, Stage
 from services.scheduler.store.base import JobStore
@@ -75,8 +75,11 @@ async def test_first_event_carries_the_position(store: JobStore) -> None:
 
 async def test_request_id_is_idempotent_per_owner(store: JobStore) -> None:
     first = await submit(store, request_id="req-1")
-    again, created = await create(store, core.Submission(JobType.NOOP, None, request_id="req-1"), "alice", NOW)
+    same = core.Submission(JobType.NOOP, core.noop_input(b"x"), request_id="req-1")
+    again, created = await create(store, same, "alice", NOW)
     assert not created and again.id == first.id
+    with pytest.raises(idempotency.RequestIdReused):  # the key with another body
+        await create(store, core.Submission(JobType.NOOP, core.noop_input(b"y"), request_id="req-1"), "alice", NOW)
     other = await submit(store, owner="bob", request_id="req-1")
     assert other.id != first.id
 

@@ -27,7 +27,8 @@ def test_the_mapping_is_monotone_and_strictness_for_inverts_it() -> None:
 
 
 def test_zero_means_the_default_and_out_of_range_is_invalid() -> None:
-    assert resolve_strictness(0.0, 0.5) == 0.5
+    assert resolve_strictness(None, 0.5) == 0.5
+    assert resolve_strictness(0.0, 0.5) == 0.0  # given, so honoured
     assert resolve_strictness(0.9, 0.5) == 0.9
     for bad in (-0.01, 1.01, math.nan):
         with pytest.raises(InvalidArgument) as info:

@@ -52,7 +52,7 @@ class TableEmbed:
 async def compare(
     resume: Sequence[str | SkillInput],
     job: Sequence[str | SkillInput],
-    threshold: float = 0.0,
+    threshold: float | None = None,
     *,
     embed: TableEmbed | None = None,
     calibrated: float = 0.5,

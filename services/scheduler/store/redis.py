@@ -22,7 +22,6 @@ import asyncio
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any, TypeVar
 
-import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
 from services.scheduler import codec
@@ -42,6 +41,7 @@ from services.scheduler.store import redis_scripts as scripts
 from services.scheduler.store.base import TIMING_SAMPLES, Change
 from services.scheduler.store.redis_admission import RedisAdmission
 from services.scheduler.store.redis_guarded import GUARDED, Commands, Guards, Outcome
+from services.scheduler.store.redis_pool import PoolLimits, open_client, trim_forever
 from services.scheduler.store.redis_relay import ChangeRelay
 from services.scheduler.store.redis_scripts import (
     MAX_CONFLICTS,
@@ -66,11 +66,21 @@ class RedisJobStore(RedisAdmission):
 
     shared = True
 
-    def __init__(self, url: str, feed: ChangeFeed | None = None, *, prefix: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        feed: ChangeFeed | None = None,
+        *,
+        prefix: str | None = None,
+        limits: PoolLimits | None = None,
+    ) -> None:
         clean, url_prefix = split_url(url)
         self.prefix = prefix if prefix is not None else (url_prefix if url_prefix is not None else DEFAULT_PREFIX)
         self.keys = scripts.Keys(self.prefix)
-        self._redis = aioredis.Redis.from_url(clean, socket_connect_timeout=5.0)
+        # Every call shares one bounded pool that waits at its cap; watchers hold no connection while they wait
+        # (they wait on the ChangeFeed), and the one subscription of the relay holds one for good.
+        self._redis, self.pool = open_client(clean, limits or PoolLimits(), socket_connect_timeout=5.0)
+        self._trimmer: asyncio.Task[None] | None = None
         self._guarded = self._redis.register_script(GUARDED)
         self._reserve = self._redis.register_script(scripts.RESERVE)
         self._upkeep = Upkeep(self._redis, self.keys)
@@ -81,7 +91,10 @@ class RedisJobStore(RedisAdmission):
 
     async def open(self) -> None:
         """The one connect step: subscribes to other processes' change notices (their commits from then on
-        reach this process's feed). Calls work before it; they just are not relayed."""
+        reach this process's feed), and starts closing connections left idle after a burst. Calls work before
+        it; they just are not relayed."""
+        if self._trimmer is None:
+            self._trimmer = asyncio.create_task(trim_forever(self.pool), name=f"redis-pool-trim:{self.prefix}")
         await self._relay.ready()
 
     # --- the other way to write ----------------------------------------------------------------------------
@@ -280,5 +293,9 @@ class RedisJobStore(RedisAdmission):
         await self._redis.hset(self.keys.workers, worker, f"{slots} {now!r}")
 
     async def close(self) -> None:
+        if self._trimmer is not None:
+            self._trimmer.cancel()
+            await asyncio.gather(self._trimmer, return_exceptions=True)
+            self._trimmer = None
         await self._relay.close()
         await self._redis.aclose()

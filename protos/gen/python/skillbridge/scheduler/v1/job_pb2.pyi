@@ -185,19 +185,23 @@ class CourseRecommendationInput(_message.Message):
     job_description_text: _builtins.str
     """The job description as plain text."""
     threshold: _builtins.float
-    """Minimum similarity in [0, 1] for a resume skill to cover a job skill; 0 means 0.5."""
+    """Minimum similarity in [0, 1] for a resume skill to cover a job skill; absent means 0.5 (0 is a threshold
+    of its own: every skill with any similarity counts).
+    """
     def __init__(
         self,
         *,
         resume_text: _builtins.str = ...,
         job_description_text: _builtins.str = ...,
-        threshold: _builtins.float = ...,
+        threshold: _builtins.float | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_threshold", b"_threshold", "threshold", b"threshold"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["job_description_text", b"job_description_text", "resume_text", b"resume_text", "threshold", b"threshold"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_threshold", b"_threshold", "job_description_text", b"job_description_text", "resume_text", b"resume_text", "threshold", b"threshold"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__threshold: _TypeAlias = _typing.Literal["threshold"]  # noqa: Y015
+    _WhichOneofArgType__threshold: _TypeAlias = _typing.Literal["_threshold", b"_threshold"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__threshold) -> _WhichOneofReturnType__threshold | None: ...
 
 Global___CourseRecommendationInput: _TypeAlias = CourseRecommendationInput  # noqa: Y015
 

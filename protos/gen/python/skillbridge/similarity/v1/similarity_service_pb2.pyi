@@ -111,7 +111,9 @@ class CompareSkillsRequest(_message.Message):
     RESUME_SKILL_DETAILS_FIELD_NUMBER: _builtins.int
     JOB_SKILL_DETAILS_FIELD_NUMBER: _builtins.int
     threshold: _builtins.float
-    """The caller's strictness in [0, 1] (0 means the default 0.5), mapped onto the calibrated similarity scale."""
+    """The caller's strictness in [0, 1] (absent means the service's default, 0.5; 0 counts any similarity),
+    mapped onto the calibrated similarity scale.
+    """
     @_builtins.property
     def resume_skills(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Skills found in the resume."""
@@ -133,15 +135,17 @@ class CompareSkillsRequest(_message.Message):
         *,
         resume_skills: _abc.Iterable[_builtins.str] | None = ...,
         job_skills: _abc.Iterable[_builtins.str] | None = ...,
-        threshold: _builtins.float = ...,
+        threshold: _builtins.float | None = ...,
         resume_skill_details: _abc.Iterable[_course_pb2.Skill] | None = ...,
         job_skill_details: _abc.Iterable[_course_pb2.Skill] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_threshold", b"_threshold", "threshold", b"threshold"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["job_skill_details", b"job_skill_details", "job_skills", b"job_skills", "resume_skill_details", b"resume_skill_details", "resume_skills", b"resume_skills", "threshold", b"threshold"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_threshold", b"_threshold", "job_skill_details", b"job_skill_details", "job_skills", b"job_skills", "resume_skill_details", b"resume_skill_details", "resume_skills", b"resume_skills", "threshold", b"threshold"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__threshold: _TypeAlias = _typing.Literal["threshold"]  # noqa: Y015
+    _WhichOneofArgType__threshold: _TypeAlias = _typing.Literal["_threshold", b"_threshold"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__threshold) -> _WhichOneofReturnType__threshold | None: ...
 
 Global___CompareSkillsRequest: _TypeAlias = CompareSkillsRequest  # noqa: Y015
 
