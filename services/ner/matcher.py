@@ -107,6 +107,14 @@ def term_variants(term: str) -> list[str]:
     return variants
 
 
+def strict_variants(term: str) -> list[str]:
+    """An exact-case term as written, and an acronym's plural ("EKGs", "IEPs", "BOLs"): written as one token
+    with a lower-case "s", it cannot be mistaken for another word."""
+    if re.fullmatch(r"[A-Z][A-Z0-9&]*[A-Z0-9]", term) and sum(c.isupper() for c in term) >= 2:
+        return [term, term + "s"]
+    return [term]
+
+
 def blank_tokenizer() -> Any:
     """spaCy's English tokenizer, with single letters before a period split off ("written in R.")."""
     nlp = spacy.blank("en")
@@ -183,7 +191,7 @@ class VocabularyMatcher:
             for term in terms:
                 strict = term in strict_terms
                 gated = term in gated_terms or skill.source == "esco"
-                for variant in [term] if strict else term_variants(term):
+                for variant in strict_variants(term) if strict else term_variants(term):
                     key = (variant if strict else variant.casefold(), strict)
                     if not strict and key[0] in GENERIC_WORDS:
                         continue
