@@ -82,7 +82,10 @@ ASK_CUES = re.compile(
 ABOUT_US = re.compile(r"^\W*(we|we're|we've|our)\b", re.IGNORECASE)
 # A mention followed by one of these opens a list of examples of it ("configuration management (Ansible,
 # Puppet or Chef)"): the ad asks for the skill, and the tools only illustrate it.
-EXAMPLES_OPEN = re.compile(r"^\s*(\(|,?\s*(such as|e\.g\.,?|for example)\s)", re.IGNORECASE)
+EXAMPLES_OPEN = re.compile(
+    r"^\s*(\(\s*((such as|e\.g\.,?|for example|including)\s+)?|,?\s*([a-z-]+\s+){0,2}(such as|e\.g\.,?|for example)\s)",
+    re.IGNORECASE,
+)
 EXAMPLES_CONTINUE = re.compile(r"^(\s*(,|/|or|and|and/or)\s*)+$", re.IGNORECASE)
 PRODUCT_NOUNS = frozenset(
     {"tools", "tool", "apps", "app", "products", "platform", "platforms", "company", "companies", "firm", "startup"}
@@ -250,7 +253,7 @@ def examples_of_earlier(text: str, spans: Sequence[tuple[int, int]]) -> set[int]
             # One item in parentheses is more often a spelling or the preferred choice ("(FBAs)", "(P6
             # preferred)"): only a list of two or more is a list of examples.
             nxt = text[spans[index][1] : spans[index + 1][0]] if index + 1 < len(spans) else ""
-            if not opened.group(0).strip().startswith("(") or EXAMPLES_CONTINUE.match(nxt):
+            if opened.group(0).strip() != "(" or EXAMPLES_CONTINUE.match(nxt):
                 examples.add(index)
                 in_list = True
         else:
