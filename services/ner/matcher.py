@@ -47,7 +47,7 @@ TECH_NOUNS = frozenset(
         "playbooks", "automation", "models", "modeling", "animation", "rendering", "framework", "tests",
     }
 )  # fmt: skip
-DEFAULT_PROSE_WINDOW = 2
+DEFAULT_PROSE_WINDOW = 3
 SENTENCE_ENDS = frozenset({".", ";", "!", "?"})
 STEM_LENGTH = 5
 # What may follow a shared stem for two words to be one word ("teach" / "teaching", "document" /
