@@ -14,6 +14,7 @@ Built once per process and shared; spaCy objects are not documented as thread-sa
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -130,6 +131,7 @@ def stem(word: str) -> str:
     return word.casefold()[:STEM_LENGTH]
 
 
+@functools.lru_cache(maxsize=65536)
 def same_word(word: str, other: str) -> bool:
     """Whether two words that share a stem are forms of one word: one is the other plus a suffix (a doubled
     consonant allowed: "plan" / "planning"), or they share six letters ("administer" / "administration")."""
@@ -306,20 +308,22 @@ class VocabularyMatcher:
     def _prose_hits(self, doc: Doc) -> list[SkillMatch]:
         window = self.prose_window
         sentence = 0
-        tokens: list[tuple[int, str, int]] = []  # token index, stem, sentence number
+        tokens: list[tuple[int, str, int, str]] = []  # token index, stem, sentence number, lower-case text
         for token in doc:
             if token.text in SENTENCE_ENDS or "\n" in token.text:
                 sentence += 1
             elif token.is_alpha and len(token.text) > 1 and token.lower_ not in STOP_WORDS:
-                tokens.append((token.i, stem(token.text), sentence))
+                tokens.append((token.i, stem(token.text), sentence, token.lower_))
         hits: list[SkillMatch] = []
         seen: set[tuple[str, int]] = set()
-        for position, (_, anchor, number) in enumerate(tokens):
+        for position, (_, anchor, number, _) in enumerate(tokens):
             entries = self._prose_index.get(anchor)
             if not entries:
                 continue
-            nearby = [(i, s) for i, s, n in tokens[max(0, position - window) : position + window + 1] if n == number]
-            near_stems = {s for _, s in nearby}
+            nearby = [
+                (i, s, w) for i, s, n, w in tokens[max(0, position - window) : position + window + 1] if n == number
+            ]
+            near_stems = {s for _, s, _ in nearby}
             for entry in entries:
                 skill, stems = entry.skill, entry.stems
                 if not near_stems.issuperset(stems):
@@ -351,13 +355,13 @@ class VocabularyMatcher:
         return hits
 
 
-def _prose_tokens(doc: Doc, nearby: list[tuple[int, str]], entry: _ProseName) -> list[int] | None:
+def _prose_tokens(doc: Doc, nearby: list[tuple[int, str, str]], entry: _ProseName) -> list[int] | None:
     """The tokens that spell a prose name, or None when they do not read as that name: a word only shares a
     stem with the name's word, a phrase break lies between them, or compound words come in another order."""
     first: list[int] = []
     found: list[int] = []
     for name_stem, word in zip(entry.stems, entry.words, strict=True):
-        matches = [i for i, s in nearby if s == name_stem and same_word(doc[i].text, word)]
+        matches = [i for i, s, w in nearby if s == name_stem and same_word(w, word)]
         if not matches:
             return None
         first.append(matches[0])
