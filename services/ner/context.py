@@ -14,6 +14,7 @@ which mentions are not skills at all. Pure functions over character offsets; no 
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -163,6 +164,7 @@ def section_at(sections: Sequence[Section], position: int) -> str:
 
 
 SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
+PARAGRAPH = re.compile(r"\S(?:.|\n(?![ \t]*\n))*")
 
 
 class Sentences:
@@ -176,6 +178,11 @@ class Sentences:
             self._ends.append(match.start())
             self._starts.append(match.end())
         self._ends.append(len(text))
+
+    @functools.cached_property
+    def opening(self) -> tuple[int, int]:
+        """The opening paragraph of the text read as a job ad (see `opening_paragraph`)."""
+        return opening_paragraph(self.text)
 
     def bounds(self, position: int) -> tuple[int, int]:
         """Start and end of the sentence around a character position."""
@@ -230,14 +237,31 @@ def names_a_credential(span_text: str) -> bool:
 
 def is_blurb_sentence(sentences: Sentences, sections: Sequence[Section], start: int) -> bool:
     """True for a job-ad sentence outside the requirement sections that asks nothing of the candidate: pay and
-    benefits, or what the company does ("Our platform team keeps 300 services running on Kubernetes")."""
+    benefits, what the company does ("Our platform team keeps 300 services running on Kubernetes"), or any
+    sentence of the opening paragraph under the title that does not address the candidate ("Lattice Ledger builds
+    data infrastructure for banks")."""
     if section_at(sections, start) in ("required", "optional"):
         return False
     low, high = sentences.bounds(start)
     sentence = sentences.text[low:high]
     if BENEFIT_CUES.search(sentence):
         return True
-    return bool(ABOUT_US.match(sentence)) and not ASK_CUES.search(sentence)
+    if ASK_CUES.search(sentence):
+        return False
+    low, high = sentences.opening
+    return bool(ABOUT_US.match(sentence)) or low <= start < high
+
+
+def opening_paragraph(text: str) -> tuple[int, int]:
+    """Start and end of the first paragraph after a job ad's title line ((0, 0) when there is none: paragraphs
+    end at blank lines, and an ad with fewer than three has no separate opening)."""
+    paragraphs = [m.span() for m in PARAGRAPH.finditer(text)]
+    if len(paragraphs) < 3:
+        return 0, 0
+    start, end = paragraphs[0]
+    if "\n" not in text[start:end]:  # the title stands alone: the next paragraph opens the ad
+        start, end = paragraphs[1]
+    return start, end
 
 
 def examples_of_earlier(text: str, spans: Sequence[tuple[int, int]]) -> set[int]:

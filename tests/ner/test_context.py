@@ -139,3 +139,16 @@ def test_one_item_in_parentheses_is_not_a_list_of_examples() -> None:
     text = "functional behavior assessments (FBAs) and scheduling (Primavera P6 preferred)"
     found = spans(text, "functional behavior assessments", "FBAs", "scheduling", "Primavera P6")
     assert context.examples_of_earlier(text, found) == set()
+
+
+def test_the_opening_paragraph_under_the_title_asks_nothing_unless_it_addresses_the_candidate() -> None:
+    text = (
+        "Enterprise Account Executive\n\nLattice Ledger builds data infrastructure for banks. As an account "
+        "executive, you will own complex sales cycles.\n\nMust have\n- Salesforce\n\nBenefits: a pension.\n"
+    )
+    sentences = context.Sentences(text)
+    sections = context.split_sections(text)
+    assert context.is_blurb_sentence(sentences, sections, text.index("data infrastructure"))
+    assert not context.is_blurb_sentence(sentences, sections, text.index("complex sales"))
+    assert not context.is_blurb_sentence(sentences, sections, text.index("Salesforce"))
+    assert context.opening_paragraph("Title\n\nOne paragraph only.") == (0, 0)
