@@ -263,6 +263,7 @@ class VocabularyMatcher:
         phrases = self._phrase_hits(doc)
         covered = {(h.skill_id, i) for h in phrases for i in range(h.start_char, h.end_char)}
         prose = [h for h in self._prose_hits(doc) if (h.skill_id, h.start_char) not in covered]
+        phrases = [h for h in phrases if not any(_part_of(h, p) for p in prose)]
         occupations: Counter[str] = Counter()
         fields: dict[str, str] = {}
         for key, start, _ in [*self._occupation_matcher(doc), *self._occupation_titles(doc)]:
@@ -355,17 +356,29 @@ class VocabularyMatcher:
         return hits
 
 
+def _part_of(hit: SkillMatch, prose: SkillMatch) -> bool:
+    """Whether a phrase hit only spells part of a longer prose hit's name ("depositions" inside "Prepare for
+    depositions", read as Deposition Preparation): as with overlapping phrases, the longer reading wins. A phrase
+    with a word of its own ("IV medications" inside "Administer oral and IV medications") stays."""
+    if hit.skill_id == prose.skill_id or not (prose.start_char <= hit.start_char and hit.end_char <= prose.end_char):
+        return False
+    if hit.end_char - hit.start_char >= prose.end_char - prose.start_char:
+        return False
+    words = content_words(prose.name)
+    own = content_words(hit.text)
+    return bool(own) and all(any(same_word(w.casefold(), n.casefold()) for n in words) for w in own)
+
+
 def _prose_tokens(doc: Doc, nearby: list[tuple[int, str, str]], entry: _ProseName) -> list[int] | None:
     """The tokens that spell a prose name, or None when they do not read as that name: a word only shares a
     stem with the name's word, a phrase break lies between them, or compound words come in another order."""
     first: list[int] = []
-    found: list[int] = []
     for name_stem, word in zip(entry.stems, entry.words, strict=True):
         matches = [i for i, s, w in nearby if s == name_stem and same_word(w, word)]
         if not matches:
             return None
         first.append(matches[0])
-        found += matches
+    found = first
     start, end = min(found), max(found) + 1
     if any(doc[k].text in PHRASE_BREAKS or (doc[k].text == "-" and doc[k - 1].whitespace_) for k in range(start, end)):
         return None

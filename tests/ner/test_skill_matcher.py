@@ -149,3 +149,10 @@ def test_prose_needs_one_phrase_and_compound_order(skill_matcher: VocabularyMatc
     assert "Sound Design" not in prose("Senior Product Designer, Puget Sound")
     assert "Sales Management" not in prose("Pipeline management in Salesforce.")
     assert "Medication Administration" in prose("Administer medications safely.")
+
+
+def test_a_phrase_that_only_spells_part_of_a_prose_name_gives_way(skill_matcher: VocabularyMatcher) -> None:
+    hits = {h.name for h in skill_matcher.analyse(["Prepare for depositions and trials."])[0].hits}
+    assert "Deposition Preparation" in hits and "Depositions" not in hits
+    hits = {h.name for h in skill_matcher.analyse(["Administer medications, including IV medications."])[0].hits}
+    assert {"Medication Administration", "IV Therapy"} <= hits
