@@ -146,14 +146,17 @@ def parse_occupations(path: Path) -> list[EscoRow]:
         if not start:
             continue
         definition = words[start:]
-        size = 0
-        while (
-            size < start
-            and size < len(definition)
-            and re.sub(r"s$", "", definition[size].casefold()) == re.sub(r"s$", "", words[size].casefold())
-        ):
-            size += 1
-        if size == 0:
+        label: list[str] = []
+        # A word with a slash joins two labels ("restaurant host/restaurant hostess ... Restaurant
+        # hosts/hostesses welcome"): its first half ends the preferred label.
+        while len(label) < start and len(label) < len(definition):
+            word = words[len(label)].split("/")[0]
+            if re.sub(r"s$", "", definition[len(label)].split("/")[0].casefold()) != re.sub(r"s$", "", word.casefold()):
+                break
+            label.append(word)
+            if "/" in words[len(label) - 1]:
+                break
+        if not label:
             continue
-        parsed.append(EscoRow(uri=uri, labels=(" ".join(words[:size]),), definition=" ".join(definition)))
+        parsed.append(EscoRow(uri=uri, labels=(" ".join(label),), definition=" ".join(definition)))
     return parsed

@@ -14,6 +14,7 @@ which mentions are not skills at all. Pure functions over character offsets; no 
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -41,7 +42,7 @@ OPTIONAL_HEADINGS = re.compile(
 BLURB_HEADINGS = re.compile(
     r"^(about us|about the company|about [A-Z][\w&' -]+$|who we are|our company|company overview|benefits|perks|"
     r"what we offer|we offer|compensation|pay and benefits|why join|why you'll love|equal opportunity|eeo|"
-    r"our mission|the company|life at)",
+    r"our mission|the company|life at|why (work|join|us\b|[A-Z][\w&'-]*$))",
     re.IGNORECASE,
 )
 OPTIONAL_CUES = re.compile(
@@ -60,6 +61,33 @@ ROLE_WORDS = frozenset(
     }
 )  # fmt: skip
 CREDENTIAL_WORDS = frozenset({"certification", "certified", "certificate", "license", "licence", "licensure", "exam"})
+# spaCy's small model labels credential lines as organisations ("BLS Provider", "California RN License"); a
+# span ending in one of these words names a credential, whose acronym is the skill.
+CREDENTIAL_TAILS = frozenset(
+    {"provider", "license", "licence", "certification", "certificate", "certified", "card", "instructor", "exam"}
+)
+# A sentence about pay and benefits asks nothing of the candidate ("Relocation support, a pension, 25 days of
+# holiday"; "Total compensation of 320,000 USD").
+BENEFIT_CUES = re.compile(
+    r"\b(benefits|pension|401\(?k\)?|paid time off|PTO|holidays?|vacation|salary|total compensation|"
+    r"compensation (package|of)|on-target earnings|"
+    r"sign-on bonus|tuition reimbursement|relocation|parental leave|health insurance|equity|stipend)\b",
+    re.IGNORECASE,
+)
+# A sentence that addresses the candidate or states a requirement is part of the ask, whatever else it says.
+ASK_CUES = re.compile(
+    r"\b(you|your|you'll|candidate|applicants?|required|requirements?|must|should|looking for|experience|"
+    r"knowledge|proficien\w*|familiar\w*|ability|skills?|certifi\w*|licen[cs]e\w*)\b",
+    re.IGNORECASE,
+)
+ABOUT_US = re.compile(r"^\W*(we|we're|we've|our)\b", re.IGNORECASE)
+# A mention followed by one of these opens a list of examples of it ("configuration management (Ansible,
+# Puppet or Chef)"): the ad asks for the skill, and the tools only illustrate it.
+EXAMPLES_OPEN = re.compile(
+    r"^\s*(\(\s*((such as|e\.g\.,?|for example|including)\s+)?|,?\s*([a-z-]+\s+){0,2}(such as|e\.g\.,?|for example)\s)",
+    re.IGNORECASE,
+)
+EXAMPLES_CONTINUE = re.compile(r"^(\s*(,|/|or|and|and/or)\s*)+$", re.IGNORECASE)
 PRODUCT_NOUNS = frozenset(
     {"tools", "tool", "apps", "app", "products", "platform", "platforms", "company", "companies", "firm", "startup"}
 )
@@ -136,6 +164,7 @@ def section_at(sections: Sequence[Section], position: int) -> str:
 
 
 SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
+PARAGRAPH = re.compile(r"\S(?:.|\n(?![ \t]*\n))*")
 
 
 class Sentences:
@@ -149,6 +178,11 @@ class Sentences:
             self._ends.append(match.start())
             self._starts.append(match.end())
         self._ends.append(len(text))
+
+    @functools.cached_property
+    def opening(self) -> tuple[int, int]:
+        """The opening paragraph of the text read as a job ad (see `opening_paragraph`)."""
+        return opening_paragraph(self.text)
 
     def bounds(self, position: int) -> tuple[int, int]:
         """Start and end of the sentence around a character position."""
@@ -193,3 +227,59 @@ def is_role_noun(mention: str, next_word: str) -> bool:
 def names_a_product(mention: str, next_word: str) -> bool:
     """True when a lower-case mention modifies a product or company noun ("budgeting tools for families")."""
     return mention.islower() and next_word in PRODUCT_NOUNS
+
+
+def names_a_credential(span_text: str) -> bool:
+    """True when an ORG span is a credential line rather than an organisation ("BLS Provider")."""
+    words = span_text.casefold().split()
+    return bool(words) and words[-1].strip(".,;:()") in CREDENTIAL_TAILS
+
+
+def is_blurb_sentence(sentences: Sentences, sections: Sequence[Section], start: int) -> bool:
+    """True for a job-ad sentence outside the requirement sections that asks nothing of the candidate: pay and
+    benefits, what the company does ("Our platform team keeps 300 services running on Kubernetes"), or any
+    sentence of the opening paragraph under the title that does not address the candidate ("Lattice Ledger builds
+    data infrastructure for banks")."""
+    if section_at(sections, start) in ("required", "optional"):
+        return False
+    low, high = sentences.bounds(start)
+    sentence = sentences.text[low:high]
+    if BENEFIT_CUES.search(sentence):
+        return True
+    if ASK_CUES.search(sentence):
+        return False
+    low, high = sentences.opening
+    return bool(ABOUT_US.match(sentence)) or low <= start < high
+
+
+def opening_paragraph(text: str) -> tuple[int, int]:
+    """Start and end of the first paragraph after a job ad's title line ((0, 0) when there is none: paragraphs
+    end at blank lines, and an ad with fewer than three has no separate opening)."""
+    paragraphs = [m.span() for m in PARAGRAPH.finditer(text)]
+    if len(paragraphs) < 3:
+        return 0, 0
+    start, end = paragraphs[0]
+    if "\n" not in text[start:end]:  # the title stands alone: the next paragraph opens the ad
+        start, end = paragraphs[1]
+    return start, end
+
+
+def examples_of_earlier(text: str, spans: Sequence[tuple[int, int]]) -> set[int]:
+    """Indexes of mentions (spans in text order) that only illustrate the mention before them: the ones inside
+    "X (A, B or C)" or after "X such as A or B"."""
+    examples: set[int] = set()
+    in_list = False
+    for index in range(1, len(spans)):
+        between = text[spans[index - 1][1] : spans[index][0]]
+        if in_list and EXAMPLES_CONTINUE.match(between):
+            examples.add(index)
+        elif (opened := EXAMPLES_OPEN.match(between)) is not None and opened.end() == len(between):
+            # One item in parentheses is more often a spelling or the preferred choice ("(FBAs)", "(P6
+            # preferred)"): only a list of two or more is a list of examples.
+            nxt = text[spans[index][1] : spans[index + 1][0]] if index + 1 < len(spans) else ""
+            if opened.group(0).strip() != "(" or EXAMPLES_CONTINUE.match(nxt):
+                examples.add(index)
+                in_list = True
+        else:
+            in_list = False
+    return examples

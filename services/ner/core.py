@@ -295,7 +295,11 @@ def read_document(
     text: str, kind: DocumentKind, analysis: TextAnalysis, entities: Sequence[EntitySpan], *, truncated: bool = False
 ) -> DocumentSkills:
     """The skills of one text in context: its field, its organisations, its sections (see `context`)."""
-    organisations = [(e.start_char, e.end_char) for e in entities if e.label in ORGANISATION_LABELS]
+    organisations = [
+        (e.start_char, e.end_char)
+        for e in entities
+        if e.label in ORGANISATION_LABELS and not context.names_a_credential(e.text)
+    ]
     plain = [
         h.field
         for h in analysis.hits
@@ -313,6 +317,7 @@ def read_document(
             or context.is_role_noun(hit.text, hit.next_word)
             or context.names_a_product(hit.text, hit.next_word)
             or (job and context.section_at(sections, hit.start_char) == "blurb")
+            or (job and context.is_blurb_sentence(sentences, sections, hit.start_char))
         ):
             continue
         chosen = choose_meaning(hit, field_name)
@@ -320,6 +325,10 @@ def read_document(
             continue
         kept.append(chosen)
         optional.append(job and context.is_optional(sentences, sections, hit.start_char))
+    if job:
+        examples = context.examples_of_earlier(text, [(h.start_char, h.end_char) for h in kept])
+        kept = [h for i, h in enumerate(kept) if i not in examples]
+        optional = [f for i, f in enumerate(optional) if i not in examples]
     return DocumentSkills(
         skills=aggregate_skills(kept, sentences=sentences, optional=optional),
         truncated=truncated,

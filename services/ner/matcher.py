@@ -14,6 +14,7 @@ Built once per process and shared; spaCy objects are not documented as thread-sa
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -47,9 +48,35 @@ TECH_NOUNS = frozenset(
         "playbooks", "automation", "models", "modeling", "animation", "rendering", "framework", "tests",
     }
 )  # fmt: skip
-DEFAULT_PROSE_WINDOW = 2
+DEFAULT_PROSE_WINDOW = 3
 SENTENCE_ENDS = frozenset({".", ";", "!", "?"})
 STEM_LENGTH = 5
+# What may follow a shared stem for two words to be one word ("teach" / "teaching", "document" /
+# "documentation"), so that "sales" is not "Salesforce" and "interaction" is not "interior".
+SUFFIXES = frozenset(
+    {
+        "", "s", "es", "ed", "d", "ing", "ings", "er", "ers", "ion", "ions", "ation", "ations", "ment", "ments",
+        "al", "ally", "ly", "ive", "ity", "ize", "ise", "ized", "ised", "e", "or", "ors", "ance", "ence", "ic", "y",
+    }
+)  # fmt: skip
+# Punctuation that separates a phrase from the next: prose words on both sides of it are not one phrase
+# ("Design, Puget Sound"; "Engineer - Platform").
+PHRASE_BREAKS = frozenset({",", ":", "(", ")", "|", "\u2013", "\u2014", "/"})
+# A name whose head is an action noun may be written verb first ("administer medications" for Medication
+# Administration); other names are compounds whose words do not swap ("experience with user" is no User
+# Experience).
+ACTION_ENDINGS = ("tion", "sion", "ment", "ing", "ance", "ysis")
+
+
+@dataclass(frozen=True)
+class _ProseName:
+    """A multi-word name for prose matching: its distinct stems and words in name order, and whether the words
+    may come in another order."""
+
+    skill: Skill
+    stems: tuple[str, ...]
+    words: tuple[str, ...]
+    swappable: bool
 
 
 @dataclass(frozen=True)
@@ -81,6 +108,14 @@ def term_variants(term: str) -> list[str]:
     return variants
 
 
+def strict_variants(term: str) -> list[str]:
+    """An exact-case term as written, and an acronym's plural ("EKGs", "IEPs", "BOLs"): written as one token
+    with a lower-case "s", it cannot be mistaken for another word."""
+    if re.fullmatch(r"[A-Z][A-Z0-9&]*[A-Z0-9]", term) and sum(c.isupper() for c in term) >= 2:
+        return [term, term + "s"]
+    return [term]
+
+
 def blank_tokenizer() -> Any:
     """spaCy's English tokenizer, with single letters before a period split off ("written in R.")."""
     nlp = spacy.blank("en")
@@ -94,6 +129,22 @@ def blank_tokenizer() -> Any:
 def stem(word: str) -> str:
     """A truncation stem: "administered", "administration" -> "admin"; "medications" -> "medic"."""
     return word.casefold()[:STEM_LENGTH]
+
+
+@functools.lru_cache(maxsize=65536)
+def same_word(word: str, other: str) -> bool:
+    """Whether two words that share a stem are forms of one word: one is the other plus a suffix (a doubled
+    consonant allowed: "plan" / "planning"), or they share six letters ("administer" / "administration")."""
+    a, b = sorted((word.casefold(), other.casefold()), key=len)
+    if b.startswith(a):
+        rest = b[len(a) :]
+        return rest in SUFFIXES or (rest[:1] == a[-1:] and rest[1:] in SUFFIXES)
+    shared = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        shared += 1
+    return shared >= 6
 
 
 def content_words(text: str) -> list[str]:
@@ -142,7 +193,7 @@ class VocabularyMatcher:
             for term in terms:
                 strict = term in strict_terms
                 gated = term in gated_terms or skill.source == "esco"
-                for variant in [term] if strict else term_variants(term):
+                for variant in strict_variants(term) if strict else term_variants(term):
                     key = (variant if strict else variant.casefold(), strict)
                     if not strict and key[0] in GENERIC_WORDS:
                         continue
@@ -183,21 +234,24 @@ class VocabularyMatcher:
             (self._occupation_titles if len(doc) == 1 else self._occupation_matcher).add(label, [doc])
 
     @staticmethod
-    def _build_prose_index(taxonomy: Taxonomy) -> dict[str, list[tuple[Skill, tuple[str, ...]]]]:
+    def _build_prose_index(taxonomy: Taxonomy) -> dict[str, list[_ProseName]]:
         """Stems of every curated multi-word name and alias, indexed by their rarest stem."""
-        entries: list[tuple[Skill, tuple[str, ...]]] = []
+        entries: list[_ProseName] = []
         for skill in taxonomy.skills:
             if skill.source != "curated":
                 continue
             for term in skill.terms:
                 words = content_words(term)
                 if 2 <= len(words) <= 4 and term not in skill.exact_case:
-                    entries.append((skill, tuple(dict.fromkeys(stem(w) for w in words))))
-        frequency = Counter(s for _, stems in entries for s in stems)
-        index: dict[str, list[tuple[Skill, tuple[str, ...]]]] = {}
-        for skill, stems in entries:
-            if len(stems) >= 2:
-                index.setdefault(min(stems, key=lambda s: frequency[s]), []).append((skill, stems))
+                    by_stem = {stem(w): w.casefold() for w in reversed(words)}
+                    stems = tuple(dict.fromkeys(stem(w) for w in words))
+                    swappable = words[-1].casefold().endswith(ACTION_ENDINGS)
+                    entries.append(_ProseName(skill, stems, tuple(by_stem[s] for s in stems), swappable))
+        frequency = Counter(s for entry in entries for s in entry.stems)
+        index: dict[str, list[_ProseName]] = {}
+        for entry in entries:
+            if len(entry.stems) >= 2:
+                index.setdefault(min(entry.stems, key=lambda s: frequency[s]), []).append(entry)
         return index
 
     def analyse(self, texts: Sequence[str]) -> list[TextAnalysis]:
@@ -209,6 +263,7 @@ class VocabularyMatcher:
         phrases = self._phrase_hits(doc)
         covered = {(h.skill_id, i) for h in phrases for i in range(h.start_char, h.end_char)}
         prose = [h for h in self._prose_hits(doc) if (h.skill_id, h.start_char) not in covered]
+        phrases = [h for h in phrases if not any(_part_of(h, p) for p in prose)]
         occupations: Counter[str] = Counter()
         fields: dict[str, str] = {}
         for key, start, _ in [*self._occupation_matcher(doc), *self._occupation_titles(doc)]:
@@ -254,24 +309,29 @@ class VocabularyMatcher:
     def _prose_hits(self, doc: Doc) -> list[SkillMatch]:
         window = self.prose_window
         sentence = 0
-        tokens: list[tuple[int, str, int]] = []  # token index, stem, sentence number
+        tokens: list[tuple[int, str, int, str]] = []  # token index, stem, sentence number, lower-case text
         for token in doc:
             if token.text in SENTENCE_ENDS or "\n" in token.text:
                 sentence += 1
             elif token.is_alpha and len(token.text) > 1 and token.lower_ not in STOP_WORDS:
-                tokens.append((token.i, stem(token.text), sentence))
+                tokens.append((token.i, stem(token.text), sentence, token.lower_))
         hits: list[SkillMatch] = []
         seen: set[tuple[str, int]] = set()
-        for position, (_, anchor, number) in enumerate(tokens):
+        for position, (_, anchor, number, _) in enumerate(tokens):
             entries = self._prose_index.get(anchor)
             if not entries:
                 continue
-            nearby = [(i, s) for i, s, n in tokens[max(0, position - window) : position + window + 1] if n == number]
-            near_stems = {s for _, s in nearby}
-            for skill, stems in entries:
+            nearby = [
+                (i, s, w) for i, s, n, w in tokens[max(0, position - window) : position + window + 1] if n == number
+            ]
+            near_stems = {s for _, s, _ in nearby}
+            for entry in entries:
+                skill, stems = entry.skill, entry.stems
                 if not near_stems.issuperset(stems):
                     continue
-                found = [i for i, s in nearby if s in stems]
+                found = _prose_tokens(doc, nearby, entry)
+                if found is None:
+                    continue
                 start, end = min(found), max(found) + 1
                 if (skill.skill_id, start) in seen:
                     continue
@@ -294,6 +354,37 @@ class VocabularyMatcher:
                     )
                 )
         return hits
+
+
+def _part_of(hit: SkillMatch, prose: SkillMatch) -> bool:
+    """Whether a phrase hit only spells part of a longer prose hit's name ("depositions" inside "Prepare for
+    depositions", read as Deposition Preparation): as with overlapping phrases, the longer reading wins. A phrase
+    with a word of its own ("IV medications" inside "Administer oral and IV medications") stays."""
+    if hit.skill_id == prose.skill_id or not (prose.start_char <= hit.start_char and hit.end_char <= prose.end_char):
+        return False
+    if hit.end_char - hit.start_char >= prose.end_char - prose.start_char:
+        return False
+    words = content_words(prose.name)
+    own = content_words(hit.text)
+    return bool(own) and all(any(same_word(w.casefold(), n.casefold()) for n in words) for w in own)
+
+
+def _prose_tokens(doc: Doc, nearby: list[tuple[int, str, str]], entry: _ProseName) -> list[int] | None:
+    """The tokens that spell a prose name, or None when they do not read as that name: a word only shares a
+    stem with the name's word, a phrase break lies between them, or compound words come in another order."""
+    first: list[int] = []
+    for name_stem, word in zip(entry.stems, entry.words, strict=True):
+        matches = [i for i, s, w in nearby if s == name_stem and same_word(w, word)]
+        if not matches:
+            return None
+        first.append(matches[0])
+    found = first
+    start, end = min(found), max(found) + 1
+    if any(doc[k].text in PHRASE_BREAKS or (doc[k].text == "-" and doc[k - 1].whitespace_) for k in range(start, end)):
+        return None
+    if first != sorted(first) and not entry.swappable:
+        return None
+    return found
 
 
 def _in_skill_context(doc: Doc, start: int, end: int) -> bool:

@@ -20,5 +20,5 @@ class NerSettings(CommonSettings):
     #   tokens of each other in one sentence (0 turns prose matching off; calibrated on the eval dev split);
     # - this many recent texts keep their entities and vocabulary analysis, so the ENTITY_RECOGNITION and
     #   SKILL_EXTRACTION calls of a job (and a job ad read against many resumes) run the models once per text.
-    ner_prose_window: int = 2
+    ner_prose_window: int = 3
     ner_cache_texts: int = 256

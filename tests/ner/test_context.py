@@ -83,3 +83,72 @@ def test_organisation_role_and_product_rules() -> None:
     assert not context.is_role_noun("Salesforce", "administrator")
     assert context.names_a_product("budgeting", "tools")
     assert not context.names_a_product("SEO", "tools")
+
+
+def test_credential_lines_are_not_organisations() -> None:
+    assert context.names_a_credential("BLS Provider")
+    assert context.names_a_credential("California RN License")
+    assert not context.names_a_credential("General Assembly")
+    assert not context.names_a_credential("FastLane 3PL")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "blurb"),
+    [
+        ("Relocation support to Oslo, 25 days of holiday and a pension.", True),
+        ("Total compensation of 320,000 USD with equity.", True),
+        ("Our platform team keeps 300 services running on Kubernetes.", True),
+        ("We are looking for experience with Kubernetes.", False),
+        ("Knowledge of Salesforce reporting and sales compensation modelling is a bonus.", False),
+        ("First articles are measured on our CMM.", False),
+    ],
+)
+def test_pay_benefit_and_about_us_sentences(sentence: str, blurb: bool) -> None:
+    text = f"Data Engineer\n\n{sentence}\n"
+    sentences = context.Sentences(text)
+    assert context.is_blurb_sentence(sentences, context.split_sections(text), text.index(sentence) + 2) is blurb
+
+
+def test_a_benefit_sentence_under_requirements_is_still_asked() -> None:
+    text = "Requirements\n- Payroll software and benefits administration.\n"
+    sentences = context.Sentences(text)
+    assert not context.is_blurb_sentence(sentences, context.split_sections(text), text.index("Payroll"))
+
+
+def test_why_company_heading_opens_a_blurb() -> None:
+    assert context.heading_kind("Why Fjord") == "blurb"
+    assert context.heading_kind("Why join us") == "blurb"
+
+
+def spans(text: str, *terms: str) -> list[tuple[int, int]]:
+    return [(text.index(t), text.index(t) + len(t)) for t in terms]
+
+
+def test_examples_in_parentheses_or_after_such_as_stand_for_the_skill_before() -> None:
+    text = "Configuration management (Ansible, Puppet or Chef) and Terraform."
+    assert context.examples_of_earlier(
+        text, spans(text, "Configuration management", "Ansible", "Puppet", "Chef", "Terraform")
+    ) == {1, 2, 3}
+    text = "Value-based selling training such as Command of the Message."
+    assert context.examples_of_earlier(text, spans(text, "Value-based selling", "Command of the Message")) == {1}
+    text = "hospital vendor credentialing (such as Vendormate or Reptrax)"
+    assert context.examples_of_earlier(text, spans(text, "vendor credentialing", "Vendormate", "Reptrax")) == {1, 2}
+
+
+def test_one_item_in_parentheses_is_not_a_list_of_examples() -> None:
+    text = "functional behavior assessments (FBAs) and scheduling (Primavera P6 preferred)"
+    found = spans(text, "functional behavior assessments", "FBAs", "scheduling", "Primavera P6")
+    assert context.examples_of_earlier(text, found) == set()
+
+
+def test_the_opening_paragraph_under_the_title_asks_nothing_unless_it_addresses_the_candidate() -> None:
+    text = (
+        "Enterprise Account Executive\n\nLattice Ledger builds data infrastructure for banks. As an account "
+        "executive, you will own complex sales cycles.\n\nMust have\n- Salesforce\n\nBenefits: a pension.\n"
+    )
+    sentences = context.Sentences(text)
+    sections = context.split_sections(text)
+    assert context.is_blurb_sentence(sentences, sections, text.index("data infrastructure"))
+    assert not context.is_blurb_sentence(sentences, sections, text.index("complex sales"))
+    assert not context.is_blurb_sentence(sentences, sections, text.index("Salesforce"))
+    assert context.opening_paragraph("Title\n\nOne paragraph only.") == (0, 0)

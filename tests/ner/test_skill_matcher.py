@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.ner.core import DocumentKind, aggregate_skills, read_document
-from services.ner.matcher import VocabularyMatcher, content_words, stem, term_variants
+from services.ner.matcher import VocabularyMatcher, content_words, same_word, stem, strict_variants, term_variants
 
 
 def names(matcher: VocabularyMatcher, text: str) -> list[str]:
@@ -124,3 +124,35 @@ def test_variants_cover_hyphen_js_and_plural() -> None:
 def test_stems_and_content_words() -> None:
     assert stem("administered") == stem("Administration") == "admin"
     assert content_words("Medication Administration of the IV") == ["Medication", "Administration", "IV"]
+
+
+def test_acronyms_match_their_plural(skill_matcher: VocabularyMatcher) -> None:
+    assert "Individualized Education Programs" in names(skill_matcher, "Wrote measurable IEPs for 14 students")
+    assert strict_variants("EKG") == ["EKG", "EKGs"]
+    assert strict_variants("Swift") == ["Swift"]
+
+
+def test_prose_words_must_be_forms_of_one_word() -> None:
+    assert same_word("administered", "administration")
+    assert same_word("teach", "teaching")
+    assert same_word("plan", "planning")
+    assert same_word("document", "documentation")
+    assert not same_word("sales", "salesforce")
+    assert not same_word("interaction", "interior")
+
+
+def test_prose_needs_one_phrase_and_compound_order(skill_matcher: VocabularyMatcher) -> None:
+    def prose(text: str) -> set[str]:
+        return {h.name for h in skill_matcher.analyse([text])[0].hits if h.method == "semantic"}
+
+    assert "Interior Design" not in prose("Strong interaction design for mobile apps.")
+    assert "Sound Design" not in prose("Senior Product Designer, Puget Sound")
+    assert "Sales Management" not in prose("Pipeline management in Salesforce.")
+    assert "Medication Administration" in prose("Administer medications safely.")
+
+
+def test_a_phrase_that_only_spells_part_of_a_prose_name_gives_way(skill_matcher: VocabularyMatcher) -> None:
+    hits = {h.name for h in skill_matcher.analyse(["Prepare for depositions and trials."])[0].hits}
+    assert "Deposition Preparation" in hits and "Depositions" not in hits
+    hits = {h.name for h in skill_matcher.analyse(["Administer medications, including IV medications."])[0].hits}
+    assert {"Medication Administration", "IV Therapy"} <= hits
