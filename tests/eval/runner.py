@@ -54,14 +54,14 @@ class EvalStack:
     def __init__(self, stub: pb_grpc.JobSchedulerServiceAsyncStub) -> None:
         self._stub = stub
 
-    async def run_pair(self, pair: EvalPair, threshold: float) -> PairOutcome:
-        """Submits one pair as a job, follows it to its end and reads the result."""
+    async def run_pair(self, pair: EvalPair, threshold: float | None) -> PairOutcome:
+        """Submits one pair as a job, follows it to its end and reads the result. A threshold of None is left
+        out of the request (the service default); 0 would be a threshold of its own."""
+        given = job_pb2.CourseRecommendationInput(resume_text=pair.resume, job_description_text=pair.job_description)
+        if threshold is not None:
+            given.threshold = threshold
         request = pb.SubmitJobRequest(
-            type=job_pb2.JOB_TYPE_COURSE_RECOMMENDATION,
-            course_recommendation=job_pb2.CourseRecommendationInput(
-                resume_text=pair.resume, job_description_text=pair.job_description, threshold=threshold
-            ),
-            skip_cache=True,
+            type=job_pb2.JOB_TYPE_COURSE_RECOMMENDATION, course_recommendation=given, skip_cache=True
         )
         try:
             submitted = await self._stub.SubmitJob(request, timeout=60.0)
@@ -74,8 +74,8 @@ class EvalStack:
             return PairOutcome(pair.id, error=f"{exc.code().name}: {exc.details()}")
         return _outcome(pair.id, final.job)
 
-    async def run(self, pairs: Sequence[EvalPair], threshold: float = 0.0) -> list[PairOutcome]:
-        """Every pair at once (the scheduler queues them), outcomes in the pairs' order. Threshold 0 is the
+    async def run(self, pairs: Sequence[EvalPair], threshold: float | None = None) -> list[PairOutcome]:
+        """Every pair at once (the scheduler queues them), outcomes in the pairs' order. No threshold is the
         service default, what a user who sets nothing gets."""
         return list(await asyncio.gather(*(self.run_pair(pair, threshold) for pair in pairs)))
 

@@ -35,7 +35,7 @@ class EvalReport:
     """The figures of one run over a split."""
 
     split: str
-    threshold: float
+    threshold: float | None
     scores: list[PairScore]
     summaries: Summaries
     sweep: list[tuple[float, Counts]]
@@ -52,7 +52,7 @@ async def evaluate(
     pairs: Sequence[EvalPair],
     *,
     split: str,
-    threshold: float = 0.0,
+    threshold: float | None = None,
     sweep: bool = False,
     stack: EvalStack | None = None,
 ) -> EvalReport:
@@ -81,7 +81,7 @@ def _row(name: str, summary: Summary) -> str:
 
 def format_report(report: EvalReport) -> str:
     """The table `make eval` prints: one row overall, per group and per field."""
-    threshold = f"{report.threshold:g}" if report.threshold else "service default"
+    threshold = "service default" if report.threshold is None else f"{report.threshold:g}"
     lines = [
         f"Skill-gap evaluation: split {report.split}, {report.overall.pairs} pairs, threshold {threshold}"
         " (micro-averaged; names normalised, gold aka accepted)",
@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--verbose", action="store_true", help="print each pair's misses and extras")
     parser.add_argument("--sweep", action="store_true", help="missing-skill P/R over thresholds 0.30 ... 0.95")
     parser.add_argument("--json", type=Path, metavar="PATH", help="write every figure to this JSON file")
-    parser.add_argument("--threshold", type=float, default=0.0, help="the job's threshold (0: service default)")
+    parser.add_argument("--threshold", type=float, default=None, help="the job's threshold (default: the service's)")
     args = parser.parse_args(argv)
     pairs = load_split(args.split)
     if not pairs:
