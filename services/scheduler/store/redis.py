@@ -9,8 +9,9 @@ No rule lives here. A submit or release reads a snapshot in one pipelined round 
 decision, and writes the decision with the GUARDED script: a compare-and-set on what the decision read (the
 owner's round and bucket, the owner's waiting jobs and the depth not grown, the job's version), re-read and
 re-decided on conflict. The claim reserves the queue head in a script that also returns the bodies, and starts
-the attempts with one guarded write. Other state changes run core's change functions under WATCH/MULTI/EXEC,
-through one helper.
+the attempts with one guarded write. Other state changes run core's change functions on the record as read and
+write with GUARDED on condition that the record is unchanged; lease renewal (many records at once) runs under
+WATCH/MULTI/EXEC, through one helper.
 
 Every commit also PUBLISHes (inside the same MULTI or script) on one channel; a subscriber task turns other
 processes' messages into ChangeFeed notices, so watchers and idle dispatchers on any replica wake at once.
@@ -211,10 +212,12 @@ class RedisJobStore(RedisAdmission):
         raise StoreContention(f"claim of {ids} kept conflicting")
 
     async def transition(self, job_id: str, fence: int | None, change: Change, now: float) -> list[JobEvent]:
+        """One GET, then one GUARDED write on condition that the record is still what was read (a compare-and-set,
+        re-read on conflict): two round trips, and the writes travel as one packed argument instead of a
+        MULTI of a dozen commands each packed on its own."""
         key = self.keys.job(job_id)
-
-        async def attempt(pipe: Any) -> tuple[list[JobEvent], bool]:
-            body = await pipe.get(key)
+        for _ in range(MAX_CONFLICTS):
+            body = await self._redis.get(key)
             if not isinstance(body, bytes):
                 raise JobNotFound(job_id)
             job = unpack_record(body)
@@ -223,14 +226,15 @@ class RedisJobStore(RedisAdmission):
             before = job.state
             events = change(job)
             queue_moved = JobState.QUEUED in (before, job.state)
-            pipe.multi()
-            stored = write(pipe, self.keys, job, events, before, now)
-            pipe.publish(self.keys.channel, self._relay.message([job_id], queue_moved))
-            return stored, queue_moved
-
-        stored, queue_moved = await self._optimistic([key], attempt, f"transition of job {job_id}")
-        self._relay.notify([job_id], queue_moved)
-        return stored
+            guards, commands = Guards(), Commands()
+            guards.same(key, body)
+            stored = write(commands, self.keys, job, events, before, now)
+            commands.publish(self.keys.channel, self._relay.message([job_id], queue_moved))
+            outcome, _ = await self._apply(guards, commands)
+            if outcome is Outcome.APPLIED:
+                self._relay.notify([job_id], queue_moved)
+                return stored
+        raise StoreContention(f"transition of job {job_id} kept conflicting")
 
     async def renew_leases(self, held: dict[str, int], until: float) -> set[str]:
         if not held:
