@@ -279,4 +279,5 @@ class SqliteJobStore(SqliteTables):
             )
 
     async def close(self) -> None:
+        self._checkpoints.close()
         self._db.close()
