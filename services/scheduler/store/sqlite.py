@@ -279,5 +279,4 @@ class SqliteJobStore(SqliteTables):
             )
 
     async def close(self) -> None:
-        self._checkpoints.close()
         self._db.close()

@@ -27,7 +27,6 @@ from services.scheduler.model import (
     JobState,
     NewEvent,
 )
-from services.scheduler.store.sqlite_checkpoint import Checkpointer
 from services.scheduler.store.sqlite_schema import migrate
 
 
@@ -40,9 +39,6 @@ class SqliteTables:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
-        # The log is folded into the file by a thread of its own, not inside a commit on the event loop.
-        Checkpointer.disable_automatic(self._db)
-        self._checkpoints = Checkpointer(path)
         migrate(self._db)
         self._feed = feed
         row = self._db.execute("SELECT COALESCE(MAX(queue_seq), 0) FROM jobs").fetchone()
@@ -65,7 +61,6 @@ class SqliteTables:
             self._queued, self._next_seq = queued, next_seq  # what the rolled-back writes counted goes too
             raise
         self._db.execute("COMMIT")
-        self._checkpoints.committed()
 
     def _load(self, job_id: str) -> JobRecord | None:
         row = self._db.execute("SELECT body FROM jobs WHERE id = ?", (job_id,)).fetchone()
