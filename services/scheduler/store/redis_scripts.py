@@ -84,6 +84,22 @@ end
 return out
 """
 
+# A submit's fair-round reads, with the queued jobs ahead of a new job in each round it may be given: the round
+# being served (ARGV[3], a first job) and the owner's last round + 1 (the next one). The core picks the round; this
+# only counts, so a submit needs no second round trip to learn its place. KEYS: rounds, queue; ARGV: the priority
+# prefix "pp:", owner. Returns {serving or "", owner's last or "", ahead at serving, ahead at last + 1 (or 0)}.
+ROUNDS_AHEAD = """
+local serving = redis.call('HGET', KEYS[1], ARGV[1])
+local last = redis.call('HGET', KEYS[1], ARGV[1] .. ARGV[2])
+local pp = string.sub(ARGV[1], 1, 2)
+local function ahead(round)
+  return redis.call('ZLEXCOUNT', KEYS[2], '-', '(' .. pp .. string.format('%012d', round + 1))
+end
+local next_ahead = 0
+if last then next_ahead = ahead(tonumber(last) + 1) end
+return {serving or '', last or '', ahead(tonumber(serving or '0')), next_ahead}
+"""
+
 # Drops an owner from the owner set once its index is empty, atomically with respect to a concurrent submit.
 # KEYS: owner index, owners; ARGV: owner.
 FORGET_OWNER = """
