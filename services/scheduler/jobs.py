@@ -304,7 +304,7 @@ class JobService:
         checked_at = time.monotonic()
         position_due = False  # the queue moved since the position was last counted
         with self._feed.subscribe(job_id) as sub:
-            reread = polled = True  # polled: the last wait timed out (or there was none yet)
+            reread, notified = True, False  # notified: a notice woke the last wait (before the first: a poll)
             while True:
                 if reread:
                     events = await self._store.events(job_id, last)
@@ -315,7 +315,7 @@ class JobService:
                             return
                     if events and events[-1].kind not in REQUEUED_EVENTS:
                         current = None  # started, scheduled or waiting since: not in the queue
-                    elif events or polled or current is not None:
+                    elif events or not notified or current is not None:
                         # The job (re)entered the queue with a new place, or is still queued, or a poll found
                         # nothing new: read the record itself. (A notice about a write already seen, for a job
                         # not in the queue, needs no read: a thousand watchers of one job would all make it.)
@@ -342,7 +342,6 @@ class JobService:
                 self._feed.follow_queue(sub, queued)
                 timer = position_due and left > 0
                 notified = await sub.wait(left if timer else WATCH_POLL_SECONDS)
-                polled = not notified
                 reread = sub.job_moved or (not notified and not timer)
 
     async def queue_status(self, principal: Principal) -> QueueStatus:
