@@ -1,5 +1,6 @@
-"""Round trips to Redis on the hot paths, counted (not timed): a submit reads its snapshot and writes once, a state
-change reads the record and writes once. Each request or pipeline the client sends is one round trip."""
+"""Round trips to Redis on the hot paths, counted (not timed): a submit reads its snapshot and writes once; a state
+change of a job this process runs writes once, any other reads the record first. Each request or pipeline the
+client sends is one round trip."""
 
 from __future__ import annotations
 
@@ -55,11 +56,32 @@ async def test_a_submit_is_one_read_and_one_write(store: RedisJobStore, sent: li
     assert await store.position(job) == 4  # placed behind the earlier ones, as counted with the snapshot
 
 
-async def test_a_state_change_is_one_read_and_one_write(store: RedisJobStore, sent: list[int]) -> None:
+async def test_a_state_change_of_a_job_this_process_runs_is_one_write(store: RedisJobStore, sent: list[int]) -> None:
     job, _ = await create(store, NOOP, "ann", NOW)
     (claimed,) = await store.claim(worker="w", now=NOW, lease_seconds=10, limit=1, start=core.starter("w", NOW, 10))
     sent[0] = 0
     await store.transition(job.id, claimed.fence, lambda j: core.succeed(j, b"done", NOW + 1, 60.0), NOW + 1)
-    assert sent[0] == 2
+    assert sent[0] == 1  # compared with the record as this process wrote it: no read first
     done = await store.get(job.id)
     assert done is not None and done.state is JobState.SUCCEEDED and done.result == b"done"
+
+
+async def test_any_other_state_change_is_one_read_and_one_write(store: RedisJobStore, sent: list[int]) -> None:
+    job, _ = await create(store, NOOP, "ann", NOW)
+    sent[0] = 0
+    await store.transition(job.id, None, lambda j: core.cancel(j, "no", NOW + 1, 60.0), NOW + 1)
+    assert sent[0] == 2
+
+
+async def test_a_change_made_elsewhere_is_read_not_overwritten(store: RedisJobStore) -> None:
+    job, _ = await create(store, NOOP, "ann", NOW)
+    (claimed,) = await store.claim(worker="w", now=NOW, lease_seconds=10, limit=1, start=core.starter("w", NOW, 10))
+    other = RedisJobStore(await require_redis(), ChangeFeed(), prefix=store.prefix)
+    try:  # another replica cancels it: the fence moves on
+        await other.transition(job.id, None, lambda j: core.cancel(j, "elsewhere", NOW + 1, 60.0), NOW + 1)
+    finally:
+        await other.close()
+    with pytest.raises(core.StaleAttempt):
+        await store.transition(job.id, claimed.fence, lambda j: core.succeed(j, b"late", NOW + 2, 60.0), NOW + 2)
+    cancelled = await store.get(job.id)
+    assert cancelled is not None and cancelled.state is JobState.CANCELLED and cancelled.result is None

@@ -306,12 +306,24 @@ def index(pipe: Any, k: Keys, job: JobRecord, before: JobState, now: float, *, n
 
 
 def write(
-    pipe: Any, k: Keys, job: JobRecord, events: list[NewEvent], before: JobState, now: float, *, new: bool = False
+    pipe: Any,
+    k: Keys,
+    job: JobRecord,
+    events: list[NewEvent],
+    before: JobState,
+    now: float,
+    *,
+    new: bool = False,
+    records: dict[str, bytes] | None = None,
 ) -> list[JobEvent]:
     """Queues (inside MULTI, or into a Commands list) everything one change of one job writes: the record, its
-    events numbered on from its last sequence, the timings they carry, its indexes. Returns the numbered events."""
+    events numbered on from its last sequence, the timings they carry, its indexes. Returns the numbered events;
+    `records`, when given, gets the record's bytes as written."""
     stored = number(job, events, now)
-    pipe.set(k.job(job.id), pack_record(job))
+    record = pack_record(job)
+    pipe.set(k.job(job.id), record)
+    if records is not None:
+        records[job.id] = record
     if job.result is not None and job.state is JobState.SUCCEEDED and not before.terminal:
         pipe.set(k.result(job.id), job.result)
     if stored:
