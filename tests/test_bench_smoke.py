@@ -9,7 +9,7 @@ import json
 import math
 from typing import Any
 
-from tests.bench import ceilings, queue_bench, report
+from tests.bench import ceilings, fanout, queue_bench, report
 from tests.bench.run import Collector
 
 
@@ -36,6 +36,14 @@ def test_noop_queue_figures_on_sqlite() -> None:
     assert by_figure["skillbridge-sqlite", "submit_p99_ms"] >= by_figure["skillbridge-sqlite", "submit_p50_ms"]
     assert by_figure["anchor", "submit_p50_ms"] == 2  # from the anchor's per-enqueue samples
     assert "submit p50 ms" in report.queue_table(collector.records())[0]
+
+
+def test_noop_fanout_counts_every_live_event() -> None:
+    figures = fanout.run_noop(streams=20, jobs=2, concurrency=4)
+    assert figures["fanout_noop_streams_completed"] == 20 and figures["fanout_noop_errors"] == []
+    # Every stream is open before its job starts: released, started and succeeded all arrive live.
+    assert figures["fanout_noop_events_counted"] == len(figures["samples_fanout_noop_ms"]) == 60
+    positive(figures, "fanout_noop_p50_ms", "fanout_noop_p99_ms")
 
 
 def test_ceilings_and_report_round_trip(tmp_path: Any) -> None:

@@ -318,7 +318,7 @@ class JobService:
         checked_at = time.monotonic()
         position_due = False  # the queue moved since the position was last counted
         with self._feed.subscribe(job_id) as sub:
-            reread = True
+            reread, notified = True, False  # notified: a notice woke the last wait (before the first: a poll)
             while True:
                 if reread:
                     events = await self._store.events(job_id, last)
@@ -327,16 +327,17 @@ class JobService:
                         last = event.sequence
                         if event.kind.terminal:
                             return
-                    if not events or any(e.kind in REQUEUED_EVENTS for e in events):
-                        # Nothing new (a poll, or a notice about a write already seen), or the job (re)entered the
-                        # queue with a new place: read the record itself.
+                    if events and events[-1].kind not in REQUEUED_EVENTS:
+                        current = None  # started, scheduled or waiting since: not in the queue
+                    elif events or not notified or current is not None:
+                        # The job (re)entered the queue with a new place, or is still queued, or a poll found
+                        # nothing new: read the record itself. (A notice about a write already seen, for a job
+                        # not in the queue, needs no read: a thousand watchers of one job would all make it.)
                         current = await self._store.get(job_id)
                         if current is None:
                             return  # swept away after its TTL
                         if current.state.terminal and last >= current.last_sequence:
                             return
-                    else:
-                        current = None  # started, scheduled or waiting: not in the queue
                 queued = current is not None and current.state is JobState.QUEUED
                 position_due = queued and (position_due or sub.queue_moved)
                 interval = max(POSITION_INTERVAL_SECONDS, self._feed.queue_followers() / POSITION_READS_PER_SECOND)

@@ -99,6 +99,8 @@ def targets(records: list[dict[str, Any]]) -> list[tuple[str, str, str, bool | N
     row("skillbridge-redis: drain with 2 replicas >= 1.7x one", two, 1.7 * one, "{:,.0f}/s", higher=True)
     p99 = value(records, "skillbridge-fanout", "fanout_p99_ms")
     row("fan-out, 1,000 WatchJob streams on 50 analyses: p99 <= 100 ms", p99, 100, "{:.1f} ms", higher=False)
+    noop_p99 = value(records, "skillbridge-fanout", "fanout_noop_p99_ms")
+    row("fan-out, 1,000 WatchJob streams on 50 no-op jobs: p99 <= 20 ms", noop_p99, 20, "{:.1f} ms", higher=False)
     rate = value(records, "skillbridge-ml", "ml_jobs_per_s_16_submitters")
     row("analyses/s with 16 submitters >= 14", rate, 14, "{:.1f}/s", higher=True)
     ml_p50 = value(records, "skillbridge-ml", "ml_job_p50_ms")
@@ -183,8 +185,9 @@ def markdown(doc: dict[str, Any]) -> str:
         "|---|---|---|---|",
         *[f"| {t} | {m} | {c} | {verdict(ok)} |" for t, m, c, ok in targets(records)],
         "",
-        "Not measured by this harness yet: fan-out on no-op jobs (target p99 <= 20 ms) and bytes written per job",
-        "with 50 KB texts (target <= 1.3x the input).",
+        "Not measured by this harness yet: bytes written per job with 50 KB texts (target <= 1.3x the input).",
+        "Fan-out on no-op jobs: the 50 jobs start together a few seconds after the streams open, so each stream's",
+        "three events (released, started, succeeded) reach all 1,000 streams in one burst: a worst case.",
         "",
         "## Before and after",
         "",

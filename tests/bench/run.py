@@ -51,6 +51,8 @@ SAMPLES = {
     "ml_job_p95_ms": ("samples_ml_job_ms",),
     "fanout_p50_ms": ("samples_fanout_ms",),
     "fanout_p99_ms": ("samples_fanout_ms",),
+    "fanout_noop_p50_ms": ("samples_fanout_noop_ms",),
+    "fanout_noop_p99_ms": ("samples_fanout_noop_ms",),
     "grpc_unary_p50_ms": ("samples_grpc_unary_ms",),
 }
 
@@ -181,6 +183,10 @@ def main(argv: list[str] | None = None) -> None:
                     "redis", size=size, roundtrips=trips, replicas=n, concurrency=args.concurrency
                 ),
             )  # fmt: skip
+        c.attempt(
+            "ml", "skillbridge-fanout-noop", "fan-out on no-op jobs",
+            lambda: fanout.run_noop(args.streams, max(2, args.streams // 20), args.concurrency),
+        )  # fmt: skip
         c.attempt("ceiling", "ceilings", "raw ceilings", lambda: ceilings.run(min(size, 5000)))
         if not args.skip_ml:
             c.attempt("ml", "skillbridge-ml", "ML pipeline + fan-out", lambda: ml_and_fanout(args))

@@ -9,8 +9,9 @@ No rule lives here. A submit or release reads a snapshot in one pipelined round 
 decision, and writes the decision with the GUARDED script: a compare-and-set on what the decision read (the
 owner's round and bucket, the owner's waiting jobs and the depth not grown, the job's version), re-read and
 re-decided on conflict. The claim reserves the queue head in a script that also returns the bodies, and starts
-the attempts with one guarded write. Other state changes run core's change functions under WATCH/MULTI/EXEC,
-through one helper.
+the attempts with one guarded write. Other state changes run core's change functions on the record as read and
+write with GUARDED on condition that the record is unchanged; lease renewal (many records at once) runs under
+WATCH/MULTI/EXEC, through one helper.
 
 Every commit also PUBLISHes (inside the same MULTI or script) on one channel; a subscriber task turns other
 processes' messages into ChangeFeed notices, so watchers and idle dispatchers on any replica wake at once.
@@ -56,6 +57,8 @@ from services.scheduler.store.redis_scripts import (
 from services.scheduler.store.redis_upkeep import Upkeep
 
 DEFAULT_PREFIX = "skillbridge:"
+# At most this many records of running jobs are remembered as written (a dispatcher runs far fewer at once).
+HELD_RECORDS = 10_000
 LIST_CHUNK = 100
 T = TypeVar("T")
 
@@ -88,6 +91,9 @@ class RedisJobStore(RedisAdmission):
         # Submits of one owner compare-and-set the owner's round and bucket; queueing them per owner inside this
         # process keeps concurrent clients from conflicting with each other at all.
         self._owner_locks: dict[str, asyncio.Lock] = {}
+        # The record bytes this process last wrote for each job it is running: a state change compares against
+        # them (GUARDED's "same" guard) instead of reading the record first, and reads only on a conflict.
+        self._held: dict[str, bytes] = {}
 
     async def open(self) -> None:
         """The one connect step: subscribes to other processes' change notices (their commits from then on
@@ -194,6 +200,7 @@ class RedisJobStore(RedisAdmission):
             if not ids:
                 return []
             guards, commands, claimed = Guards(), Commands(), []
+            records: dict[str, bytes] = {}
             starting: dict[str, tuple[int, int]] = {}  # capped owner -> (cap, jobs started now)
             for job_id, body, given in zip(ids, bodies, inputs, strict=True):
                 if not body:
@@ -203,7 +210,7 @@ class RedisJobStore(RedisAdmission):
                 guards.length(k.events(job_id), job.last_sequence)
                 before = job.state
                 if before is JobState.QUEUED and (capped_ok or not job.max_running):
-                    write(commands, k, job, start(job), before, now)
+                    write(commands, k, job, start(job), before, now, records=records)
                     claimed.append(job)
                     if job.max_running:
                         cap, n = starting.get(job.owner, (job.max_running, 0))
@@ -217,6 +224,7 @@ class RedisJobStore(RedisAdmission):
             commands.publish(k.channel, self._relay.message([j.id for j in claimed], True))
             outcome, _ = await self._apply(guards, commands)
             if outcome is Outcome.APPLIED:
+                self._hold({j.id: records[j.id] for j in claimed if j.state is JobState.RUNNING})
                 self._relay.notify([j.id for j in claimed], True)
                 return claimed
             capped_ok = False
@@ -224,31 +232,47 @@ class RedisJobStore(RedisAdmission):
         raise StoreContention(f"claim of {ids} kept conflicting")
 
     async def transition(self, job_id: str, fence: int | None, change: Change, now: float) -> list[JobEvent]:
+        """One GUARDED write on condition that the record is still what this process last wrote for a job it runs
+        (one round trip), or what a GET reads (two; also after a conflict, which re-reads). The writes travel as
+        one packed argument instead of a MULTI of a dozen commands each packed on its own."""
         key = self.keys.job(job_id)
-
-        async def attempt(pipe: Any) -> tuple[list[JobEvent], bool]:
-            body = await pipe.get(key)
-            if not isinstance(body, bytes):
-                raise JobNotFound(job_id)
+        body = self._held.pop(job_id, None)
+        for _ in range(MAX_CONFLICTS):
+            if body is None:
+                read = await self._redis.get(key)
+                if not isinstance(read, bytes):
+                    raise JobNotFound(job_id)
+                body = read
             job = unpack_record(body)
             if fence is not None and job.fence != fence:
                 raise StaleAttempt(f"job {job_id}: fence {fence} is stale (now {job.fence})")
             before = job.state
             events = change(job)
             queue_moved = JobState.QUEUED in (before, job.state)
-            pipe.multi()
-            stored = write(pipe, self.keys, job, events, before, now)
-            pipe.publish(self.keys.channel, self._relay.message([job_id], queue_moved))
-            return stored, queue_moved
+            guards, commands, records = Guards(), Commands(), dict[str, bytes]()
+            guards.same(key, body)
+            stored = write(commands, self.keys, job, events, before, now, records=records)
+            commands.publish(self.keys.channel, self._relay.message([job_id], queue_moved))
+            outcome, _ = await self._apply(guards, commands)
+            if outcome is Outcome.APPLIED:
+                if job.state is JobState.RUNNING:
+                    self._hold(records)
+                self._relay.notify([job_id], queue_moved)
+                return stored
+            body = None  # changed since: read what it is now
+        raise StoreContention(f"transition of job {job_id} kept conflicting")
 
-        stored, queue_moved = await self._optimistic([key], attempt, f"transition of job {job_id}")
-        self._relay.notify([job_id], queue_moved)
-        return stored
+    def _hold(self, records: dict[str, bytes]) -> None:
+        if len(self._held) > HELD_RECORDS:
+            self._held.clear()  # attempts that ended elsewhere (cancelled, lease lost) leave theirs behind
+        self._held.update(records)
 
     async def renew_leases(self, held: dict[str, int], until: float) -> set[str]:
         if not held:
             return set()
         ids = list(held)
+        for job_id in ids:
+            self._held.pop(job_id, None)  # rewritten below: the next change reads it
         job_keys = [self.keys.job(i) for i in ids]
 
         async def attempt(pipe: Any) -> set[str]:

@@ -48,6 +48,19 @@ def _records(ids: Collection[str], bodies: list[Any]) -> dict[str, JobRecord | N
     return {i: unpack_record(b) if isinstance(b, bytes) else None for i, b in zip(ids, bodies, strict=False)}
 
 
+@dataclass(frozen=True)
+class Places:
+    """A submit's order, taken with its snapshot, and the queued jobs ahead of it in each round it may be given."""
+
+    seq: int
+    ahead: dict[int, int]  # fair round -> queued jobs ahead of a new job in it
+
+    def of(self, fair_round: int) -> tuple[int, int] | None:
+        """(submit order, jobs ahead) for the round the core gave the job; None when it was not counted."""
+        found = self.ahead.get(fair_round)
+        return None if found is None else (self.seq, found)
+
+
 @dataclass
 class BatchSoFar:
     """What the decisions of a batch so far (one owner's) change in the snapshots of the ones after them."""
@@ -101,13 +114,17 @@ class RedisAdmission:
 
     # --- admission -----------------------------------------------------------------------------------------
 
-    async def _snapshot(self, request: AdmissionRequestKeys) -> AdmissionSnapshot:
-        """What a submit's decision reads, in one pipelined round trip."""
-        return (await self._snapshots([request]))[0]
+    async def _snapshot(self, request: AdmissionRequestKeys) -> tuple[AdmissionSnapshot, Places | None]:
+        """What a submit's decision reads, and its submit order and places, in one pipelined round trip."""
+        return (await self._snapshots([request], placed=True))[0]
 
-    async def _snapshots(self, requests: list[AdmissionRequestKeys]) -> list[AdmissionSnapshot]:
+    async def _snapshots(
+        self, requests: list[AdmissionRequestKeys], *, placed: bool = False
+    ) -> list[tuple[AdmissionSnapshot, Places | None]]:
         """What each submit's decision reads, all in one pipelined round trip, each key read once however many
-        submits of the batch need it (more only for a repeated request_id or a cache hit, which read that job)."""
+        submits of the batch need it (more only for a repeated request_id or a cache hit, which read that job).
+        `placed` (one submit): also takes its submit order and counts its place in each round it may be given,
+        so that writing it needs no further read (a batch places all its jobs at once, after deciding)."""
         k = self.keys
         plan: dict[tuple[str, ...], int] = {}  # a read -> its reply's index
 
@@ -124,8 +141,9 @@ class RedisAdmission:
                     read("hmget", k.usage, *(f"{s}:{r.owner}" for s in PENDING)),
                     read("hget", k.buckets, r.owner),
                     read("zcard", k.queue),
-                    read("hmget", k.rounds, tier, tier + r.owner),
+                    read("rounds_ahead", tier, r.owner) if placed else read("hmget", k.rounds, tier, tier + r.owner),
                     read("get", k.cache(r.owner, r.cache_key)) if r.cache_key else None,
+                    read("incrby", k.seq, "1") if placed else None,
                 )
             )
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -134,6 +152,9 @@ class RedisAdmission:
                     pipe.mget([key, *rest])
                 elif command == "hmget":
                     pipe.hmget(key, rest)
+                elif command == "rounds_ahead":
+                    # EVAL, not a registered Script: a pipeline asks SCRIPT EXISTS first for those, a round trip.
+                    pipe.eval(scripts.ROUNDS_AHEAD, 2, k.rounds, k.queue, key, *rest)
                 else:
                     getattr(pipe, command)(key, *rest)
             replies = await pipe.execute()
@@ -142,13 +163,24 @@ class RedisAdmission:
             for r, at in zip(requests, wanted, strict=True)
         ]
 
-    async def _snapshot_of(self, request: AdmissionRequestKeys, replies: list[Any]) -> AdmissionSnapshot:
-        earlier, bodies, pending, bucket, depth, (serving, last), cached_id = replies
+    async def _snapshot_of(
+        self, request: AdmissionRequestKeys, replies: list[Any]
+    ) -> tuple[AdmissionSnapshot, Places | None]:
+        earlier, bodies, pending, bucket, depth, rounds, cached_id, seq = replies
+        places = None
+        if seq is None:
+            serving, last = rounds
+        else:
+            serving, last = (text(x) or None for x in rounds[:2])
+            ahead = {int(serving or 0): int(rounds[2])}
+            if last is not None:
+                ahead[int(last) + 1] = int(rounds[3])
+            places = Places(int(seq), ahead)
         deps = list(request.depends_on)
         bodies = bodies or []
         existing = await self.get(text(earlier)) if request.request_id and earlier is not None else None
         cached = await self.get(text(cached_id)) if request.cache_key and cached_id is not None else None
-        return AdmissionSnapshot(
+        snapshot = AdmissionSnapshot(
             existing=existing,
             dependencies=_records(deps, bodies),
             pending=sum(int(n or 0) for n in pending),
@@ -158,6 +190,7 @@ class RedisAdmission:
             owner_round=int(last) if last is not None else None,
             cached=cached,
         )
+        return snapshot, places
 
     async def _place(self, jobs: list[JobRecord]) -> list[tuple[int, int]]:
         """Submit orders for jobs entering the queue, and how many queued jobs are ahead of each (one round trip;
@@ -235,11 +268,15 @@ class RedisAdmission:
     async def admit(self, request: AdmissionRequestKeys, decide: Decide) -> tuple[JobRecord, bool]:
         async with self._owner_locks.setdefault(request.owner, asyncio.Lock()):
             for attempt in range(MAX_CONFLICTS):
-                admission = decide(await self._snapshot(request))
+                snapshot, places = await self._snapshot(request)
+                admission = decide(snapshot)
                 if admission.job is None:
                     assert admission.existing is not None
                     return admission.existing, False
-                guards, commands, job = await self._writes(admission, admission.job.create_time, new=True)
+                placed = places.of(admission.job.fair_round) if places is not None else None
+                guards, commands, job = await self._writes(
+                    admission, admission.job.create_time, new=True, placed=placed
+                )
                 outcome, detail = await self._apply(guards, commands)
                 if outcome is Outcome.APPLIED:
                     self._relay.notify([job.id], job.state is JobState.QUEUED)
@@ -260,7 +297,7 @@ class RedisAdmission:
         assert len(owners) == 1, "a batch is one owner's"
         async with self._owner_locks.setdefault(owners.pop(), asyncio.Lock()):
             for attempt in range(MAX_CONFLICTS):
-                snapshots = await self._snapshots([request for request, _ in requests])
+                snapshots = [snapshot for snapshot, _ in await self._snapshots([request for request, _ in requests])]
                 done: list[tuple[JobRecord, bool]] = []
                 decided: list[Admission] = []
                 so_far = BatchSoFar()

@@ -25,6 +25,7 @@ class Outcome(enum.StrEnum):
 # cmsgpack reads). Keys travel in the argument because what a decision touches is only known after it is made
 # (this store is one Redis server, not a cluster). Guard ops:
 #   absent  <key> - -          the key must not exist (else DUPLICATE, with its value)
+#   same    <key> - <v>        GET key must be v ("" when absent): a record unchanged since it was read
 #   equals  <key> <field> <v>  HGET key field must be v ("" when absent)
 #   sum_le  <key> <f1 f2..> <n> the sum of HGET key fi (fields joined by \31) must be at most n
 #   zcard_le <key> - <n>       ZCARD key must be at most n
@@ -40,6 +41,8 @@ for _ = 1, guards do
   if op == 'absent' then
     local value = redis.call('GET', key)
     if value then return {'duplicate', value} end
+  elseif op == 'same' then
+    if (redis.call('GET', key) or '') ~= want then return {'conflict', key} end
   elseif op == 'equals' then
     if (redis.call('HGET', key, field) or '') ~= want then return {'conflict', key} end
   elseif op == 'sum_le' then
@@ -113,11 +116,15 @@ class Commands:
 class Guards:
     """The guards of one GUARDED call."""
 
-    words: list[str] = field(default_factory=list)
-    _guarded: set[tuple[str, ...]] = field(default_factory=set)
+    words: list[str | bytes] = field(default_factory=list)
+    _guarded: set[tuple[str | bytes, ...]] = field(default_factory=set)
 
     def absent(self, key: str) -> None:
         self.words += ["absent", key, "-", "-"]
+
+    def same(self, key: str, value: bytes) -> None:
+        """The string at `key` is still `value` (a record as it was read): a compare-and-set on it."""
+        self.words += ["same", key, "-", value]
 
     def equals(self, key: str, hash_field: str, value: str) -> None:
         self.words += ["equals", key, hash_field, value]

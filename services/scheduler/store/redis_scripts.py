@@ -84,6 +84,22 @@ end
 return out
 """
 
+# A submit's fair-round reads, with the queued jobs ahead of a new job in each round it may be given: the round
+# being served (ARGV[3], a first job) and the owner's last round + 1 (the next one). The core picks the round; this
+# only counts, so a submit needs no second round trip to learn its place. KEYS: rounds, queue; ARGV: the priority
+# prefix "pp:", owner. Returns {serving or "", owner's last or "", ahead at serving, ahead at last + 1 (or 0)}.
+ROUNDS_AHEAD = """
+local serving = redis.call('HGET', KEYS[1], ARGV[1])
+local last = redis.call('HGET', KEYS[1], ARGV[1] .. ARGV[2])
+local pp = string.sub(ARGV[1], 1, 2)
+local function ahead(round)
+  return redis.call('ZLEXCOUNT', KEYS[2], '-', '(' .. pp .. string.format('%012d', round + 1))
+end
+local next_ahead = 0
+if last then next_ahead = ahead(tonumber(last) + 1) end
+return {serving or '', last or '', ahead(tonumber(serving or '0')), next_ahead}
+"""
+
 # Drops an owner from the owner set once its index is empty, atomically with respect to a concurrent submit.
 # KEYS: owner index, owners; ARGV: owner.
 FORGET_OWNER = """
@@ -290,12 +306,24 @@ def index(pipe: Any, k: Keys, job: JobRecord, before: JobState, now: float, *, n
 
 
 def write(
-    pipe: Any, k: Keys, job: JobRecord, events: list[NewEvent], before: JobState, now: float, *, new: bool = False
+    pipe: Any,
+    k: Keys,
+    job: JobRecord,
+    events: list[NewEvent],
+    before: JobState,
+    now: float,
+    *,
+    new: bool = False,
+    records: dict[str, bytes] | None = None,
 ) -> list[JobEvent]:
     """Queues (inside MULTI, or into a Commands list) everything one change of one job writes: the record, its
-    events numbered on from its last sequence, the timings they carry, its indexes. Returns the numbered events."""
+    events numbered on from its last sequence, the timings they carry, its indexes. Returns the numbered events;
+    `records`, when given, gets the record's bytes as written."""
     stored = number(job, events, now)
-    pipe.set(k.job(job.id), pack_record(job))
+    record = pack_record(job)
+    pipe.set(k.job(job.id), record)
+    if records is not None:
+        records[job.id] = record
     if job.result is not None and job.state is JobState.SUCCEEDED and not before.terminal:
         pipe.set(k.result(job.id), job.result)
     if stored:

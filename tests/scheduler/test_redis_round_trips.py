@@ -1,0 +1,87 @@
+"""Round trips to Redis on the hot paths, counted (not timed): a submit reads its snapshot and writes once; a state
+change of a job this process runs writes once, any other reads the record first. Each request or pipeline the
+client sends is one round trip."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import redis.asyncio.connection as connection
+
+from services.scheduler import core
+from services.scheduler.feed import ChangeFeed
+from services.scheduler.model import JobState, JobType, NoopInput
+from services.scheduler.store.redis import RedisJobStore
+from tests.scheduler.redis_support import delete_prefix, require_redis, unique_prefix
+from tests.scheduler.store_support import create
+
+pytestmark = pytest.mark.redis
+NOW = 4_000_000.0
+NOOP = core.Submission(JobType.NOOP, NoopInput(b"x" * 1024))
+
+
+@pytest.fixture
+async def store() -> AsyncIterator[RedisJobStore]:
+    url, prefix = await require_redis(), unique_prefix()
+    opened = RedisJobStore(url, ChangeFeed(), prefix=prefix)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+        await delete_prefix(url, prefix)
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """How many requests the Redis client has sent so far (one element, reset at will)."""
+    count = [0]
+    send = connection.AbstractConnection.send_packed_command
+
+    async def counted(self: connection.AbstractConnection, command: object, check_health: bool = True) -> None:
+        count[0] += 1
+        await send(self, command, check_health)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(connection.AbstractConnection, "send_packed_command", counted)
+    yield count
+
+
+async def test_a_submit_is_one_read_and_one_write(store: RedisJobStore, sent: list[int]) -> None:
+    await create(store, NOOP, "ann", NOW)  # the scripts are loaded on first use
+    for i in range(1, 4):
+        sent[0] = 0
+        job, created = await create(store, NOOP, "ann", NOW + i)
+        assert created and job.state is JobState.QUEUED
+        assert sent[0] == 2, f"submit {i} took {sent[0]} round trips"
+    assert await store.position(job) == 4  # placed behind the earlier ones, as counted with the snapshot
+
+
+async def test_a_state_change_of_a_job_this_process_runs_is_one_write(store: RedisJobStore, sent: list[int]) -> None:
+    job, _ = await create(store, NOOP, "ann", NOW)
+    (claimed,) = await store.claim(worker="w", now=NOW, lease_seconds=10, limit=1, start=core.starter("w", NOW, 10))
+    sent[0] = 0
+    await store.transition(job.id, claimed.fence, lambda j: core.succeed(j, b"done", NOW + 1, 60.0), NOW + 1)
+    assert sent[0] == 1  # compared with the record as this process wrote it: no read first
+    done = await store.get(job.id)
+    assert done is not None and done.state is JobState.SUCCEEDED and done.result == b"done"
+
+
+async def test_any_other_state_change_is_one_read_and_one_write(store: RedisJobStore, sent: list[int]) -> None:
+    job, _ = await create(store, NOOP, "ann", NOW)
+    sent[0] = 0
+    await store.transition(job.id, None, lambda j: core.cancel(j, "no", NOW + 1, 60.0), NOW + 1)
+    assert sent[0] == 2
+
+
+async def test_a_change_made_elsewhere_is_read_not_overwritten(store: RedisJobStore) -> None:
+    job, _ = await create(store, NOOP, "ann", NOW)
+    (claimed,) = await store.claim(worker="w", now=NOW, lease_seconds=10, limit=1, start=core.starter("w", NOW, 10))
+    other = RedisJobStore(await require_redis(), ChangeFeed(), prefix=store.prefix)
+    try:  # another replica cancels it: the fence moves on
+        await other.transition(job.id, None, lambda j: core.cancel(j, "elsewhere", NOW + 1, 60.0), NOW + 1)
+    finally:
+        await other.close()
+    with pytest.raises(core.StaleAttempt):
+        await store.transition(job.id, claimed.fence, lambda j: core.succeed(j, b"late", NOW + 2, 60.0), NOW + 2)
+    cancelled = await store.get(job.id)
+    assert cancelled is not None and cancelled.state is JobState.CANCELLED and cancelled.result is None
