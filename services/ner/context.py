@@ -74,10 +74,13 @@ BENEFIT_CUES = re.compile(
     r"sign-on bonus|tuition reimbursement|relocation|parental leave|health insurance|equity|stipend)\b",
     re.IGNORECASE,
 )
-# A sentence that addresses the candidate or states a requirement is part of the ask, whatever else it says.
+# A sentence that addresses the candidate or states a requirement is part of the ask, whatever else it says
+# ("We need Python and SQL", "We're hiring someone with...", "We'd love to see Figma" ask, though they open with
+# "We").
 ASK_CUES = re.compile(
-    r"\b(you|your|you'll|candidate|applicants?|required|requirements?|must|should|looking for|experience|"
-    r"knowledge|proficien\w*|familiar\w*|ability|skills?|certifi\w*|licen[cs]e\w*)\b",
+    r"\b(you|your|you'll|candidate|applicants?|required|requirements?|requires?|must|should|looking for|experience|"
+    r"knowledge|proficien\w*|familiar\w*|ability|skills?|certifi\w*|licen[cs]e\w*|need|needs|seek\w*|hiring|"
+    r"hire|want|wants|expect\w*|ideal\w*|prefer\w*|bonus|plus|love to see|someone|person|engineer to|who can)\b",
     re.IGNORECASE,
 )
 ABOUT_US = re.compile(r"^\W*(we|we're|we've|our)\b", re.IGNORECASE)
