@@ -57,17 +57,18 @@ fuzz: install
 	SKILLBRIDGE_FUZZ_EXAMPLES=$$(( $(FUZZ_EXAMPLES) * 10 )) $(BIN)/pytest -q --timeout 3600 tests/scheduler/test_submit_fuzz.py
 	FUZZ_FILES=$${FUZZ_FILES:-20000} FUZZ_SEED=$${FUZZ_SEED:-11} $(BIN)/pytest -q -s --timeout=0 tests/gateway/test_upload_fuzz.py
 
-# Embeds the bundled course catalog once (cached beside it, git-ignored), so no test pays for it at service start.
+# Embeds the bundled course catalog and the vocabulary's skill names once (cached beside them, git-ignored), so no
+# test or benchmark pays for it at service start.
 course-vectors: install
 	$(PY) data/tools/warm_course_vectors.py
 
 # Side by side in one run: SkillBridge (SQLite, Redis x1, x2) against Celery, RQ, arq, Dramatiq and saq
 # (installed into .bench-venv, never into the project), raw ceilings, the ML pipeline and status fan-out.
 # Prints a table, writes bench-results.json and rewrites docs/benchmarks.md. About 6 minutes.
-bench: install
+bench: install course-vectors
 	$(PY) -m tests.bench.run --out bench-results.json
 
-bench-full: install
+bench-full: install course-vectors
 	$(PY) -m tests.bench.run --out bench-results.json --repeat 3
 
 # Full-size chaos with real models: each stage service killed with SIGKILL mid-run (50 analyses queued) and

@@ -59,6 +59,9 @@ class CommonSettings(BaseSettings):
     otlp_endpoint: str = ""
     log_level: str = "INFO"
     log_json: bool = True
+    # Threads each process's math libraries may use (BLAS, OpenMP, torch intra-op; services/common/compute.py).
+    # Requests of concurrent jobs already keep the cores busy; 0 leaves the libraries' own defaults.
+    compute_threads: int = 1
 
     @classmethod
     def settings_customise_sources(

@@ -16,6 +16,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
+from services.common.compute import limit_threads
 from services.common.interceptors import ErrorMappingInterceptor, ObservingInterceptor
 from services.common.observability import Observability
 from services.common.process_settings import CommonSettings
@@ -64,6 +65,8 @@ async def create_server(
     With `observability`, RPCs are counted and timed in its registry and its spans are exported; without,
     trace context is still propagated and logged."""
     names = list(service_names)
+    # The service's models are loaded by now (see compute.limit_threads); its requests share these threads.
+    limit_threads(settings.compute_threads)
     observing = (
         ObservingInterceptor(observability.spans, observability.rpc) if observability else ObservingInterceptor(Spans())
     )

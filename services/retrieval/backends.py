@@ -92,7 +92,9 @@ class ExactIndex:
         rows = self.allowed(course_filter)
         if rows.size == 0 or top_k <= 0:
             return [[] for _ in range(queries.shape[0])]
-        scores = queries @ self._matrix[rows].T
+        # Indexing copies the matrix: only worth it when the filter leaves out some courses.
+        matrix = self._matrix if rows.size == len(self._courses) else self._matrix[rows]
+        scores = queries @ matrix.T
         k = min(top_k, rows.size)
         results: list[list[ScoredCourse]] = []
         for row_scores in scores:
