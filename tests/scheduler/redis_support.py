@@ -6,12 +6,21 @@ Without Redis a test skips with the reason, unless SKILLBRIDGE_REQUIRE_SERVICES=
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
+from collections.abc import AsyncIterator
 
+import grpc
 import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
+from skillbridge.scheduler.v1 import scheduler_service_pb2_grpc as pb_grpc
+
+from services.common.settings import Settings
+from services.scheduler.feed import ChangeFeed
+from services.scheduler.server import start
+from services.scheduler.store.redis import RedisJobStore
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 
@@ -56,3 +65,23 @@ async def delete_prefix(url: str, prefix: str) -> int:
     finally:
         await client.aclose()
     return deleted
+
+
+@contextlib.asynccontextmanager
+async def scheduler_on(store: str, settings: Settings) -> AsyncIterator[pb_grpc.JobSchedulerServiceStub]:
+    """A scheduler (port 0) on `store` ("sqlite" or "redis", under a prefix of its own) and a stub to it;
+    stopped, and its Redis keys deleted, afterwards."""
+    url = prefix = ""
+    if store == "redis":
+        url, prefix = await require_redis(), unique_prefix()
+        feed = ChangeFeed()
+        server = await start(settings, port=0, store=RedisJobStore(url, feed, prefix=prefix), feed=feed)
+    else:
+        server = await start(settings, port=0)
+    try:
+        async with grpc.aio.insecure_channel(server.address) as channel:
+            yield pb_grpc.JobSchedulerServiceStub(channel)
+    finally:
+        await server.stop(0.1)
+        if prefix:
+            await delete_prefix(url, prefix)

@@ -12,11 +12,8 @@ from skillbridge.scheduler.v1 import scheduler_service_pb2 as pb
 from skillbridge.scheduler.v1 import scheduler_service_pb2_grpc as pb_grpc
 
 from services.common.settings import Settings
-from services.scheduler.feed import ChangeFeed
-from services.scheduler.server import start
-from services.scheduler.store.redis import RedisJobStore
 from tests.scheduler.grpc_helpers import course_request, field_violations, noop_request
-from tests.scheduler.redis_support import delete_prefix, require_redis, unique_prefix
+from tests.scheduler.redis_support import scheduler_on
 
 Stub = pb_grpc.JobSchedulerServiceStub
 
@@ -25,20 +22,8 @@ Stub = pb_grpc.JobSchedulerServiceStub
 async def idle(request: pytest.FixtureRequest, stage_settings: Settings) -> AsyncIterator[Stub]:
     """A scheduler with no dispatcher (jobs stay queued) and a queue of at most 5."""
     settings = stage_settings.replace(run_dispatcher=False, max_queue_depth=5)
-    url = prefix = ""
-    if request.param == "redis":
-        url, prefix = await require_redis(), unique_prefix()
-        feed = ChangeFeed()
-        server = await start(settings, port=0, store=RedisJobStore(url, feed, prefix=prefix), feed=feed)
-    else:
-        server = await start(settings, port=0)
-    try:
-        async with grpc.aio.insecure_channel(server.address) as channel:
-            yield pb_grpc.JobSchedulerServiceStub(channel)
-    finally:
-        await server.stop(0.1)
-        if prefix:
-            await delete_prefix(url, prefix)
+    async with scheduler_on(request.param, settings) as stub:
+        yield stub
 
 
 async def all_jobs(stub: Stub) -> list[job_pb2.Job]:
