@@ -72,10 +72,12 @@ class Dispatcher:
         self._loops: list[asyncio.Task[None]] = []
         self._stopping = False
         self._released_at = -1e9
-        # Slot-time measurement: when the current busy window began and how many jobs ended in it; and whether
-        # the last claim left jobs waiting (then a freed slot is refilled at once: the dispatcher is busy).
-        self._busy_since: float | None = None
+        # Slot-time measurement: the sample being gathered (seconds between completions that both found every
+        # slot taken, and how many such completions), the previous completion's time when it found every slot
+        # taken, and whether the last claim left jobs waiting (then a freed slot is refilled at once: busy).
+        self._busy_seconds = 0.0
         self._busy_ends = 0
+        self._last_busy_end: float | None = None
         self._backlog = False
 
     @property
@@ -240,19 +242,21 @@ class Dispatcher:
     async def _measure_slot_time(self, job: JobRecord, now: float) -> None:
         """While every slot is busy (or jobs wait for the next free one), the time between completions times the
         slots is what one slot takes per job under that load, contention included: the wait estimate's service
-        time at depth. One sample per SLOT_SAMPLE_SECONDS at most, averaged over the completions in it, so a
-        fast drain does not write a timing per job."""
-        if not (len(self._active) >= self.slots or self._backlog):
-            self._busy_since, self._busy_ends = None, 0
+        time at depth. The intervals between two completions that both found every slot taken add up, across any
+        moment in between when a slot stood free, until they make SLOT_SAMPLE_SECONDS; then one sample is written
+        (so a fast drain does not write a timing per job). Timing only unbroken busy stretches, and dropping those
+        broken before SLOT_SAMPLE_SECONDS, kept the stretches with the fewest completions: under a closed loop of
+        clients it overstated a slot's time up to tenfold."""
+        busy = len(self._active) >= self.slots or self._backlog
+        previous, self._last_busy_end = self._last_busy_end, (now if busy else None)
+        if previous is None or not busy:
             return
-        if self._busy_since is None:
-            self._busy_since, self._busy_ends = now, 0
-            return
+        self._busy_seconds += now - previous
         self._busy_ends += 1
-        if now - self._busy_since < SLOT_SAMPLE_SECONDS:
+        if self._busy_seconds < SLOT_SAMPLE_SECONDS:
             return
-        per_slot = (now - self._busy_since) / self._busy_ends * self.slots
-        self._busy_since, self._busy_ends = now, 0
+        per_slot = self._busy_seconds / self._busy_ends * self.slots
+        self._busy_seconds, self._busy_ends = 0.0, 0
         try:
             await self._store.record_timing(f"slot:{job.type.value}", per_slot, now)
         except Exception:
