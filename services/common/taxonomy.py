@@ -15,6 +15,7 @@ and aliases still load.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -177,6 +178,19 @@ def load_taxonomy(path: Path) -> Taxonomy:
         except (KeyError, TypeError) as exc:
             raise ValueError(f"{path}: skill {number}: bad skill entry: {exc}") from exc
     return Taxonomy(skills)
+
+
+def load_optional_taxonomy(path: Path, without_it: str) -> Taxonomy | None:
+    """The vocabulary at `path`, or None with a warning saying what the service does `without_it` when the file
+    is missing or unreadable (a stage service keeps serving without it)."""
+    if not path.exists():
+        logging.getLogger(__name__).warning("no skill vocabulary at %s: %s", path, without_it)
+        return None
+    try:
+        return load_taxonomy(path)
+    except (OSError, ValueError) as exc:
+        logging.getLogger(__name__).warning("skill vocabulary %s unreadable, ignored: %s", path, exc)
+        return None
 
 
 def load_occupations(path: Path) -> list[Occupation]:

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import httpx
 
 from services.common.catalog import Course
-from services.common.taxonomy import Taxonomy, load_taxonomy
+from services.common.taxonomy import Taxonomy, load_optional_taxonomy
 from services.recommendation import core
 from services.recommendation.core import Recommendation, RecommendRequest
 from services.recommendation.settings import RecommendationSettings
@@ -187,15 +187,7 @@ class CohereRanker:
 def load_vocabulary(settings: RecommendationSettings) -> Taxonomy | None:
     """The skill vocabulary in data/ (skills.jsonl); None, with a warning, when it is missing or unreadable:
     recommendations then compare skill names as written."""
-    path = settings.data_dir / VOCABULARY_FILE
-    if not path.exists():
-        log.warning("no skill vocabulary at %s: comparing skill names as written", path)
-        return None
-    try:
-        return load_taxonomy(path)
-    except (OSError, ValueError) as exc:
-        log.warning("skill vocabulary %s unreadable, ignored: %s", path, exc)
-        return None
+    return load_optional_taxonomy(settings.data_dir / VOCABULARY_FILE, "comparing skill names as written")
 
 
 def build_ranker(settings: RecommendationSettings) -> Ranker:

@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 
 from services.common.catalog import CatalogError, Course, load_catalog
 from services.common.embedding import Embedder
-from services.common.taxonomy import Taxonomy, load_taxonomy
+from services.common.taxonomy import Taxonomy, load_optional_taxonomy
 from services.retrieval.core import CourseFilter, ScoredCourse, clip_score, course_text
 from services.retrieval.settings import RetrievalSettings
 
@@ -129,15 +129,7 @@ def load_courses(settings: RetrievalSettings) -> tuple[list[Course], Path]:
 def load_vocabulary(settings: RetrievalSettings) -> Taxonomy | None:
     """The skill vocabulary in data/ (skills.jsonl), to find courses by any name of a skill; None, with a
     warning, when it is missing or unreadable (skill names are then compared case-folded)."""
-    path = settings.data_dir / VOCABULARY_FILE
-    if not path.exists():
-        log.warning("no skill vocabulary at %s: course skills compared as written", path)
-        return None
-    try:
-        return load_taxonomy(path)
-    except (OSError, ValueError) as exc:
-        log.warning("skill vocabulary %s unreadable, ignored: %s", path, exc)
-        return None
+    return load_optional_taxonomy(settings.data_dir / VOCABULARY_FILE, "course skills compared as written")
 
 
 def content_key(courses: Sequence[Course], model_name: str, dimensions: int) -> str:
