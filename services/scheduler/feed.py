@@ -9,7 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Hashable, Iterator
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
 
 
 class Subscription:
@@ -108,3 +111,25 @@ class ChangeFeed:
                     if not subs:
                         del self._by_job[job_id]
             self._queue.discard(sub)
+
+
+class SharedReads(Generic[T]):
+    """Identical reads made at the same moment share one call. One notice wakes every watcher of a job at
+    once, and each would read the same new events from the store: the first to ask starts the read, the
+    others await its result (a thousand streams on fifty jobs make fifty reads, not a thousand)."""
+
+    def __init__(self) -> None:
+        self._pending: dict[Hashable, asyncio.Future[T]] = {}
+
+    def pending(self) -> int:
+        """Reads under way now."""
+        return len(self._pending)
+
+    async def read(self, key: Hashable, start: Callable[[], Awaitable[T]]) -> T:
+        found = self._pending.get(key)
+        if found is None:
+            found = asyncio.ensure_future(start())
+            self._pending[key] = found
+            found.add_done_callback(lambda _: self._pending.pop(key, None))
+        # Shielded: one watcher going away (its client hung up) must not cancel the read the others wait on.
+        return await asyncio.shield(found)

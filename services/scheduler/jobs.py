@@ -8,10 +8,11 @@ import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Collection
+from functools import partial
 
 from services.common import errors, tracing
 from services.scheduler import admission, core, policy, versions
-from services.scheduler.feed import ChangeFeed
+from services.scheduler.feed import ChangeFeed, SharedReads
 from services.scheduler.model import (
     Admission,
     AdmissionSnapshot,
@@ -134,6 +135,7 @@ class JobService:
         self._counts = QueueCounts()
         self._stats_lock = asyncio.Lock()
         self._timings: dict[str, Timing] = {}
+        self._event_reads: SharedReads[list[JobEvent]] = SharedReads()
 
     def close_streams(self) -> None:
         """The process is shutting down: every open watch ends now with UNAVAILABLE, which tells its client to
@@ -321,7 +323,7 @@ class JobService:
             reread, notified = True, False  # notified: a notice woke the last wait (before the first: a poll)
             while True:
                 if reread:
-                    events = await self._store.events(job_id, last)
+                    events = await self._event_reads.read((job_id, last), partial(self._store.events, job_id, last))
                     for event in events:
                         yield event
                         last = event.sequence

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from services.scheduler.feed import ChangeFeed
+import asyncio
+
+import pytest
+
+from services.scheduler.feed import ChangeFeed, SharedReads
 
 
 async def test_a_notice_while_busy_wakes_the_next_wait_with_its_reason() -> None:
@@ -36,3 +40,67 @@ async def test_elsewhere_only_subscribers_ignore_local_writes() -> None:
         assert not await sub.wait(0.01)
         feed.job_changed("job-1", elsewhere=True)
         assert await sub.wait(5.0)
+
+
+class CountedRead:
+    """A store read that counts its calls and finishes only when released."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def __call__(self) -> list[int]:
+        self.calls += 1
+        self.started.set()
+        await self.release.wait()
+        return [self.calls]
+
+
+async def test_watchers_woken_together_share_one_read() -> None:
+    reads, store = SharedReads[list[int]](), CountedRead()
+    waiters = [asyncio.create_task(reads.read(("job-1", 3), store)) for _ in range(20)]
+    await asyncio.wait_for(store.started.wait(), 5)
+    assert reads.pending() == 1
+    store.release.set()
+    assert await asyncio.gather(*waiters) == [[1]] * 20
+    assert store.calls == 1
+    assert reads.pending() == 0
+    # A later read (a new notice) reads again: nothing is cached past the moment.
+    assert await reads.read(("job-1", 3), store) == [2]
+
+
+async def test_reads_of_other_keys_are_not_shared() -> None:
+    reads, store = SharedReads[list[int]](), CountedRead()
+    store.release.set()
+    await asyncio.gather(reads.read(("job-1", 3), store), reads.read(("job-1", 4), store))
+    assert store.calls == 2
+
+
+async def test_a_watcher_that_leaves_does_not_cancel_the_read_of_the_others() -> None:
+    reads, store = SharedReads[list[int]](), CountedRead()
+    leaving = asyncio.create_task(reads.read("k", store))
+    staying = asyncio.create_task(reads.read("k", store))
+    await asyncio.wait_for(store.started.wait(), 5)
+    leaving.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await leaving
+    store.release.set()
+    assert await asyncio.wait_for(staying, 5) == [1]
+
+
+async def test_a_failed_read_fails_every_waiter_and_the_next_read_retries() -> None:
+    reads = SharedReads[list[int]]()
+    calls = 0
+
+    async def failing() -> list[int]:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0)
+        raise ConnectionError("store down")
+
+    results = await asyncio.gather(reads.read("k", failing), reads.read("k", failing), return_exceptions=True)
+    assert all(isinstance(r, ConnectionError) for r in results) and calls == 1
+    with pytest.raises(ConnectionError):
+        await reads.read("k", failing)
+    assert calls == 2
