@@ -54,10 +54,14 @@ class ChangeFeed:
         self._by_job: defaultdict[str, set[Subscription]] = defaultdict(set)
         self._queue: set[Subscription] = set()
         self._job_subscriptions = 0
+        self._changes: dict[str, int] = {}  # notices so far per followed job (see `changes`)
 
     def job_changed(self, job_id: str, *, elsewhere: bool = False) -> None:
         """`elsewhere`: another process committed the change (a shared store relays those)."""
-        for sub in self._by_job.get(job_id, ()):
+        subs = self._by_job.get(job_id, ())
+        if subs:
+            self._changes[job_id] = self._changes.get(job_id, 0) + 1
+        for sub in subs:
             if elsewhere or not sub.elsewhere_only:
                 sub.notify()
 
@@ -72,6 +76,11 @@ class ChangeFeed:
         else:
             self._queue.discard(sub)
 
+    def changes(self, job_id: str) -> int:
+        """How many notices about a followed job have come so far. A read started now sees every change noticed
+        up to this count (stores notify after they commit), so readers woken by the same notice may share it."""
+        return self._changes.get(job_id, 0)
+
     def job_followers(self) -> int:
         """How many subscriptions follow one job (WatchJob streams, mostly)."""
         return self._job_subscriptions
@@ -83,7 +92,8 @@ class ChangeFeed:
     def everything_changed(self) -> None:
         """Wakes every subscriber, for when notices may have been missed (a shared store's notification
         channel was down for a while): each re-reads the store."""
-        for subs in self._by_job.values():
+        for job_id, subs in self._by_job.items():
+            self._changes[job_id] = self._changes.get(job_id, 0) + 1
             for sub in subs:
                 sub.notify()
         self.queue_changed()
@@ -110,13 +120,17 @@ class ChangeFeed:
                     subs.discard(sub)
                     if not subs:
                         del self._by_job[job_id]
+                        self._changes.pop(job_id, None)
             self._queue.discard(sub)
 
 
 class SharedReads(Generic[T]):
     """Identical reads made at the same moment share one call. One notice wakes every watcher of a job at
     once, and each would read the same new events from the store: the first to ask starts the read, the
-    others await its result (a thousand streams on fifty jobs make fifty reads, not a thousand)."""
+    others await its result (a thousand streams on fifty jobs make fifty reads, not a thousand).
+
+    The key must say how fresh the read has to be (`ChangeFeed.changes` of the job): a reader woken by a later
+    notice may not join a read that started before that notice's change was committed."""
 
     def __init__(self) -> None:
         self._pending: dict[Hashable, asyncio.Future[T]] = {}
@@ -130,6 +144,10 @@ class SharedReads(Generic[T]):
         if found is None:
             found = asyncio.ensure_future(start())
             self._pending[key] = found
-            found.add_done_callback(lambda _: self._pending.pop(key, None))
+            found.add_done_callback(lambda done: self._forget(key, done))
         # Shielded: one watcher going away (its client hung up) must not cancel the read the others wait on.
         return await asyncio.shield(found)
+
+    def _forget(self, key: Hashable, done: asyncio.Future[T]) -> None:
+        if self._pending.get(key) is done:
+            del self._pending[key]

@@ -135,7 +135,9 @@ class JobService:
         self._counts = QueueCounts()
         self._stats_lock = asyncio.Lock()
         self._timings: dict[str, Timing] = {}
+        # Every watcher of a job wakes at its change: they share one read of the events and of the record.
         self._event_reads: SharedReads[list[JobEvent]] = SharedReads()
+        self._record_reads: SharedReads[JobRecord | None] = SharedReads()
 
     def close_streams(self) -> None:
         """The process is shutting down: every open watch ends now with UNAVAILABLE, which tells its client to
@@ -323,7 +325,10 @@ class JobService:
             reread, notified = True, False  # notified: a notice woke the last wait (before the first: a poll)
             while True:
                 if reread:
-                    events = await self._event_reads.read((job_id, last), partial(self._store.events, job_id, last))
+                    changes = self._feed.changes(job_id)
+                    events = await self._event_reads.read(
+                        (job_id, last, changes), partial(self._store.events, job_id, last)
+                    )
                     for event in events:
                         yield event
                         last = event.sequence
@@ -335,7 +340,7 @@ class JobService:
                         # The job (re)entered the queue with a new place, or is still queued, or a poll found
                         # nothing new: read the record itself. (A notice about a write already seen, for a job
                         # not in the queue, needs no read: a thousand watchers of one job would all make it.)
-                        current = await self._store.get(job_id)
+                        current = await self._record_reads.read((job_id, changes), partial(self._store.get, job_id))
                         if current is None:
                             return  # swept away after its TTL
                         if current.state.terminal and last >= current.last_sequence:

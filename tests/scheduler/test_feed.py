@@ -104,3 +104,27 @@ async def test_a_failed_read_fails_every_waiter_and_the_next_read_retries() -> N
     with pytest.raises(ConnectionError):
         await reads.read("k", failing)
     assert calls == 2
+
+
+async def test_changes_count_notices_of_followed_jobs_only() -> None:
+    feed = ChangeFeed()
+    feed.job_changed("job-1")  # nobody follows it: nothing to share, nothing kept
+    assert feed.changes("job-1") == 0
+    with feed.subscribe("job-1"):
+        feed.job_changed("job-1")
+        feed.job_changed("job-1", elsewhere=True)
+        assert feed.changes("job-1") == 2
+        feed.everything_changed()
+        assert feed.changes("job-1") == 3
+    assert feed.changes("job-1") == 0  # forgotten with its last follower
+
+
+async def test_a_read_that_started_before_a_change_is_not_shared_after_it() -> None:
+    feed, reads, store = ChangeFeed(), SharedReads[list[int]](), CountedRead()
+    with feed.subscribe("job-1"):
+        early = asyncio.create_task(reads.read(("job-1", feed.changes("job-1")), store))
+        await asyncio.wait_for(store.started.wait(), 5)
+        feed.job_changed("job-1")  # committed after the early read began: it may not show
+        late = asyncio.create_task(reads.read(("job-1", feed.changes("job-1")), store))
+        store.release.set()
+        assert await asyncio.wait_for(asyncio.gather(early, late), 5) == [[1], [2]]
