@@ -23,6 +23,34 @@ from services.scheduler.stage_clients import StageClients
 
 COURSES_PER_SKILL = 5
 MAX_RECOMMENDED = 5
+# What one request to a stage service may carry (each service documents and enforces its own; a test keeps these in
+# step). A long resume and job ad can find more skills, gaps and candidate courses than that, and an analysis must
+# not fail for it: skills beyond the cap are the least certain ones, gaps are searched in several requests, and the
+# candidates are taken in turn from each gap's best.
+MAX_COMPARED_SKILLS = 500  # similarity: resume skills and job skills, each
+MAX_QUERIES = 256  # retrieval: gaps searched in one request
+MAX_CANDIDATES = 500  # recommendation: candidate courses
+
+
+def most_certain(skills: list[ner_service_pb2.ExtractedSkill], cap: int) -> list[ner_service_pb2.ExtractedSkill]:
+    """At most `cap` skills: the required, then the most confident, kept in the order they were found."""
+    if len(skills) <= cap:
+        return skills
+    ranked = sorted(range(len(skills)), key=lambda i: (not skills[i].required, -skills[i].confidence, i))
+    return [skills[i] for i in sorted(ranked[:cap])]
+
+
+def take_in_turn(ranked_lists: list[list[course_pb2.Course]], cap: int) -> dict[str, course_pb2.Course]:
+    """Up to `cap` distinct courses: every list's best first, then every list's second, and so on."""
+    taken: dict[str, course_pb2.Course] = {}
+    depth = max((len(courses) for courses in ranked_lists), default=0)
+    for rank in range(depth):
+        for courses in ranked_lists:
+            if rank < len(courses):
+                taken.setdefault(courses[rank].id, courses[rank])
+                if len(taken) >= cap:
+                    return taken
+    return taken
 
 
 class NoopHandler:
@@ -111,12 +139,18 @@ async def extract_skills(c: StageClients, a: Analysis, report: StageReport) -> N
     skills = await c.call(
         Stage.SKILL_EXTRACTION, c.ner.ExtractSkills, ner_service_pb2.ExtractSkillsRequest(texts=a.texts, kinds=kinds)
     )
-    a.resume_skills, a.job_skills = list(skills.documents[0].skills), list(skills.documents[1].skills)
+    found = (len(skills.documents[0].skills), len(skills.documents[1].skills))
+    a.resume_skills = most_certain(list(skills.documents[0].skills), MAX_COMPARED_SKILLS)
+    a.job_skills = most_certain(list(skills.documents[1].skills), MAX_COMPARED_SKILLS)
     a.result.user_skills.extend(a.user_skill_names)
     a.result.job_skills.extend(a.job_skill_names)
     a.job_field = a.result.matching_details.job_field = skills.documents[1].field
     report.metrics = {"skills_found": len(a.resume_skills), "job_skills": len(a.job_skills)}
     report.summary = f"{len(a.resume_skills)} resume skills, {len(a.job_skills)} job skills"
+    left_out = sum(found) - len(a.resume_skills) - len(a.job_skills)
+    if left_out:
+        report.metrics["skills_left_out"] = left_out
+        report.summary += f" ({left_out} less certain ones left out: at most {MAX_COMPARED_SKILLS} a side)"
 
 
 async def compare_skills(c: StageClients, a: Analysis, report: StageReport) -> None:
@@ -147,17 +181,17 @@ async def compare_skills(c: StageClients, a: Analysis, report: StageReport) -> N
 
 
 async def retrieve_courses(c: StageClients, a: Analysis, report: StageReport) -> None:
-    if a.missing:
+    ranked_lists: list[list[course_pb2.Course]] = []
+    for start in range(0, len(a.missing), MAX_QUERIES):
         found = await c.call(
             Stage.COURSE_RETRIEVAL,
             c.retrieval.SearchCourses,
             retrieval_service_pb2.SearchCoursesRequest(
-                queries=a.missing, top_k=COURSES_PER_SKILL, preferred_field=a.job_field
+                queries=a.missing[start : start + MAX_QUERIES], top_k=COURSES_PER_SKILL, preferred_field=a.job_field
             ),
         )
-        for query in found.results:
-            for scored in query.courses:
-                a.candidates.setdefault(scored.course.id, scored.course)
+        ranked_lists.extend([scored.course for scored in query.courses] for query in found.results)
+    a.candidates = take_in_turn(ranked_lists, MAX_CANDIDATES)
     report.metrics = {"candidates": len(a.candidates)}
     report.summary = f"{len(a.candidates)} candidate courses for {len(a.missing)} missing skills"
 

@@ -9,7 +9,9 @@ from skillbridge.scheduler.v1 import scheduler_service_pb2 as pb
 from skillbridge.scheduler.v1 import scheduler_service_pb2_grpc as pb_grpc
 
 from services.common.settings import REPO_ROOT, Settings
+from services.scheduler.handlers import MAX_CANDIDATES, MAX_QUERIES
 from services.scheduler.server import start
+from tests.bench.write_bench import prose, sized_text
 
 pytestmark = [pytest.mark.ml, pytest.mark.asyncio(loop_scope="module")]
 
@@ -76,3 +78,20 @@ async def test_texts_without_skills_still_finish(stack_settings: Settings) -> No
     job, _ = await run_job(stack_settings, "Ich koche gern und wandere.", "Wir suchen einen freundlichen Menschen.")
     assert job.state == job_pb2.JOB_STATE_SUCCEEDED
     assert list(job.course_recommendation_result.job_skills) == []
+
+
+async def test_the_longest_texts_a_job_takes_finish_with_every_stage_request_within_its_limits(
+    stack_settings: Settings,
+) -> None:
+    """Near 100,000 characters a side, a resume and job ad name hundreds of skills and gaps: more than one request
+    to a stage service may carry (at most 500 candidate courses to ranking, 256 gaps per search). The analysis
+    must split or trim its requests, not fail."""
+    job_text = sized_text(prose("job_description"), 95_000, 5, "long ad")
+    for resume in (sized_text(prose("resume"), 95_000, 0, "long resume"), "Line cook, five years on the grill."):
+        job, events = await run_job(stack_settings, resume, job_text)
+        assert job.state == job_pb2.JOB_STATE_SUCCEEDED, job.error.message
+        result = job.course_recommendation_result
+        assert result.recommended_courses
+        retrieval = next(e.stage_finished for e in events if e.stage_finished.stage == job_pb2.STAGE_COURSE_RETRIEVAL)
+        assert retrieval.metrics["candidates"] == MAX_CANDIDATES
+    assert len(result.skill_gap) > MAX_QUERIES  # the short resume: more gaps than one search may carry
