@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from services.common.settings import REPO_ROOT
-from tests.bench import anchors_venv, ceilings, fanout, ml_bench, queue_bench, report
+from tests.bench import anchors_venv, ceilings, fanout, ml_bench, queue_bench, report, write_bench
 from tests.bench.common import ANCHOR_DB, percentile, redis_available, redis_url
 
 UNITS = {"_per_s": "/s", "_ms": "ms", "bytes_per_job": "B", "rss_mib": "MiB"}
@@ -230,6 +230,8 @@ def ml_and_fanout(args: argparse.Namespace) -> dict[str, Any]:
     # The same pipeline with the four stage services in one process (one copy of the embedding model).
     with ml_bench.ml_stack(args.ml_concurrency, one_process=True) as stack:
         one = asyncio.run(ml_bench.measure(stack, args.ml_jobs, args.ml_seconds, (16,)))
+        # Then what the store writes for analyses of 50 KB of text (on this stack: it is the same scheduler).
+        figures.update(asyncio.run(write_bench.measure(stack, write_bench.JOBS, write_bench.TEXT_KIB * 1024)))
     kept = ("ml_job_p50_ms", "ml_job_p95_ms", "ml_jobs_per_s_16_submitters", "rss_mib_stages", "rss_mib_scheduler")
     figures.update({f"one_process_{name}": one[name] for name in kept if name in one})
     return figures
