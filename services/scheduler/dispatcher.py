@@ -23,7 +23,7 @@ from services.scheduler.job_context import JobContext, JobHandler, ServiceOutage
 from services.scheduler.metrics import SchedulerMetrics
 from services.scheduler.model import EventKind, JobError, JobRecord, JobState, JobType, Stage
 from services.scheduler.settings import SchedulerSettings
-from services.scheduler.store.base import JobStore
+from services.scheduler.store.base import Change, JobStore
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +214,7 @@ class Dispatcher:
             result = await handler.run(job, ctx)
             now = self._clock()
             ttl = self._settings.result_ttl_seconds
-            await self._store.transition(job.id, job.fence, lambda j: core.succeed(j, result, now, ttl), now)
+            await self._store.transition(job.id, job.fence, ctx.then(lambda j: core.succeed(j, result, now, ttl)), now)
             if self._metrics is not None:
                 self._metrics.job_finished(job, JobState.SUCCEEDED)
             await self._measure_slot_time(job, now)
@@ -262,11 +262,18 @@ class Dispatcher:
         except Exception:
             log.exception("could not record a slot time")
 
+    def _after_stages(self, job: JobRecord, change: Change) -> Change:
+        """`change` after the end of the job's last finished stage, if its context has not written that yet."""
+        ctx = self._contexts.get(job.id)
+        return ctx.then(change) if ctx is not None else change
+
     async def _fail(self, job: JobRecord, error: JobError) -> None:
         now = self._clock()
         ttl = self._settings.result_ttl_seconds
         with contextlib.suppress(core.StaleAttempt, core.JobAlreadyFinished):
-            await self._store.transition(job.id, job.fence, lambda j: core.fail(j, error, now, ttl), now)
+            await self._store.transition(
+                job.id, job.fence, self._after_stages(job, lambda j: core.fail(j, error, now, ttl)), now
+            )
             if self._metrics is not None:
                 self._metrics.job_finished(job, JobState.FAILED)
 
@@ -278,8 +285,11 @@ class Dispatcher:
             events = await self._store.transition(
                 job.id,
                 job.fence,
-                lambda j: waits.outage_outlasted_budget(
-                    j, outage.stage, outage.service, outage.cause, outage.budget, attempts, now, ttl
+                self._after_stages(
+                    job,
+                    lambda j: waits.outage_outlasted_budget(
+                        j, outage.stage, outage.service, outage.cause, outage.budget, attempts, now, ttl
+                    ),
                 ),
                 now,
             )

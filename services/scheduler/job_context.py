@@ -12,7 +12,7 @@ from typing import Protocol
 from services.scheduler import core, waits
 from services.scheduler.metrics import SchedulerMetrics
 from services.scheduler.model import JobRecord, Stage
-from services.scheduler.store.base import JobStore
+from services.scheduler.store.base import Change, JobStore
 
 
 class StageFailed(Exception):
@@ -55,17 +55,26 @@ class JobContext:
         self.fence = job.fence
         # True while a stage call of this attempt waits for an unreachable service (shutdown hands it back at once).
         self.waiting = False
+        # The end of the stage that finished last, until it is written with whatever comes next (the next stage's
+        # start, or the attempt's end): the two are microseconds apart, and one commit writes whole pages once.
+        self._ended: Change | None = None
+
+    def then(self, change: Change) -> Change:
+        """`change`, after the end of the last finished stage if that is not written yet (a handler's writes and
+        the dispatcher's write at the attempt's end go through here, so a stage's end is never lost)."""
+        ended, self._ended = self._ended, None
+        if ended is None:
+            return change
+        return lambda j: ended(j) + change(j)
 
     @contextlib.asynccontextmanager
     async def stage(self, stage: Stage) -> AsyncIterator[StageReport]:
         now = self._clock()
-        await self._store.transition(self.job.id, self.fence, lambda j: core.start_stage(j, stage, now), now)
+        await self._store.transition(self.job.id, self.fence, self.then(lambda j: core.start_stage(j, stage, now)), now)
         report = StageReport()
         yield report
         end = self._clock()
-        await self._store.transition(
-            self.job.id, self.fence, lambda j: core.finish_stage(j, stage, end, report.summary, report.metrics), end
-        )
+        self._ended = lambda j: core.finish_stage(j, stage, end, report.summary, report.metrics)
         if self._metrics is not None:
             self._metrics.stage_seconds.labels(stage.value).observe(max(end - now, 0.0))
 
@@ -77,14 +86,14 @@ class JobContext:
     async def progress(self, stage: Stage, fraction: float, metrics: dict[str, float]) -> None:
         now = self._clock()
         await self._store.transition(
-            self.job.id, self.fence, lambda j: core.report_progress(j, stage, fraction, metrics), now
+            self.job.id, self.fence, self.then(lambda j: core.report_progress(j, stage, fraction, metrics)), now
         )
 
     async def service_waiting(self, stage: Stage, service: str, reason: str, budget: float) -> None:
         self.waiting = True
         now = self._clock()
         await self._store.transition(
-            self.job.id, self.fence, lambda j: waits.wait_for_service(j, stage, service, reason, budget), now
+            self.job.id, self.fence, self.then(lambda j: waits.wait_for_service(j, stage, service, reason, budget)), now
         )
         if self._stopping():
             # The dispatcher is draining: a job that cannot go on goes back to the queue now, not at the deadline.
@@ -94,7 +103,7 @@ class JobContext:
         self.waiting = False
         now = self._clock()
         await self._store.transition(
-            self.job.id, self.fence, lambda j: waits.service_recovered(j, stage, service, waited), now
+            self.job.id, self.fence, self.then(lambda j: waits.service_recovered(j, stage, service, waited)), now
         )
 
 
