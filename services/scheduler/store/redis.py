@@ -11,8 +11,7 @@ owner's round and bucket, the owner's waiting jobs and the depth not grown, the 
 re-decided on conflict. The claim is one script per round (redis_claim.py): it starts the head's jobs whose
 start this process prepared from their records, and reserves the others, started with one guarded write. Other
 state changes run core's change functions on the record as read and write with GUARDED on condition that the
-record is unchanged; lease renewal (many records at once) runs under
-WATCH/MULTI/EXEC, through one helper.
+record is unchanged; lease renewal (many records at once) runs under WATCH/MULTI/EXEC, through one helper.
 
 Every commit also PUBLISHes (inside the same MULTI or script) on one channel; a subscriber task turns other
 processes' messages into ChangeFeed notices, so watchers and idle dispatchers on any replica wake at once.
