@@ -21,6 +21,7 @@ from services.scheduler.model import JobState, JobType
 from services.scheduler.policy import Quota
 from services.scheduler.server import SchedulerServer, start
 from services.scheduler.store.redis import RedisJobStore
+from services.scheduler.store.redis_claim import Claimed, claim_args
 from tests.scheduler.grpc_helpers import course_request, events_of, noop_request, watch_all
 from tests.scheduler.redis_support import delete_prefix, require_redis, unique_prefix
 from tests.scheduler.stage_doubles import Behavior, StageDoubles
@@ -140,11 +141,9 @@ async def test_a_claim_cut_short_after_the_reservation_is_put_back_by_lease_expi
     try:
         job, _ = await create(store, core.Submission(JobType.NOOP, core.noop_input(b"x")), "alice", NOW)
         keys = store.keys
-        parked = await store._reserve(
-            keys=[keys.queue, keys.leases, keys.usage, keys.rounds],
-            args=[1, NOW + 10, 16, keys.job(""), keys.input("")],
-        )
-        assert [i.decode() for i in parked[0::3]] == [job.id]  # ...and the claimer dies here
+        args = claim_args(keys, limit=1, parked_until=NOW + 10, peek=0, message_head="-", prepared=[])
+        parked = await store._claim(keys=[keys.queue, keys.leases, keys.usage, keys.rounds], args=args)
+        assert [i.decode() for i in parked[:2]] == [Claimed.RESERVED, job.id]  # ...and the claimer dies here
         assert await store.claim(worker="w", now=NOW, lease_seconds=10, limit=1, start=core.starter("w", NOW, 10)) == []
         assert await store.expired_leases(NOW + 11) == [job.id]
         await store.transition(job.id, None, lambda j: [], NOW + 11)  # what Dispatcher.maintain does

@@ -11,7 +11,8 @@ import redis.asyncio.connection as connection
 
 from services.scheduler import core
 from services.scheduler.feed import ChangeFeed
-from services.scheduler.model import JobState, JobType, NoopInput
+from services.scheduler.model import EventKind, JobState, JobType, NoopInput
+from services.scheduler.store.base import Change
 from services.scheduler.store.redis import RedisJobStore
 from tests.scheduler.redis_support import delete_prefix, require_redis, unique_prefix
 from tests.scheduler.store_support import create
@@ -85,3 +86,64 @@ async def test_a_change_made_elsewhere_is_read_not_overwritten(store: RedisJobSt
         await store.transition(job.id, claimed.fence, lambda j: core.succeed(j, b"late", NOW + 2, 60.0), NOW + 2)
     cancelled = await store.get(job.id)
     assert cancelled is not None and cancelled.state is JobState.CANCELLED and cancelled.result is None
+
+
+def starter_at(when: float) -> Change:
+    return core.starter("w", when, 10)
+
+
+async def test_a_claim_of_a_job_this_process_queued_is_one_round_trip(store: RedisJobStore, sent: list[int]) -> None:
+    await create(store, NOOP, "ann", NOW)
+    await store.claim(worker="w", now=NOW, lease_seconds=10, limit=1, start=starter_at(NOW))  # loads the script
+    job, _ = await create(store, NOOP, "ann", NOW + 1)
+    sent[0] = 0
+    (claimed,) = await store.claim(worker="w", now=NOW + 2, lease_seconds=10, limit=1, start=starter_at(NOW + 2))
+    assert sent[0] == 1  # claimed and started by one script
+    assert claimed.id == job.id and claimed.state is JobState.RUNNING and claimed.input == NOOP.input
+    stored = await store.get(job.id)
+    assert stored is not None and stored.state is JobState.RUNNING and stored.fence == claimed.fence
+    assert stored.lease_owner == "w" and stored.lease_until == NOW + 12
+    assert [e.kind for e in await store.events(job.id, 0)][-1] is EventKind.STARTED
+    assert (await store.owner_usage("ann")).running == 2
+    sent[0] = 0
+    await store.transition(job.id, claimed.fence, lambda j: core.succeed(j, b"done", NOW + 3, 60.0), NOW + 3)
+    assert sent[0] == 1  # the started record is held as written by the script
+
+
+async def test_jobs_queued_elsewhere_are_reserved_then_the_next_in_line_start_in_one(
+    store: RedisJobStore, sent: list[int]
+) -> None:
+    other = RedisJobStore(await require_redis(), ChangeFeed(), prefix=store.prefix)
+    try:
+        jobs = [(await create(other, NOOP, "ann", NOW + i))[0] for i in range(3)]
+    finally:
+        await other.close()
+    sent[0] = 0
+    (first,) = await store.claim(worker="w", now=NOW, lease_seconds=10, limit=1, start=starter_at(NOW))
+    assert first.id == jobs[0].id and sent[0] >= 2  # the script reserves it; a guarded write starts it
+    sent[0] = 0
+    claimed = await store.claim(worker="w", now=NOW + 1, lease_seconds=10, limit=2, start=starter_at(NOW + 1))
+    assert [j.id for j in claimed] == [j.id for j in jobs[1:]]  # in order, from the records peeked at before
+    assert sent[0] == 1
+    for job in claimed:
+        stored = await store.get(job.id)
+        assert stored is not None and stored.state is JobState.RUNNING and stored.fence == job.fence
+
+
+async def test_a_prepared_start_of_a_job_changed_elsewhere_is_not_written(store: RedisJobStore) -> None:
+    cancelled, _ = await create(store, NOOP, "ann", NOW)
+    bumped, _ = await create(store, NOOP, "ann", NOW + 1)
+    other = RedisJobStore(await require_redis(), ChangeFeed(), prefix=store.prefix)
+    try:  # another replica cancels one and claims-then-requeues the other: both records move on
+        await other.transition(cancelled.id, None, lambda j: core.cancel(j, "no", NOW + 2, 60.0), NOW + 2)
+        (taken,) = await other.claim(
+            worker="o", now=NOW + 2, lease_seconds=10, limit=1, start=core.starter("o", NOW + 2, 10)
+        )
+        await other.transition(taken.id, taken.fence, lambda j: core.requeue(j, "again", 3, NOW + 3, 60.0), NOW + 3)
+    finally:
+        await other.close()
+    (claimed,) = await store.claim(worker="w", now=NOW + 4, lease_seconds=10, limit=2, start=starter_at(NOW + 4))
+    assert claimed.id == bumped.id and claimed.attempt == 2  # started from its record as it is now
+    stored = await store.get(cancelled.id)
+    assert stored is not None and stored.state is JobState.CANCELLED
+    assert [e.sequence for e in await store.events(bumped.id, 0)] == list(range(1, claimed.last_sequence + 1))

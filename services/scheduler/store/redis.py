@@ -8,10 +8,10 @@ recent ends, and per owner its ids; a set holds the WAITING jobs and a hash per-
 No rule lives here. A submit or release reads a snapshot in one pipelined round trip, hands it to the core's
 decision, and writes the decision with the GUARDED script: a compare-and-set on what the decision read (the
 owner's round and bucket, the owner's waiting jobs and the depth not grown, the job's version), re-read and
-re-decided on conflict. The claim reserves the queue head in a script that also returns the bodies, and starts
-the attempts with one guarded write. Other state changes run core's change functions on the record as read and
-write with GUARDED on condition that the record is unchanged; lease renewal (many records at once) runs under
-WATCH/MULTI/EXEC, through one helper.
+re-decided on conflict. The claim is one script per round (redis_claim.py): it starts the head's jobs whose
+start this process prepared from their records, and reserves the others, started with one guarded write. Other
+state changes run core's change functions on the record as read and write with GUARDED on condition that the
+record is unchanged; lease renewal (many records at once) runs under WATCH/MULTI/EXEC, through one helper.
 
 Every commit also PUBLISHes (inside the same MULTI or script) on one channel; a subscriber task turns other
 processes' messages into ChangeFeed notices, so watchers and idle dispatchers on any replica wake at once.
@@ -38,6 +38,7 @@ from services.scheduler.model import (
     StaleAttempt,
     Timing,
 )
+from services.scheduler.store import redis_claim as claiming
 from services.scheduler.store import redis_scripts as scripts
 from services.scheduler.store.base import TIMING_SAMPLES, Change
 from services.scheduler.store.redis_admission import RedisAdmission
@@ -85,7 +86,9 @@ class RedisJobStore(RedisAdmission):
         self._redis, self.pool = open_client(clean, limits or PoolLimits(), socket_connect_timeout=5.0)
         self._trimmer: asyncio.Task[None] | None = None
         self._guarded = self._redis.register_script(GUARDED)
-        self._reserve = self._redis.register_script(scripts.RESERVE)
+        self._claim = self._redis.register_script(claiming.CLAIM)
+        # Records of queued jobs this process wrote or peeked at: the claims it can start in one round trip.
+        self._queued = claiming.QueuedRecords()
         self._upkeep = Upkeep(self._redis, self.keys)
         self._relay = ChangeRelay(self._redis, self.keys.channel, feed or ChangeFeed(), subscribe=feed is not None)
         # Submits of one owner compare-and-set the owner's round and bucket; queueing them per owner inside this
@@ -185,16 +188,46 @@ class RedisJobStore(RedisAdmission):
     async def claim(
         self, *, worker: str, now: float, lease_seconds: float, limit: int, start: Change
     ) -> list[JobRecord]:
+        """One CLAIM script takes the queue head: jobs whose record this process holds are started by it (one
+        round trip), others are reserved and started with one guarded write (see redis_claim.py)."""
         if limit <= 0:
             return []
         k = self.keys
-        reserved = await self._reserve(
+        prepared: dict[str, claiming.Prepared] = {}
+        offered = []
+        for job_id, queue_member, record in self._queued.first(limit):
+            ready = claiming.prepare(k, record, start, now)
+            if ready is None:
+                self._queued.forget([job_id])
+                continue
+            prepared[job_id] = ready
+            offered.append((job_id, queue_member, record, ready))
+        peek = max(limit, claiming.PEEK_AT_LEAST) if len(self._queued) < claiming.KEPT_RECORDS // 2 else 0
+        answer = await self._claim(
             keys=[k.queue, k.leases, k.usage, k.rounds],
-            args=[limit, now + lease_seconds, max(limit * 16, 256), k.job(""), k.input("")],
+            args=claiming.claim_args(
+                k,
+                limit=limit,
+                parked_until=now + lease_seconds,
+                peek=peek,
+                message_head=self._relay.message([], True),
+                prepared=offered,
+            ),
         )
-        ids = [text(i) for i in reserved[0::3]]
-        bodies: list[Any] = list(reserved[1::3])
-        inputs: list[Any] = list(reserved[2::3])
+        found = claiming.read_round(answer, prepared, self._queued)
+        if found.started:
+            self._hold(found.started_records)
+            self._relay.notify([j.id for j in found.started], True)
+        return found.in_order(await self._start_reserved(found.reserved, now, start))
+
+    async def _start_reserved(
+        self, reserved: list[tuple[str, bytes, bytes]], now: float, start: Change
+    ) -> list[JobRecord]:
+        """Starts jobs the claim script reserved, with one guarded write on condition that none changed since."""
+        k = self.keys
+        ids = [job_id for job_id, _, _ in reserved]
+        bodies: list[Any] = [body for _, body, _ in reserved]
+        inputs: list[Any] = [given for _, _, given in reserved]
         capped_ok = True  # False after a conflict: jobs of owners with a running cap go back to the queue
         for _ in range(MAX_CONFLICTS):
             if not ids:

@@ -25,6 +25,7 @@ from services.scheduler.model import (
 )
 from services.scheduler.store import redis_scripts as scripts
 from services.scheduler.store.base import AdmissionRequestKeys, Decide, DecideRelease
+from services.scheduler.store.redis_claim import QueuedRecords
 from services.scheduler.store.redis_guarded import Commands, Guards, Outcome
 from services.scheduler.store.redis_relay import ChangeRelay
 from services.scheduler.store.redis_scripts import (
@@ -103,6 +104,7 @@ class RedisAdmission:
     _guarded: Any  # the registered GUARDED script
     _relay: ChangeRelay
     _owner_locks: dict[str, asyncio.Lock]
+    _queued: QueuedRecords  # records of queued jobs as written: their claim can start them in one round trip
 
     async def get(self, job_id: str) -> JobRecord | None:
         raise NotImplementedError
@@ -216,6 +218,7 @@ class RedisAdmission:
         ahead: int = 0,
         placed: tuple[int, int] | None = None,
         in_batch: bool = False,
+        records: dict[str, bytes] | None = None,
     ) -> tuple[Guards, Commands, JobRecord]:
         """The guards and commands that apply an admission decision. A job entering the queue takes its submit
         order and place from `placed`, or counts them now."""
@@ -246,7 +249,7 @@ class RedisAdmission:
         if admission.bucket is not None:
             commands.hset(k.buckets, job.owner, _bucket_text(admission.bucket))
         before = job.state if new else (snap.existing.state if snap.existing else JobState.WAITING)
-        write(commands, k, job, events, before, now, new=new)
+        write(commands, k, job, events, before, now, new=new, records=records)
         if new:
             commands.set(k.input(job.id), codec.input_to_bytes(job.input))
         if new and job.state.terminal:  # answered from the cache
@@ -274,11 +277,13 @@ class RedisAdmission:
                     assert admission.existing is not None
                     return admission.existing, False
                 placed = places.of(admission.job.fair_round) if places is not None else None
+                records: dict[str, bytes] = {}
                 guards, commands, job = await self._writes(
-                    admission, admission.job.create_time, new=True, placed=placed
+                    admission, admission.job.create_time, new=True, placed=placed, records=records
                 )
                 outcome, detail = await self._apply(guards, commands)
                 if outcome is Outcome.APPLIED:
+                    self._queued.keep_job(job, records[job.id])
                     self._relay.notify([job.id], job.state is JobState.QUEUED)
                     return job, True
                 if outcome is Outcome.DUPLICATE and (earlier := await self.get(detail)) is not None:

@@ -1,9 +1,9 @@
 """The Redis store's layout: key names, the reading scripts, the record encoding, and what one change of a job
 writes.
 
-No rule runs in Lua: the scripts here reserve the queue head (passing over owners at their running cap) and
-count queued jobs by priority; decisions are written by GUARDED (redis_guarded.py) or under WATCH/MULTI/EXEC,
-so the core stays the only place that knows the rules.
+No rule runs in Lua: the scripts here count queued jobs by priority and a submit's places (the claim's script,
+which walks the queue head, is in redis_claim.py); decisions are written by GUARDED (redis_guarded.py) or under
+WATCH/MULTI/EXEC, so the core stays the only place that knows the rules.
 """
 
 from __future__ import annotations
@@ -32,43 +32,6 @@ class StoreContention(Exception):
 # running cap (the claim script reads it there). ZRANK is then the job's place in dispatch order.
 ORDER_KEY_CHARS = 26
 
-
-# Takes up to ARGV[1] jobs from the head of the queue (scanning at most ARGV[3]), passing over owners at their
-# running cap, and parks their ids in the lease set until ARGV[2] so no other dispatcher takes them. The claimer
-# then starts each attempt with a guarded write; if it dies first, the parked lease runs out and lease expiry puts the
-# still-QUEUED job back (see index()). Also moves each priority's serving round on.
-# KEYS: queue, leases, usage, rounds; ARGV: limit, lease until, scan limit, job key prefix, input key prefix.
-# Returns {id, body, input, id, body, input, ...}, head first, so the claimer needs no second read.
-RESERVE = """
-local limit = tonumber(ARGV[1])
-local ids, extra = {}, {}
-for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[3]) - 1)) do
-  if #ids >= 3 * limit then break end
-  local rest = string.sub(m, 27)
-  local id, free = rest, true
-  local gap = string.find(rest, ' ', 1, true)
-  if gap then
-    id = string.sub(rest, 1, gap - 1)
-    local cap, owner = string.match(string.sub(rest, gap + 1), '^(%d+) (.*)$')
-    local running = tonumber(redis.call('HGET', KEYS[3], 'RUNNING:' .. owner) or '0') + (extra[owner] or 0)
-    free = running < tonumber(cap)
-    if free then extra[owner] = (extra[owner] or 0) + 1 end
-  end
-  if free then
-    redis.call('ZREM', KEYS[1], m)
-    redis.call('ZADD', KEYS[2], ARGV[2], id)
-    local serving = string.sub(m, 1, 2) .. ':'
-    local round = tonumber(string.sub(m, 3, 14))
-    if round > tonumber(redis.call('HGET', KEYS[4], serving) or '0') then
-      redis.call('HSET', KEYS[4], serving, string.format('%d', round))
-    end
-    ids[#ids + 1] = id
-    ids[#ids + 1] = redis.call('GET', ARGV[4] .. id) or ''
-    ids[#ids + 1] = redis.call('GET', ARGV[5] .. id) or ''
-  end
-end
-return ids
-"""
 
 # Queued jobs per priority, walking the two-digit priority prefixes of the queue: O(priorities * log n), no
 # counters to keep in step. KEYS: queue. Returns {priority, count, priority, count, ...}.
