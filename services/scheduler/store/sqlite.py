@@ -149,7 +149,7 @@ class SqliteJobStore(SqliteTables):
                 )
                 admission = decide(job, snapshot)
                 if admission.job is not None:
-                    self._apply(admission, now, insert=False)
+                    self._apply(admission, now)
                     changed.append(job.id)
         for job_id in changed:
             self._feed.job_changed(job_id)
