@@ -198,16 +198,20 @@ class BatchAdmission:
     def write(self) -> None:
         """Every row the batch decided, one executemany per table (inside the caller's transaction)."""
         rows, db = self._rows, self._db
-        db.executemany("INSERT INTO inputs (job_id, data) VALUES (?,?)", rows.inputs)
-        db.executemany("INSERT OR IGNORE INTO results (job_id, data) VALUES (?,?)", rows.results)
-        db.executemany(
-            "INSERT INTO cache (owner, key, job_id) VALUES (?,?,?)"
-            " ON CONFLICT(owner, key) DO UPDATE SET job_id = excluded.job_id",
-            rows.cache,
-        )
-        db.executemany(f"INSERT INTO jobs ({JOB_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows.jobs)
-        db.executemany("INSERT INTO events (job_id, seq, time, kind, data) VALUES (?,?,?,?,?)", rows.events)
-        db.executemany("INSERT INTO deps (job_id, depends_on) VALUES (?,?)", rows.deps)
+        for sql, values in (
+            ("INSERT INTO inputs (job_id, data) VALUES (?,?)", rows.inputs),
+            ("INSERT OR IGNORE INTO results (job_id, data) VALUES (?,?)", rows.results),
+            (
+                "INSERT INTO cache (owner, key, job_id) VALUES (?,?,?)"
+                " ON CONFLICT(owner, key) DO UPDATE SET job_id = excluded.job_id",
+                rows.cache,
+            ),
+            (f"INSERT INTO jobs ({JOB_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows.jobs),
+            ("INSERT INTO events (job_id, seq, time, kind, data) VALUES (?,?,?,?,?)", rows.events),
+            ("INSERT INTO deps (job_id, depends_on) VALUES (?,?)", rows.deps),
+        ):
+            if values:  # most submits have no result, cache entry or dependency: no statement for those
+                db.executemany(sql, values)
         for priority, owner in sorted(self._rounds_changed):
             value = self._rounds[(priority, owner)]
             assert value is not None
