@@ -53,10 +53,12 @@ def validate(request: AdmissionRequest) -> None:
     policy.check_priority(request.submission.priority, request.quota)
 
 
-def decide(request: AdmissionRequest, snapshot: AdmissionSnapshot) -> Admission:
+def decide(request: AdmissionRequest, snapshot: AdmissionSnapshot, *, checked: bool = False) -> Admission:
     """Decides a submit against what the store read. Raises the error the caller gets (InvalidArgument,
-    PermissionDenied, FailedPrecondition, ResourceExhausted, QueueFull); then nothing is written."""
-    validate(request)
+    PermissionDenied, FailedPrecondition, ResourceExhausted, QueueFull); then nothing is written. `checked`: the
+    caller already ran validate() on this request (it reads nothing that changes, so once is enough)."""
+    if not checked:
+        validate(request)
     if snapshot.existing is not None:
         # A repeated request_id: the earlier job is the answer when the body is the same, else a refusal.
         idempotency.check_reuse(snapshot.existing, request.submission)

@@ -154,8 +154,13 @@ def record_from_dict(
     )
 
 
+# One encoder for every record and event: json.dumps with its own separators builds a new encoder per call.
+# Records are trees of plain values, so the check for circular references is left out.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False)
+
+
 def dumps(data: Any) -> str:
-    return json.dumps(data, separators=(",", ":"))
+    return _ENCODER.encode(data)
 
 
 def loads(text: str | bytes) -> Any:

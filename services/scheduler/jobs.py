@@ -74,11 +74,14 @@ class _Admitting:
     def __init__(self, request: admission.AdmissionRequest, keys: AdmissionRequestKeys, index: int | None) -> None:
         self.request, self.keys, self.index = request, keys, index
         self.position: int | None = None
+        self.estimated_wait = 0.0
+        self.checked = False  # the checks that need no store passed (the decision need not repeat them)
 
     def decide_checks(self) -> None:
         """The checks that need no store read, with batch field names."""
         try:
             admission.validate(self.request)
+            self.checked = True
         except errors.InvalidArgument as exc:
             raise exc if self.index is None else _in_batch(exc, self.index) from exc
         except errors.PermissionDenied as exc:
@@ -88,7 +91,7 @@ class _Admitting:
 
     def decide(self, snapshot: AdmissionSnapshot) -> Admission:
         try:
-            decided = admission.decide(self.request, snapshot)
+            decided = admission.decide(self.request, snapshot, checked=self.checked)
         except errors.InvalidArgument as exc:
             if self.index is None:
                 raise
@@ -97,8 +100,9 @@ class _Admitting:
         if build is not None:
 
             def queued_event(position: int) -> NewEvent:
-                self.position = position
-                return build(position)
+                event = build(position)
+                self.position, self.estimated_wait = position, float(event.data["estimated_wait"])
+                return event
 
             decided.queued_event = queued_event
         return decided
@@ -203,7 +207,12 @@ class JobService:
         return dataclasses.replace(sub, cache_key=key)
 
     def _admission(
-        self, principal: Principal, sub: core.Submission, quota: Quota, batch_index: int | None = None
+        self,
+        principal: Principal,
+        sub: core.Submission,
+        quota: Quota,
+        batch_index: int | None = None,
+        traceparent: str = "",
     ) -> _Admitting:
         sub = self._with_cache_key(sub)
         request = admission.AdmissionRequest(
@@ -213,8 +222,7 @@ class JobService:
             limits=self._limits,
             max_queue_depth=self._settings.max_queue_depth,
             quota=quota,
-            # The SubmitJob span (services.common.interceptors) is the parent of every stage call of the job.
-            traceparent=tracing.current_traceparent() or tracing.TraceContext.new_root().traceparent,
+            traceparent=traceparent or self._traceparent(),
             wait=lambda position: self._estimate(sub.type or JobType.NOOP, position),
             result_ttl=self._settings.result_ttl_seconds,
         )
@@ -224,18 +232,24 @@ class JobService:
         )
         return _Admitting(request, keys, batch_index)
 
+    @staticmethod
+    def _traceparent() -> str:
+        # The SubmitJob span (services.common.interceptors) is the parent of every stage call of the job.
+        return tracing.current_traceparent() or tracing.TraceContext.new_root().traceparent
+
     async def _answer(self, stored: JobRecord, created: bool, admitting: _Admitting, recount: bool = False) -> JobView:
         if created:
             self._on_submit(stored)
         if recount or not created or admitting.position is None or stored.state is not JobState.QUEUED:
             return await self.view(stored)
-        # The position counted when the job was written is the answer: no second count.
-        return JobView(stored, admitting.position, self._estimate(stored.type, admitting.position))
+        # The position counted when the job was written, and the wait its queued event carries, are the
+        # answer: no second count or estimate.
+        return JobView(stored, admitting.position, admitting.estimated_wait)
 
     async def submit(self, principal: Principal, sub: core.Submission) -> tuple[JobView, bool]:
         """Validates and stores a job; returns its view and False when request_id matched an earlier job."""
         admitting = self._admission(principal, sub, policy.quota_for(principal, self._settings))
-        admission.validate(admitting.request)  # bad input is refused before any read
+        admitting.decide_checks()  # bad input is refused before any read
         await self._refresh_stats()
         stored, created = await self._store.admit(admitting.keys, admitting.decide)
         return await self._answer(stored, created, admitting), created
@@ -248,7 +262,8 @@ class JobService:
         if len(subs) > MAX_BATCH:
             raise errors.InvalidArgument.for_field("requests", f"at most {MAX_BATCH} jobs in one batch")
         quota = policy.quota_for(principal, self._settings)
-        batch = [self._admission(principal, sub, quota, i) for i, sub in enumerate(subs)]
+        traceparent = self._traceparent()  # one SubmitJobs span: every job of the batch continues it
+        batch = [self._admission(principal, sub, quota, i, traceparent) for i, sub in enumerate(subs)]
         bad: list[errors.FieldViolation] = []
         for admitting in batch:
             try:

@@ -3,6 +3,7 @@ and status fan-out, all in one run on the local Redis. Prints a table, writes th
 its raw samples) and rewrites docs/benchmarks.md.
 
     python -m tests.bench.run [--out bench-results.json] [--size 10000] [--repeat 1] [--skip-anchors]
+    python -m tests.bench.run --only skillbridge-sqlite,ceilings --out /tmp/sqlite.json   # some sections only
 
 Systems are interleaved inside each repeat; each figure is the median over repeats.
 """
@@ -55,6 +56,11 @@ SAMPLES = {
     "fanout_noop_p99_ms": ("samples_fanout_noop_ms",),
     "grpc_unary_p50_ms": ("samples_grpc_unary_ms",),
 }
+
+
+# What --only can name: the anchor queues, SkillBridge's queue on each store, fan-out on no-op jobs, the raw
+# ceilings and the ML pipeline.
+SECTIONS = ("anchors", "skillbridge-sqlite", "skillbridge-redis", "fanout-noop", "ceilings", "ml")
 
 
 def unit(figure: str) -> str:
@@ -155,9 +161,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--streams", type=int, default=1000)
     parser.add_argument("--skip-anchors", action="store_true", help="SkillBridge only (no anchors venv)")
     parser.add_argument("--skip-ml", action="store_true")
+    parser.add_argument(
+        "--only",
+        type=lambda text: set(text.split(",")),
+        default=None,
+        help=f"comma-separated sections to run ({', '.join(SECTIONS)}); docs/benchmarks.md is then left alone",
+    )
     args = parser.parse_args(argv)
+    if args.only is not None:
+        unknown = args.only - set(SECTIONS)
+        if unknown:
+            parser.error(f"unknown --only section(s): {', '.join(sorted(unknown))}; known: {', '.join(SECTIONS)}")
+        args.no_docs = True
+    wanted = lambda section: args.only is None or section in args.only  # noqa: E731
 
-    with_anchors = not args.skip_anchors and redis_available()
+    with_anchors = not args.skip_anchors and redis_available() and wanted("anchors")
     if with_anchors:
         print("anchors venv:", anchors_venv.ensure(), flush=True)
     c = Collector()
@@ -172,23 +190,26 @@ def main(argv: list[str] | None = None) -> None:
                 c.attempt(
                     "queue", f"{lib}" if variant == "default" else f"{lib}-{variant}", f"{lib} {variant}", run_one
                 )
-        c.attempt(
-            "queue", "skillbridge-sqlite", "SkillBridge (SQLite)",
-            lambda: queue_bench.run("sqlite", size=size, roundtrips=trips, concurrency=args.concurrency),
-        )  # fmt: skip
-        for replicas in (1, 2):
+        if wanted("skillbridge-sqlite"):
+            c.attempt(
+                "queue", "skillbridge-sqlite", "SkillBridge (SQLite)",
+                lambda: queue_bench.run("sqlite", size=size, roundtrips=trips, concurrency=args.concurrency),
+            )  # fmt: skip
+        for replicas in (1, 2) if wanted("skillbridge-redis") else ():
             c.attempt(
                 "queue", f"skillbridge-redis-x{replicas}", f"SkillBridge (Redis, {replicas} replica(s))",
                 lambda n=replicas: queue_bench.run(  # type: ignore[misc]
                     "redis", size=size, roundtrips=trips, replicas=n, concurrency=args.concurrency
                 ),
             )  # fmt: skip
-        c.attempt(
-            "ml", "skillbridge-fanout-noop", "fan-out on no-op jobs",
-            lambda: fanout.run_noop(args.streams, max(2, args.streams // 20), args.concurrency),
-        )  # fmt: skip
-        c.attempt("ceiling", "ceilings", "raw ceilings", lambda: ceilings.run(min(size, 5000)))
-        if not args.skip_ml:
+        if wanted("fanout-noop"):
+            c.attempt(
+                "ml", "skillbridge-fanout-noop", "fan-out on no-op jobs",
+                lambda: fanout.run_noop(args.streams, max(2, args.streams // 20), args.concurrency),
+            )  # fmt: skip
+        if wanted("ceilings"):
+            c.attempt("ceiling", "ceilings", "raw ceilings", lambda: ceilings.run(min(size, 5000)))
+        if not args.skip_ml and wanted("ml"):
             c.attempt("ml", "skillbridge-ml", "ML pipeline + fan-out", lambda: ml_and_fanout(args))
     records = c.records()
     for rec in records:  # the ML run measured both; split the fan-out figures into their own system

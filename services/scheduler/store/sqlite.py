@@ -31,6 +31,7 @@ from services.scheduler.store.base import (
     DecideRelease,
     timing_of,
 )
+from services.scheduler.store.sqlite_admission import BatchAdmission
 from services.scheduler.store.sqlite_tables import SqliteTables
 
 
@@ -44,30 +45,14 @@ class SqliteJobStore(SqliteTables):
     async def open(self) -> None:
         """Nothing to connect: the file was opened with the store."""
 
-    def _admit(self, request: AdmissionRequestKeys, decide: Decide) -> tuple[JobRecord, bool]:
-        """One admission, inside the caller's transaction."""
-        existing = None
-        if request.request_id:
-            earlier = self._load_whole("j.owner = ? AND j.request_id = ?", (request.owner, request.request_id))
-            existing = earlier[0] if earlier else None
-        if existing is not None:
-            snapshot = AdmissionSnapshot(existing=existing)
-        else:
-            snapshot = self._snapshot(
-                request.owner, request.priority, request.depends_on, request.cache_key, request.count_pending
-            )
-        admission = decide(snapshot)
-        if admission.job is None:
-            assert admission.existing is not None
-            return admission.existing, False
-        return self._apply(admission, admission.job.create_time, insert=True), True
-
     async def admit(self, request: AdmissionRequestKeys, decide: Decide) -> tuple[JobRecord, bool]:
         return (await self.admit_many([(request, decide)]))[0]
 
     async def admit_many(self, requests: list[tuple[AdmissionRequestKeys, Decide]]) -> list[tuple[JobRecord, bool]]:
         with self._tx():
-            done = [self._admit(request, decide) for request, decide in requests]
+            batch = BatchAdmission(self, [keys for keys, _ in requests])
+            done = [batch.admit(keys, decide) for keys, decide in requests]
+            batch.write()
         for job, created in done:
             if created:
                 self._feed.job_changed(job.id)
@@ -164,7 +149,7 @@ class SqliteJobStore(SqliteTables):
                 )
                 admission = decide(job, snapshot)
                 if admission.job is not None:
-                    self._apply(admission, now, insert=False)
+                    self._apply(admission, now)
                     changed.append(job.id)
         for job_id in changed:
             self._feed.job_changed(job_id)

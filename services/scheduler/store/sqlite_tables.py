@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,8 +20,6 @@ from services.scheduler import codec
 from services.scheduler.feed import ChangeFeed
 from services.scheduler.model import (
     Admission,
-    AdmissionSnapshot,
-    Bucket,
     JobEvent,
     JobRecord,
     JobState,
@@ -75,7 +73,7 @@ class SqliteTables:
         ).fetchall()
         return [codec.record_from_dict(codec.loads(body), given, result) for body, given, result in rows]
 
-    def _save(self, job: JobRecord, *, insert: bool = False) -> None:
+    def _save(self, job: JobRecord) -> None:
         values = (
             job.owner,
             job.state.value,
@@ -91,10 +89,6 @@ class SqliteTables:
             codec.dumps(codec.record_to_dict(job)),
             job.id,
         )
-        if insert:
-            self._db.execute(
-                "INSERT INTO inputs (job_id, data) VALUES (?,?)", (job.id, codec.input_to_bytes(job.input))
-            )
         if job.result is not None and job.state is JobState.SUCCEEDED:
             self._db.execute("INSERT OR IGNORE INTO results (job_id, data) VALUES (?,?)", (job.id, job.result))
         if job.state is JobState.SUCCEEDED and job.cache_key:
@@ -103,18 +97,11 @@ class SqliteTables:
                 " ON CONFLICT(owner, key) DO UPDATE SET job_id = excluded.job_id",
                 (job.owner, job.cache_key, job.id),
             )
-        if insert:
-            self._db.execute(
-                "INSERT INTO jobs (owner, state, priority, queue_seq, request_id, fence, lease_until, end_time,"
-                " expire_time, fair_round, not_before, body, id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                values,
-            )
-        else:
-            self._db.execute(
-                "UPDATE jobs SET owner=?, state=?, priority=?, queue_seq=?, request_id=?, fence=?,"
-                " lease_until=?, end_time=?, expire_time=?, fair_round=?, not_before=?, body=? WHERE id=?",
-                values,
-            )
+        self._db.execute(
+            "UPDATE jobs SET owner=?, state=?, priority=?, queue_seq=?, request_id=?, fence=?,"
+            " lease_until=?, end_time=?, expire_time=?, fair_round=?, not_before=?, body=? WHERE id=?",
+            values,
+        )
 
     def _write_events(self, stored: list[JobEvent]) -> None:
         self._db.executemany(
@@ -182,30 +169,9 @@ class SqliteTables:
         found = self._load_whole("j.id = (SELECT job_id FROM cache WHERE owner = ? AND key = ?)", (owner, cache_key))
         return found[0] if found else None
 
-    def _snapshot(
-        self, owner: str, priority: int, depends_on: Collection[str], cache_key: str = "", count_pending: bool = True
-    ) -> AdmissionSnapshot:
-        """What an admission decision reads, inside the write transaction (so it cannot change under it)."""
-        pending = 0
-        if count_pending:
-            (pending,) = self._db.execute(
-                "SELECT COUNT(*) FROM jobs WHERE owner = ? AND state IN ('QUEUED', 'SCHEDULED', 'WAITING')", (owner,)
-            ).fetchone()
-        depth = sum(self._queued.values())
-        row = self._db.execute("SELECT tokens, updated FROM buckets WHERE owner = ?", (owner,)).fetchone()
-        return AdmissionSnapshot(
-            dependencies={dep_id: self._load(dep_id) for dep_id in depends_on},
-            pending=int(pending),
-            depth=int(depth),
-            bucket=Bucket(float(row[0]), float(row[1])) if row else None,
-            serving_round=self._round(priority, "") or 0,
-            owner_round=self._round(priority, owner),
-            cached=self._cached(owner, cache_key),
-        )
-
-    def _apply(self, admission: Admission, now: float, *, insert: bool) -> JobRecord:
-        """Writes an admission decision (inside the caller's transaction): the record, its events, its place in
-        the queue, the owner's round and bucket, its dependencies."""
+    def _apply(self, admission: Admission, now: float) -> JobRecord:
+        """Writes a release decision about a stored job (inside the caller's transaction): the record, its events,
+        its place in the queue and the owner's round. (New jobs go in through sqlite_admission.)"""
         job = admission.job
         assert job is not None
         events = list(admission.events)
@@ -221,18 +187,6 @@ class SqliteTables:
                 " ON CONFLICT(owner) DO UPDATE SET tokens = excluded.tokens, updated = excluded.updated",
                 (job.owner, admission.bucket.tokens, admission.bucket.updated),
             )
-        if insert:
-            stored = []
-            for event in events:
-                job.last_sequence += 1
-                stored.append(JobEvent(job.id, job.last_sequence, now, event.kind, event.data))
-            self._save(job, insert=True)
-            self._write_events(stored)
-            if job.depends_on:
-                self._db.executemany(
-                    "INSERT INTO deps (job_id, depends_on) VALUES (?,?)", [(job.id, d) for d in job.depends_on]
-                )
-        else:
-            self._append(job, events, now)
-            self._save(job)
+        self._append(job, events, now)
+        self._save(job)
         return job
