@@ -37,13 +37,7 @@ async def queued_position(store: JobStore, job: JobRecord) -> int:  # noqa: F811
     return int(next(e.data["position"] for e in events if e.kind is EventKind.QUEUED))
 
 
-async def test_a_request_id_repeated_inside_a_batch_is_the_first_job(
-    store: JobStore,  # noqa: F811
-    request: pytest.FixtureRequest,
-) -> None:
-    if not isinstance(store, SqliteJobStore):
-        # The Redis store's batch stores both jobs today (a single submit repeating the id is deduplicated).
-        request.applymarker(pytest.mark.xfail(strict=True, reason="Redis batch: request_id repeated in the batch"))
+async def test_a_request_id_repeated_inside_a_batch_is_the_first_job(store: JobStore) -> None:  # noqa: F811
     done = await store.admit_many([submit("a", request_id="r"), submit("a", request_id="r"), submit("a")])
     assert [created for _, created in done] == [True, False, True]
     assert done[1][0].id == done[0][0].id

@@ -70,18 +70,26 @@ class BatchSoFar:
     queued: int = 0
     bucket: Bucket | None = None
     rounds: dict[int, int] = field(default_factory=dict)  # priority -> the owner's last round there
+    requests: dict[str, JobRecord] = field(default_factory=dict)  # request_id -> the job the batch admitted for it
 
     def add(self, admission: Admission) -> None:
         job = admission.job
         assert job is not None
+        if job.request_id:
+            self.requests[job.request_id] = job
         self.pending += job.state in PENDING_STATES
         if job.state is JobState.QUEUED:
             self.queued += 1
             self.rounds[job.priority] = job.fair_round
         self.bucket = admission.bucket or self.bucket
 
-    def advance(self, snapshot: AdmissionSnapshot, priority: int) -> AdmissionSnapshot:
-        """The snapshot as it will be once the decisions so far are written."""
+    def advance(self, snapshot: AdmissionSnapshot, request: AdmissionRequestKeys) -> AdmissionSnapshot:
+        """The snapshot as it will be once the decisions so far are written (a request_id the batch already
+        used names that job, as a stored one would)."""
+        earlier = self.requests.get(request.request_id) if request.request_id else None
+        if earlier is not None:
+            return AdmissionSnapshot(existing=earlier)
+        priority = request.priority
         return dataclasses.replace(
             snapshot,
             pending=snapshot.pending + self.pending,
@@ -307,7 +315,7 @@ class RedisAdmission:
                 decided: list[Admission] = []
                 so_far = BatchSoFar()
                 for (request, decide), snapshot in zip(requests, snapshots, strict=True):
-                    admission = decide(so_far.advance(snapshot, request.priority))
+                    admission = decide(so_far.advance(snapshot, request))
                     if admission.job is None:
                         assert admission.existing is not None
                         done.append((admission.existing, False))
