@@ -97,7 +97,7 @@ def record_from_dict(
         job_input = _legacy_input(job_type, data["input"] or {})
     else:
         job_input = INPUT_TYPES[job_type]()  # read without it: an empty placeholder
-    result = result_data
+    result = result_from_stored(result_data) if result_data is not None else None
     if result is None and isinstance(data.get("result"), dict):
         result = _legacy_result(job_type, data["result"])
     return JobRecord(
@@ -209,6 +209,26 @@ def input_from_bytes(job_type: JobType, data: bytes) -> JobInput:
     if job_type is JobType.NOOP:
         return NoopInput(job_pb2.NoopInput.FromString(data).payload)
     return RankInput()
+
+
+# Results larger than a database page are stored compressed when that is smaller: an analysis lists every entity of
+# both texts and quotes a sentence for each skill, so its result is about as large as its texts. Below a page it
+# would save no page write. No result message starts with the zlib byte either (field 15: none has one).
+COMPRESS_RESULT_OVER_BYTES = 4096
+
+
+def result_to_stored(result: bytes) -> bytes:
+    """The result as stored: its wire form, compressed when large and that is smaller."""
+    if len(result) > COMPRESS_RESULT_OVER_BYTES:
+        packed = zlib.compress(result)
+        if len(packed) < len(result):
+            return packed
+    return result
+
+
+def result_from_stored(data: bytes) -> bytes:
+    """The result's wire form again (served as it was written, never re-encoded)."""
+    return zlib.decompress(data) if data[:1] == ZLIB_FIRST_BYTE else data
 
 
 def _legacy_input(job_type: JobType, data: dict[str, Any]) -> JobInput:

@@ -3,6 +3,7 @@ in its wire form, served as it is)."""
 
 from __future__ import annotations
 
+import os
 import zlib
 
 from skillbridge.scheduler.v1 import job_pb2
@@ -65,3 +66,34 @@ def test_records_of_the_earlier_layout_are_still_read() -> None:
         {**legacy, "type": "noop", "input": {"payload": "aGk="}, "result": {"payload": "aGk="}}
     )
     assert codec.input_to_bytes(noop.input) == job_pb2.NoopInput(payload=b"hi").SerializeToString()
+
+
+async def test_a_large_result_is_stored_compressed_and_served_as_written(store: JobStore) -> None:  # noqa: F811
+    sub = core.Submission(JobType.COURSE_RECOMMENDATION, CourseInput(RESUME, "Needs Python", 0.6))
+    job, _ = await create(store, sub, "ann", NOW)
+    (claimed,) = await store.claim(worker="w", now=NOW, lease_seconds=10, limit=1, start=core.starter("w", NOW, 10))
+    evidence = [f"Built pipeline {i} in Python and SQL for the finance team." for i in range(600)]
+    result = job_pb2.CourseRecommendationResult(user_skills=evidence, recommendations_text="take a course")
+    wire = result.SerializeToString()
+    await store.transition(job.id, claimed.fence, lambda j: core.succeed(j, wire, NOW + 1, 60.0), NOW + 1)
+    if isinstance(store, SqliteJobStore):
+        (stored,) = store._db.execute("SELECT data FROM results WHERE job_id = ?", (job.id,)).fetchone()
+    else:
+        assert isinstance(store, RedisJobStore)
+        stored = await store._redis.get(store.keys.result(job.id))
+    assert len(stored) < len(wire) / 4
+    done = await store.get(job.id)
+    assert done is not None and done.result == wire
+
+
+def test_a_result_is_compressed_only_when_large_and_smaller_and_no_result_looks_compressed() -> None:
+    small = job_pb2.CourseRecommendationResult(skill_gap=["Kafka"]).SerializeToString()
+    assert codec.result_to_stored(small) == small
+    noise = job_pb2.NoopInput(payload=os.urandom(9000)).SerializeToString()
+    assert codec.result_to_stored(noise) == noise  # incompressible: kept as it is
+    full = job_pb2.CourseRecommendationResult(
+        recommended_courses=[job_pb2.CourseRecommendation()], skill_gap=["a"] * 2000, uncovered_skills=["b"]
+    ).SerializeToString()
+    for wire in (small, noise, full, job_pb2.RankAnalysesResult().SerializeToString(), b""):
+        assert codec.result_from_stored(codec.result_to_stored(wire)) == wire
+    assert codec.result_to_stored(full)[:1] == codec.ZLIB_FIRST_BYTE

@@ -288,7 +288,7 @@ def write(
     if records is not None:
         records[job.id] = record
     if job.result is not None and job.state is JobState.SUCCEEDED and not before.terminal:
-        pipe.set(k.result(job.id), job.result)
+        pipe.set(k.result(job.id), codec.result_to_stored(job.result))
     if stored:
         pipe.rpush(k.events(job.id), *(codec.dumps([e.time, e.kind.value, e.data]) for e in stored))
     for event in events:

@@ -142,7 +142,7 @@ class BatchAdmission:
         rows = self._rows
         rows.inputs.append((job.id, codec.input_to_bytes(job.input)))
         if job.result is not None and job.state is JobState.SUCCEEDED:
-            rows.results.append((job.id, job.result))
+            rows.results.append((job.id, codec.result_to_stored(job.result)))
         if job.state is JobState.SUCCEEDED and job.cache_key:
             rows.cache.append((job.owner, job.cache_key, job.id))
             self._cached[(job.owner, job.cache_key)] = job

@@ -90,7 +90,10 @@ class SqliteTables:
             job.id,
         )
         if job.result is not None and job.state is JobState.SUCCEEDED:
-            self._db.execute("INSERT OR IGNORE INTO results (job_id, data) VALUES (?,?)", (job.id, job.result))
+            self._db.execute(
+                "INSERT OR IGNORE INTO results (job_id, data) VALUES (?,?)",
+                (job.id, codec.result_to_stored(job.result)),
+            )
         if job.state is JobState.SUCCEEDED and job.cache_key:
             self._db.execute(
                 "INSERT INTO cache (owner, key, job_id) VALUES (?,?,?)"
