@@ -221,6 +221,18 @@ async def measure_estimates(stack: Stack, burst: int) -> dict[str, Any]:
     }
 
 
+# What the scheduler has measured when the burst comes: "full" runs every phase above first (its slot time
+# under load is known), "sequential" only the one-at-a-time jobs (what a job takes alone), "none" nothing.
+WARMUPS = ("full", "sequential", "none")
+
+
+async def measure_estimates_after(stack: Stack, jobs: int, warmup: str) -> dict[str, Any]:
+    if warmup == "sequential":
+        async with grpc.aio.insecure_channel(stack.scheduler) as channel:
+            await latency(pb_grpc.JobSchedulerServiceStub(channel), jobs, cap=60.0)
+    return await measure_estimates(stack, BURST)
+
+
 def run(jobs: int, seconds: float, levels: tuple[int, ...] = (1, 4, 16), concurrency: int = 16) -> dict[str, Any]:
     with ml_stack(concurrency) as stack:
         figures = asyncio.run(measure(stack, jobs, seconds, levels))
@@ -232,8 +244,18 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--jobs", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument(
+        "--estimate-only",
+        choices=WARMUPS[1:],
+        help="only the wait-estimate burst, on a fresh stack after this warm-up (the full run measures it last)",
+    )
     args = parser.parse_args(argv)
-    figures = run(args.jobs, args.seconds)
+    if args.estimate_only:
+        with ml_stack(16) as stack:
+            figures = asyncio.run(measure_estimates_after(stack, args.jobs, args.estimate_only))
+        figures = {"system": "skillbridge-ml", "estimate_warmup": args.estimate_only, **figures}
+    else:
+        figures = run(args.jobs, args.seconds)
     print(json.dumps({k: v for k, v in figures.items() if not k.startswith("samples")}, indent=1))
 
 
