@@ -17,17 +17,14 @@ MIN_SLOT_SAMPLES = 5
 def slot_seconds(timings: Mapping[str, Timing], job_type: JobType, prior: float) -> float:
     """What one worker slot takes per job of this type now: measured under load when there are enough samples
     (the dispatcher's recent time between completions while every slot was busy, times the slots), else the
-    larger of the prior and the recent median duration of a job. A job's duration says what a slot takes only
-    when as many jobs ran beside it as there are slots: measured one at a time (0.1 s an analysis) it made the
-    estimates of a burst of 100 on sixteen slots 17 times too short, where a slot took 2 s."""
+    recent median duration of a job (which includes the contention it ran under), else the prior."""
     slot = timings.get(f"slot:{job_type.value}")
     if slot and slot.samples >= MIN_SLOT_SAMPLES:
         return slot.recent
-    prior = DEFAULT_JOB_SECONDS.get(job_type, prior)
     timing = timings.get(f"job:{job_type.value}")
     if timing and timing.samples:
-        return max(timing.recent, prior)
-    return prior
+        return timing.recent
+    return DEFAULT_JOB_SECONDS.get(job_type, prior)
 
 
 def running_now(counted: int, counted_here: int, here_now: int) -> int:
