@@ -1,5 +1,5 @@
-"""The scheduler's rules, as pure functions over JobRecord: validation, the state machine, progress and the
-wait estimate. No I/O and no grpc: the store persists what these functions decide."""
+"""The scheduler's rules, as pure functions over JobRecord: validation, the state machine and progress
+(the wait estimate is in estimates.py). No I/O and no grpc: the store persists what these functions decide."""
 
 from __future__ import annotations
 
@@ -391,20 +391,3 @@ def progress(job: JobRecord) -> float:
         return 0.0
     done = sum(1.0 if r.state is StageState.SUCCEEDED else r.progress for r in job.stages)
     return round(done / len(job.stages), 4)
-
-
-def estimate_wait(position: int, running: int, workers: int, mean_job_seconds: float) -> float:
-    """Seconds until a job at `position` starts.
-
-    With W worker slots, R jobs running and the job P-th in line, P + R - 1 jobs start before it, so it needs
-    P + R - W completions first (none when that is below 1). Slots complete jobs at W per mean duration, and the
-    running jobs are on average half done, which saves half a completion.
-    """
-    if position <= 0:
-        return 0.0
-    slots = max(workers, 1)
-    completions = position - 1 + running - slots + 1
-    if completions <= 0:
-        return 0.0
-    credit = 0.5 if running > 0 else 0.0
-    return max(0.0, (completions - credit) * mean_job_seconds / slots)

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable, Collection
 from functools import partial
 
 from services.common import errors, tracing
-from services.scheduler import admission, core, policy, versions
+from services.scheduler import admission, core, estimates, policy, versions
 from services.scheduler.feed import ChangeFeed, SharedReads
 from services.scheduler.model import (
     Admission,
@@ -53,9 +53,6 @@ POSITION_READS_PER_SECOND = 500.0
 REQUEUED_EVENTS = frozenset({EventKind.QUEUED, EventKind.RELEASED, EventKind.RETRIED})
 # How fresh the cached queue counts and timings used for wait estimates must be.
 STATS_MAX_AGE_SECONDS = 1.0
-DEFAULT_JOB_SECONDS = {JobType.NOOP: 0.001}
-# Slot times measured under load are trusted for estimates from this many samples on.
-MIN_SLOT_SAMPLES = 5
 
 
 # The most jobs one SubmitJobs call may carry.
@@ -118,6 +115,7 @@ class JobService:
         settings: SchedulerSettings,
         *,
         local_workers: Callable[[], int] = lambda: 0,
+        local_running: Callable[[], int] = lambda: 0,
         on_cancel: Callable[[str], object] = lambda job_id: None,
         on_submit: Callable[[JobRecord], object] = lambda job: None,
         clock: Callable[[], float] = time.time,
@@ -128,6 +126,7 @@ class JobService:
         self._feed = feed
         self._settings = settings
         self._local_workers = local_workers
+        self._local_running = local_running
         self._on_cancel = on_cancel
         self._on_submit = on_submit
         self._clock = clock
@@ -137,6 +136,7 @@ class JobService:
         self._limits = core.Limits(max_text_bytes=settings.max_text_bytes, max_priority=settings.max_priority)
         self._stats_at = -1e9
         self._counts = QueueCounts()
+        self._counted_here = 0  # this process's running jobs when the store last counted them
         self._stats_lock = asyncio.Lock()
         self._timings: dict[str, Timing] = {}
         # Every watcher of a job wakes at its change: they share one read of the events and of the record.
@@ -160,6 +160,7 @@ class JobService:
             now = time.monotonic()
             if now - self._stats_at > STATS_MAX_AGE_SECONDS:
                 self._counts = await self._store.counts(self._clock())
+                self._counted_here = self._local_running()
                 self._timings = await self._store.timings()
                 self._stats_at = now
 
@@ -167,20 +168,13 @@ class JobService:
         return max(self._counts.workers, self._local_workers(), 1)
 
     def mean_job_seconds(self, job_type: JobType) -> float:
-        """What one worker slot takes per job of this type now: measured under load when there are enough
-        samples (the recent median of the time between completions while every slot was busy, times the slots),
-        else the recent median duration of a job (which includes the contention it ran under), else a default."""
-        slot = self._timings.get(f"slot:{job_type.value}")
-        if slot and slot.samples >= MIN_SLOT_SAMPLES:
-            return slot.recent
-        timing = self._timings.get(f"job:{job_type.value}")
-        if timing and timing.samples:
-            return timing.recent
-        return DEFAULT_JOB_SECONDS.get(job_type, self._settings.default_job_seconds)
+        """What one worker slot takes per job of this type now (see estimates.slot_seconds)."""
+        return estimates.slot_seconds(self._timings, job_type, self._settings.default_job_seconds)
 
     def _estimate(self, job_type: JobType, position: int) -> float:
-        running = self._counts.by_state.get(JobState.RUNNING, 0)
-        return core.estimate_wait(position, running, self._workers(), self.mean_job_seconds(job_type))
+        counted = self._counts.by_state.get(JobState.RUNNING, 0)
+        running = estimates.running_now(counted, self._counted_here, self._local_running())
+        return estimates.wait_seconds(position, running, self._workers(), self.mean_job_seconds(job_type))
 
     async def view(self, job: JobRecord) -> JobView:
         if job.state is JobState.SCHEDULED and job.not_before is not None:

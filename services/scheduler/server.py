@@ -130,6 +130,7 @@ async def start(
         feed,
         settings,
         local_workers=(lambda: dispatcher.slots) if dispatcher else (lambda: 0),
+        local_running=(lambda: dispatcher.running) if dispatcher else (lambda: 0),
         on_cancel=dispatcher.abort if dispatcher else (lambda job_id: None),
         on_submit=metrics.job_submitted,
         versions=ResultVersions.from_settings(settings),

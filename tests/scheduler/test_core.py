@@ -121,21 +121,6 @@ def test_requeue_until_attempts_run_out() -> None:
     assert job.error is not None and "2 attempts" in job.error.message
 
 
-@pytest.mark.parametrize(
-    ("position", "running", "workers", "expected"),
-    [
-        (0, 0, 1, 0.0),  # not queued
-        (1, 0, 1, 0.0),  # a free worker: starts now
-        (1, 1, 1, 5.0),  # waits for the running job, half done
-        (2, 1, 1, 15.0),  # and one more full job
-        (3, 0, 4, 0.0),  # enough workers for everyone
-        (5, 4, 4, 11.25),  # five completions, 2.5 s apart with four workers, less half of one
-    ],
-)
-def test_wait_estimate(position: int, running: int, workers: int, expected: float) -> None:
-    assert core.estimate_wait(position, running, workers, 10.0) == pytest.approx(expected)
-
-
 def test_timings_come_from_finished_stages_and_successful_jobs() -> None:
     job = running_job()
     core.start_stage(job, Stage.ENTITY_RECOGNITION, 102.0)
