@@ -64,7 +64,7 @@ course-vectors: install
 
 # Side by side in one run: SkillBridge (SQLite, Redis x1, x2) against Celery, RQ, arq, Dramatiq and saq
 # (installed into .bench-venv, never into the project), raw ceilings, the ML pipeline and status fan-out.
-# Prints a table, writes bench-results.json and rewrites docs/benchmarks.md. About 6 minutes.
+# Prints a table, writes bench-results.json and rewrites docs/benchmarks.md. About 15 minutes.
 bench: install course-vectors
 	$(PY) -m tests.bench.run --out bench-results.json
 
