@@ -179,8 +179,12 @@ ZLIB_FIRST_BYTE = b"\x78"
 def input_to_bytes(given: JobInput) -> bytes:
     """The input's wire form: the request's own input message (so a noop payload stays raw bytes), compressed
     when that is smaller."""
-    raw = _input_message_bytes(given)
-    if len(raw) > COMPRESS_INPUT_OVER_BYTES:
+    return _compressed_if_smaller(_input_message_bytes(given), COMPRESS_INPUT_OVER_BYTES)
+
+
+def _compressed_if_smaller(raw: bytes, over: int) -> bytes:
+    """`raw` zlib-compressed when longer than `over` bytes and the compressed form is shorter; else `raw`."""
+    if len(raw) > over:
         packed = zlib.compress(raw)
         if len(packed) < len(raw):
             return packed
@@ -219,11 +223,7 @@ COMPRESS_RESULT_OVER_BYTES = 4096
 
 def result_to_stored(result: bytes) -> bytes:
     """The result as stored: its wire form, compressed when large and that is smaller."""
-    if len(result) > COMPRESS_RESULT_OVER_BYTES:
-        packed = zlib.compress(result)
-        if len(packed) < len(result):
-            return packed
-    return result
+    return _compressed_if_smaller(result, COMPRESS_RESULT_OVER_BYTES)
 
 
 def result_from_stored(data: bytes) -> bytes:

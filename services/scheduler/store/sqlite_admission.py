@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from services.scheduler import codec
 from services.scheduler.model import AdmissionSnapshot, Bucket, JobRecord, JobState
 from services.scheduler.store.base import AdmissionRequestKeys, Decide
-from services.scheduler.store.sqlite_tables import SqliteTables
+from services.scheduler.store.sqlite_tables import JOB_COLUMNS, SqliteTables, job_row
 
 # States a job counts as waiting in (an owner's max_queued quota counts these).
 PENDING_STATES = frozenset({JobState.QUEUED, JobState.SCHEDULED, JobState.WAITING})
@@ -39,12 +39,6 @@ class _Rows:
     deps: list[tuple[str, str]] = field(default_factory=list)
     results: list[tuple[str, bytes]] = field(default_factory=list)
     cache: list[tuple[str, str, str]] = field(default_factory=list)
-
-
-JOB_COLUMNS = (
-    "owner, state, priority, queue_seq, request_id, fence, lease_until, end_time, expire_time, fair_round,"
-    " not_before, body, id"
-)
 
 
 class BatchAdmission:
@@ -148,23 +142,7 @@ class BatchAdmission:
             self._cached[(job.owner, job.cache_key)] = job
         if job.depends_on:
             rows.deps.extend((job.id, dep_id) for dep_id in job.depends_on)
-        rows.jobs.append(
-            (
-                job.owner,
-                job.state.value,
-                job.priority,
-                job.queue_seq,
-                job.request_id or None,
-                job.fence,
-                job.lease_until,
-                job.end_time,
-                job.expire_time,
-                job.fair_round,
-                job.not_before,
-                codec.dumps(codec.record_to_dict(job)),
-                job.id,
-            )
-        )
+        rows.jobs.append(job_row(job))
 
     def _set_round(self, priority: int, owner: str, value: int) -> None:
         self._rounds[(priority, owner)] = value

@@ -74,21 +74,7 @@ class SqliteTables:
         return [codec.record_from_dict(codec.loads(body), given, result) for body, given, result in rows]
 
     def _save(self, job: JobRecord) -> None:
-        values = (
-            job.owner,
-            job.state.value,
-            job.priority,
-            job.queue_seq,
-            job.request_id or None,
-            job.fence,
-            job.lease_until,
-            job.end_time,
-            job.expire_time,
-            job.fair_round,
-            job.not_before,
-            codec.dumps(codec.record_to_dict(job)),
-            job.id,
-        )
+        values = job_row(job)
         if job.result is not None and job.state is JobState.SUCCEEDED:
             self._db.execute(
                 "INSERT OR IGNORE INTO results (job_id, data) VALUES (?,?)",
@@ -193,3 +179,28 @@ class SqliteTables:
         self._append(job, events, now)
         self._save(job)
         return job
+
+
+JOB_COLUMNS = (
+    "owner, state, priority, queue_seq, request_id, fence, lease_until, end_time, expire_time, fair_round,"
+    " not_before, body, id"
+)
+
+
+def job_row(job: JobRecord) -> tuple[object, ...]:
+    """The jobs table's columns of a record, in JOB_COLUMNS order with the id last (for INSERT and UPDATE alike)."""
+    return (
+        job.owner,
+        job.state.value,
+        job.priority,
+        job.queue_seq,
+        job.request_id or None,
+        job.fence,
+        job.lease_until,
+        job.end_time,
+        job.expire_time,
+        job.fair_round,
+        job.not_before,
+        codec.dumps(codec.record_to_dict(job)),
+        job.id,
+    )
