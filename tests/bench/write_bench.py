@@ -29,13 +29,12 @@ from skillbridge.scheduler.v1 import job_pb2
 from skillbridge.scheduler.v1 import scheduler_service_pb2 as pb
 from skillbridge.scheduler.v1 import scheduler_service_pb2_grpc as pb_grpc
 
-from services.common.settings import REPO_ROOT
 from tests.bench.ml_bench import TERMINAL, Stack, ml_stack
+from tests.eval.dataset import load_split
 
 JOBS = 10
 TEXT_KIB = 50
 IDLE_SECONDS = 5.0
-PROSE = REPO_ROOT / "tests" / "data" / "eval" / "dev"
 
 
 def written_bytes(pid: int | str) -> int:
@@ -57,8 +56,8 @@ def database_of(pid: int) -> Path:
 
 
 def prose(kind: str) -> list[str]:
-    """The dev split's resumes or job ads ("resume" or "job_description"), in file order."""
-    return [json.loads(line)[kind] for path in sorted(PROSE.glob("*.jsonl")) for line in path.read_text().splitlines()]
+    """The dev split's resumes or job ads ("resume" or "job_description"), in the evaluation's order."""
+    return [getattr(pair, kind) for pair in load_split("dev")]
 
 
 def sized_text(texts: list[str], size: int, start: int, tag: str) -> str:
