@@ -1,0 +1,51 @@
+"""What the SQLite store writes to disk: the pages a state change dirties. The write-ahead log holds whole 4 KB pages,
+so every b-tree a change touches costs a page per commit."""
+
+from __future__ import annotations
+
+import sqlite3
+import struct
+from pathlib import Path
+
+from services.scheduler import core
+from services.scheduler.feed import ChangeFeed
+from services.scheduler.model import CourseInput, JobType, Stage
+from services.scheduler.store.sqlite import SqliteJobStore
+from tests.scheduler.store_support import create
+
+NOW = 5_000_000.0
+WAL_HEADER, FRAME_HEADER = 32, 24
+
+
+def wal_pages(db: Path, since_frame: int = 0) -> list[int]:
+    """The page number of each frame of the file's write-ahead log, from frame `since_frame` on."""
+    data = (db.parent / (db.name + "-wal")).read_bytes()
+    (page_size,) = struct.unpack(">I", data[8:12])
+    frames = range(WAL_HEADER, len(data) - FRAME_HEADER - page_size + 1, FRAME_HEADER + page_size)
+    return [struct.unpack(">I", data[at : at + 4])[0] for at in frames][since_frame:]
+
+
+def btree_of_page(db: Path) -> dict[int, str]:
+    """Which table or index each page of the file (as the log has it now) belongs to."""
+    with sqlite3.connect(db) as reader:
+        return {page: name for name, page in reader.execute("SELECT name, pageno FROM dbstat")}
+
+
+async def test_a_stage_change_writes_no_page_of_an_index_whose_columns_did_not_change(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.db"
+    store = SqliteJobStore(path, ChangeFeed())
+    await store.open()
+    try:
+        sub = core.Submission(JobType.COURSE_RECOMMENDATION, CourseInput("Resume: Python", "Needs Python", 0.6))
+        job, _ = await create(store, sub, "ann", NOW)
+        starter = core.starter("w", NOW, 30)
+        (claimed,) = await store.claim(worker="w", now=NOW, lease_seconds=30, limit=1, start=starter)
+        before = len(wal_pages(path))
+        change = lambda j: core.start_stage(j, Stage.ENTITY_RECOGNITION, NOW + 1)  # noqa: E731
+        await store.transition(job.id, claimed.fence, change, NOW + 1)
+        written = {btree_of_page(path).get(page, "?") for page in wal_pages(path, before)}
+    finally:
+        await store.close()
+    # The record's row and the new event; the state, owner, lease and queue indexes stay as they were.
+    assert written <= {"jobs", "events", "sqlite_schema"}, written
+    assert {"jobs", "events"} <= written
