@@ -91,6 +91,17 @@ EXAMPLES_OPEN = re.compile(
     re.IGNORECASE,
 )
 EXAMPLES_CONTINUE = re.compile(r"^(\s*(,|/|or|and|and/or)\s*)+$", re.IGNORECASE)
+# A degree's subject is not a skill the ad asks for or the resume shows ("Bachelor's degree in hospitality
+# management", "B.S. in Mechanical or Biomedical Engineering", "BSc Computer Science"): the subject list runs from
+# the degree word to the end of its clause, and stops at numbers ("... and 3+ years of product design experience").
+DEGREE_BEFORE = re.compile(
+    r"\b(?:bachelor'?s|master'?s|associate'?s|doctorate|ph\.?d\.?|b\.s\.?|b\.a\.?|m\.s\.?|m\.a\.?|bsc|msc|mba|"
+    r"beng|meng|b\.?eng|degree|diploma)(?:\s*\(hons\))?(?:\s+degree)?"
+    r"(?:\s+(?:in|of)\s+[^.;:()\n\d]*?|\s+(?!in\b|of\b)[A-Z][^,.;:()\n\d]*?|\s+)$",
+    re.IGNORECASE,
+)
+DEGREE_AFTER = re.compile(r"^\s+(?:degree|degrees|diploma|major|minor)\b", re.IGNORECASE)
+DEGREE_LIST_STOP = re.compile(r"\b(?:experience|years?|with|from|using|including)\b", re.IGNORECASE)
 PRODUCT_NOUNS = frozenset(
     {"tools", "tool", "apps", "app", "products", "platform", "platforms", "company", "companies", "firm", "startup"}
 )
@@ -286,3 +297,44 @@ def examples_of_earlier(text: str, spans: Sequence[tuple[int, int]]) -> set[int]
         else:
             in_list = False
     return examples
+
+
+def name_words(name: str) -> tuple[str, ...]:
+    """The words of a skill name, lower case, a plural "s" dropped from longer words ("Change Orders" ->
+    ("change", "order")), so that one name can be looked for inside another."""
+    words = re.findall(r"[a-z0-9+#]+", name.casefold())
+    return tuple(w[:-1] if len(w) >= 4 and w.endswith("s") and not w.endswith("ss") else w for w in words)
+
+
+def names_part_of(broader: str, narrower: str) -> bool:
+    """Whether a skill name is a word sequence inside a longer one ("Discovery" in "Discovery Requests and
+    Responses", "Reconciliation" in "Balance Sheet Reconciliation")."""
+    small, big = name_words(broader), name_words(narrower)
+    if not small or len(small) >= len(big):
+        return False
+    return any(big[i : i + len(small)] == small for i in range(len(big) - len(small) + 1))
+
+
+def broader_beside_narrower(sentences: Sentences, hits: Sequence[tuple[str, int]]) -> set[int]:
+    """Indexes of mentions (skill name, start) whose sentence also names a narrower skill that spells the whole
+    of this one's name: a job ad that asks for "drafting discovery requests and responses" in a sentence about
+    "discovery" asks for the narrower skill, and the broader word only sets the scene."""
+    by_sentence: dict[tuple[int, int], set[str]] = {}
+    for name, start in hits:
+        by_sentence.setdefault(sentences.bounds(start), set()).add(name)
+    return {
+        index
+        for index, (name, start) in enumerate(hits)
+        if any(names_part_of(name, other) for other in by_sentence[sentences.bounds(start)])
+    }
+
+
+def is_degree_subject(text: str, start: int, end: int) -> bool:
+    """True when a mention names the subject of a degree ("Bachelor's in construction management, civil
+    engineering or a related field"; "a construction management degree"): degrees are not skills."""
+    line_start = text.rfind("\n", 0, start) + 1
+    before = text[line_start:start]
+    if DEGREE_AFTER.match(text[end : end + 12]):
+        return True
+    found = DEGREE_BEFORE.search(before)
+    return found is not None and not DEGREE_LIST_STOP.search(found.group(0))

@@ -155,3 +155,35 @@ def test_the_opening_paragraph_under_the_title_asks_nothing_unless_it_addresses_
     assert not context.is_blurb_sentence(sentences, sections, text.index("complex sales"))
     assert not context.is_blurb_sentence(sentences, sections, text.index("Salesforce"))
     assert context.opening_paragraph("Title\n\nOne paragraph only.") == (0, 0)
+
+
+def test_a_broader_skill_gives_way_to_a_narrower_one_in_its_sentence() -> None:
+    text = "Handle discovery, including drafting discovery requests and responses.\nDiscovery matters too."
+    sentences = context.Sentences(text)
+    hits = [
+        ("Discovery", text.index("discovery")),
+        ("Discovery Requests and Responses", text.index("discovery requests")),
+        ("Discovery", text.index("Discovery matters")),
+    ]
+    assert context.broader_beside_narrower(sentences, hits) == {0}
+    assert context.names_part_of("Change Orders", "Change Order Pricing")
+    assert not context.names_part_of("A/B Testing", "Hypothesis Testing")
+    assert not context.names_part_of("CIPP/US", "CIPP Certification")
+
+
+@pytest.mark.parametrize(
+    ("line", "mention", "degree"),
+    [
+        ("- Bachelor's degree in accounting or finance.", "finance", True),
+        ("- A construction management degree or an estimating certificate", "construction management", True),
+        ("- B.S. in Mechanical or Biomedical Engineering and 3+ years of product design", "Biomedical", True),
+        ("- B.S. in Mechanical or Biomedical Engineering and 3+ years of product design", "product", False),
+        ("Bachelor's in construction management, civil engineering or a related field", "civil engineering", True),
+        ("BSc Computer Science, De Lisle University, 2019", "Computer Science", True),
+        ("Degree in finance with experience in SQL", "SQL", False),
+        ("Strong SQL and Python; a degree is a plus", "Python", False),
+    ],
+)
+def test_the_subject_of_a_degree_is_not_a_skill(line: str, mention: str, degree: bool) -> None:
+    start = line.index(mention)
+    assert context.is_degree_subject(line, start, start + len(mention)) is degree
