@@ -83,6 +83,8 @@ ASK_CUES = re.compile(
     r"hire|want|wants|expect\w*|ideal\w*|prefer\w*|bonus|plus|love to see|someone|person|engineer to|who can)\b",
     re.IGNORECASE,
 )
+LIST_MARKS = ("-", "•", "*", "·")
+PAY_OPENING = re.compile(r"^\W*(total compensation|compensation|salary|pay|benefits)\b", re.IGNORECASE)
 ABOUT_US = re.compile(r"^\W*(we|we're|we've|our)\b", re.IGNORECASE)
 # A mention followed by one of these opens a list of examples of it ("configuration management (Ansible,
 # Puppet or Chef)"): the ad asks for the skill, and the tools only illustrate it.
@@ -177,6 +179,8 @@ def section_at(sections: Sequence[Section], position: int) -> str:
     return "plain"
 
 
+# A header line of a job ad (title, company, place) is short; a longer line is already prose.
+HEADER_LINE_WORDS = 16
 SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
 PARAGRAPH = re.compile(r"\S(?:.|\n(?![ \t]*\n))*")
 
@@ -254,16 +258,29 @@ def is_blurb_sentence(sentences: Sentences, sections: Sequence[Section], start: 
     benefits, what the company does ("Our platform team keeps 300 services running on Kubernetes"), or any
     sentence of the opening paragraph under the title that does not address the candidate ("Lattice Ledger builds
     data infrastructure for banks")."""
-    if section_at(sections, start) in ("required", "optional"):
-        return False
     low, high = sentences.bounds(start)
     sentence = sentences.text[low:high]
+    if section_at(sections, start) in ("required", "optional"):
+        return is_pay_statement(sentence)
     if BENEFIT_CUES.search(sentence):
         return True
     if ASK_CUES.search(sentence):
         return False
     low, high = sentences.opening
     return bool(ABOUT_US.match(sentence)) or low <= start < high
+
+
+def is_pay_statement(sentence: str) -> bool:
+    """True for a sentence of prose about pay that an ad's last section runs into when no heading opens it ("We offer
+    relocation support, tuition reimbursement and a 401(k)"; "Total compensation of 320,000 USD"): it opens with
+    "We"/"Our" or a pay word, names pay or benefits and asks nothing. A list item ("- Benefits administration")
+    is a requirement."""
+    return bool(
+        not sentence.lstrip().startswith(LIST_MARKS)
+        and (ABOUT_US.match(sentence) or PAY_OPENING.match(sentence))
+        and BENEFIT_CUES.search(sentence)
+        and not ASK_CUES.search(sentence)
+    )
 
 
 def opening_paragraph(text: str) -> tuple[int, int]:
@@ -275,7 +292,16 @@ def opening_paragraph(text: str) -> tuple[int, int]:
     start, end = paragraphs[0]
     if "\n" not in text[start:end]:  # the title stands alone: the next paragraph opens the ad
         start, end = paragraphs[1]
+    elif is_header_block(text[start:end]):  # title, company and place lines: the paragraph under them opens it too
+        end = paragraphs[1][1]
     return start, end
+
+
+def is_header_block(paragraph: str) -> bool:
+    """Whether a paragraph is only an ad's header lines: the title, the company, the place ("Figment Labs |
+    Remote (US/Canada)"): a few short lines, none a sentence."""
+    lines = [line.strip() for line in paragraph.splitlines() if line.strip()]
+    return len(lines) <= 3 and all(len(line.split()) <= HEADER_LINE_WORDS and not line.endswith(".") for line in lines)
 
 
 def examples_of_earlier(text: str, spans: Sequence[tuple[int, int]]) -> set[int]:

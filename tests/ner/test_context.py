@@ -187,3 +187,32 @@ def test_a_broader_skill_gives_way_to_a_narrower_one_in_its_sentence() -> None:
 def test_the_subject_of_a_degree_is_not_a_skill(line: str, mention: str, degree: bool) -> None:
     start = line.index(mention)
     assert context.is_degree_subject(line, start, start + len(mention)) is degree
+
+
+def test_the_paragraph_under_a_title_company_and_place_header_describes_the_company() -> None:
+    text = (
+        "Senior Product Designer\nFigment Labs | Remote (US/Canada)\n\nFigment Labs builds software for HVAC and "
+        "plumbing businesses. You will lead design for our dispatchers.\n\nRequirements\n- Figma\n"
+    )
+    sentences = context.Sentences(text)
+    sections = context.split_sections(text)
+    assert context.is_blurb_sentence(sentences, sections, text.index("HVAC"))
+    assert not context.is_blurb_sentence(sentences, sections, text.index("lead design"))
+    assert not context.is_blurb_sentence(sentences, sections, text.index("Figma"))
+    # A paragraph of sentences under the title is the opening itself, not a header.
+    assert not context.is_header_block("Title\nWe build tools for banks. We hire engineers.")
+
+
+@pytest.mark.parametrize(
+    ("line", "blurb"),
+    [
+        ("We offer relocation support, tuition reimbursement and a 401(k) with a 6% match.", True),
+        ("Total compensation of 320,000 USD on-target earnings, equity and excellent benefits.", True),
+        ("- Benefits administration and payroll software.", False),
+        ("We need someone who knows benefits administration.", False),
+    ],
+)
+def test_pay_prose_that_the_last_section_runs_into_asks_nothing(line: str, blurb: bool) -> None:
+    text = f"Data Engineer\n\nRequirements\n- SQL\n\nPreferred\n- Python\n\n{line}\n"
+    sentences = context.Sentences(text)
+    assert context.is_blurb_sentence(sentences, context.split_sections(text), text.index(line) + 3) is blurb
