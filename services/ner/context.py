@@ -58,6 +58,8 @@ ROLE_WORDS = frozenset(
         "coordinators", "specialist", "specialists", "technician", "technicians", "master", "masters",
         "representative", "representatives", "officer", "officers", "director", "directors", "administrator",
         "administrators", "architect", "architects", "consultant", "consultants", "scientist", "scientists",
+        "teacher", "teachers", "educator", "educators", "inspector", "inspectors", "paralegal", "paralegals",
+        "machinist", "machinists", "estimator", "estimators", "planner", "planners", "accountant", "accountants",
     }
 )  # fmt: skip
 CREDENTIAL_WORDS = frozenset({"certification", "certified", "certificate", "license", "licence", "licensure", "exam"})

@@ -216,3 +216,10 @@ def test_pay_prose_that_the_last_section_runs_into_asks_nothing(line: str, blurb
     text = f"Data Engineer\n\nRequirements\n- SQL\n\nPreferred\n- Python\n\n{line}\n"
     sentences = context.Sentences(text)
     assert context.is_blurb_sentence(sentences, context.split_sections(text), text.index(line) + 3) is blurb
+
+
+def test_teachers_inspectors_and_other_occupations_are_role_nouns() -> None:
+    assert context.is_role_noun("special education", "teacher")
+    assert context.is_role_noun("special educators", "")
+    assert context.is_role_noun("quality", "inspectors")
+    assert not context.is_role_noun("Special Education", "certification")
