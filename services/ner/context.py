@@ -106,6 +106,23 @@ DEGREE_BEFORE = re.compile(
 )
 DEGREE_AFTER = re.compile(r"^\s+(?:degree|degrees|diploma|major|minor)\b", re.IGNORECASE)
 DEGREE_LIST_STOP = re.compile(r"\b(?:experience|years?|with|from|using|including)\b", re.IGNORECASE)
+# "our customer success team", "the commercial litigation group": a department, not a skill. Without the
+# determiner the words can ask for a way of working ("experience in agile teams").
+TEAM_NOUNS = frozenset(
+    {
+        "team",
+        "teams",
+        "department",
+        "departments",
+        "group",
+        "groups",
+        "desk",
+        "organization",
+        "organisation",
+        "function",
+    }
+)
+DETERMINER_BEFORE = re.compile(r"\b(?:our|the|your|their)\s+$", re.IGNORECASE)
 PRODUCT_NOUNS = frozenset(
     {"tools", "tool", "apps", "app", "products", "platform", "platforms", "company", "companies", "firm", "startup"}
 )
@@ -247,6 +264,11 @@ def is_role_noun(mention: str, next_word: str) -> bool:
 def names_a_product(mention: str, next_word: str) -> bool:
     """True when a lower-case mention modifies a product or company noun ("budgeting tools for families")."""
     return mention.islower() and next_word in PRODUCT_NOUNS
+
+
+def names_a_department(text: str, start: int, next_word: str) -> bool:
+    """True when a mention sits between a determiner and a team noun ("our customer service team")."""
+    return next_word in TEAM_NOUNS and DETERMINER_BEFORE.search(text[max(0, start - 8) : start]) is not None
 
 
 def names_a_credential(span_text: str) -> bool:

@@ -317,6 +317,7 @@ def read_document(
             or context.is_role_noun(hit.text, hit.next_word)
             or context.names_a_product(hit.text, hit.next_word)
             or context.is_degree_subject(text, hit.start_char, hit.end_char)
+            or context.names_a_department(text, hit.start_char, hit.next_word)
             or (job and context.section_at(sections, hit.start_char) == "blurb")
             or (job and context.is_blurb_sentence(sentences, sections, hit.start_char))
         ):

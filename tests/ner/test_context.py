@@ -223,3 +223,10 @@ def test_teachers_inspectors_and_other_occupations_are_role_nouns() -> None:
     assert context.is_role_noun("special educators", "")
     assert context.is_role_noun("quality", "inspectors")
     assert not context.is_role_noun("Special Education", "certification")
+
+
+def test_a_mention_between_a_determiner_and_a_team_noun_names_a_department() -> None:
+    text = "Partner with our customer success team. Experience in agile teams."
+    assert context.names_a_department(text, text.index("customer success"), "team")
+    assert not context.names_a_department(text, text.index("agile"), "teams")
+    assert not context.names_a_department(text, text.index("customer success"), "metrics")
