@@ -58,6 +58,8 @@ ROLE_WORDS = frozenset(
         "coordinators", "specialist", "specialists", "technician", "technicians", "master", "masters",
         "representative", "representatives", "officer", "officers", "director", "directors", "administrator",
         "administrators", "architect", "architects", "consultant", "consultants", "scientist", "scientists",
+        "teacher", "teachers", "educator", "educators", "inspector", "inspectors", "paralegal", "paralegals",
+        "machinist", "machinists", "estimator", "estimators", "planner", "planners", "accountant", "accountants",
     }
 )  # fmt: skip
 CREDENTIAL_WORDS = frozenset({"certification", "certified", "certificate", "license", "licence", "licensure", "exam"})
@@ -83,6 +85,8 @@ ASK_CUES = re.compile(
     r"hire|want|wants|expect\w*|ideal\w*|prefer\w*|bonus|plus|love to see|someone|person|engineer to|who can)\b",
     re.IGNORECASE,
 )
+LIST_MARKS = ("-", "•", "*", "·")
+PAY_OPENING = re.compile(r"^\W*(total compensation|compensation|salary|pay|benefits)\b", re.IGNORECASE)
 ABOUT_US = re.compile(r"^\W*(we|we're|we've|our)\b", re.IGNORECASE)
 # A mention followed by one of these opens a list of examples of it ("configuration management (Ansible,
 # Puppet or Chef)"): the ad asks for the skill, and the tools only illustrate it.
@@ -91,6 +95,34 @@ EXAMPLES_OPEN = re.compile(
     re.IGNORECASE,
 )
 EXAMPLES_CONTINUE = re.compile(r"^(\s*(,|/|or|and|and/or)\s*)+$", re.IGNORECASE)
+# A degree's subject is not a skill the ad asks for or the resume shows ("Bachelor's degree in hospitality
+# management", "B.S. in Mechanical or Biomedical Engineering", "BSc Computer Science"): the subject list runs from
+# the degree word to the end of its clause, and stops at numbers ("... and 3+ years of product design experience").
+DEGREE_BEFORE = re.compile(
+    r"\b(?:bachelor'?s|master'?s|associate'?s|doctorate|ph\.?d\.?|b\.s\.?|b\.a\.?|m\.s\.?|m\.a\.?|bsc|msc|mba|"
+    r"beng|meng|b\.?eng|degree|diploma)(?:\s*\(hons\))?(?:\s+degree)?"
+    r"(?:\s+(?:in|of)\s+[^.;:()\n\d]*?|\s+(?!in\b|of\b)[A-Z][^,.;:()\n\d]*?|\s+)$",
+    re.IGNORECASE,
+)
+DEGREE_AFTER = re.compile(r"^\s+(?:degree|degrees|diploma|major|minor)\b", re.IGNORECASE)
+DEGREE_LIST_STOP = re.compile(r"\b(?:experience|years?|with|from|using|including)\b", re.IGNORECASE)
+# "our customer success team", "the commercial litigation group": a department, not a skill. Without the
+# determiner the words can ask for a way of working ("experience in agile teams").
+TEAM_NOUNS = frozenset(
+    {
+        "team",
+        "teams",
+        "department",
+        "departments",
+        "group",
+        "groups",
+        "desk",
+        "organization",
+        "organisation",
+        "function",
+    }
+)
+DETERMINER_BEFORE = re.compile(r"\b(?:our|the|your|their)\s+$", re.IGNORECASE)
 PRODUCT_NOUNS = frozenset(
     {"tools", "tool", "apps", "app", "products", "platform", "platforms", "company", "companies", "firm", "startup"}
 )
@@ -166,6 +198,8 @@ def section_at(sections: Sequence[Section], position: int) -> str:
     return "plain"
 
 
+# A header line of a job ad (title, company, place) is short; a longer line is already prose.
+HEADER_LINE_WORDS = 16
 SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
 PARAGRAPH = re.compile(r"\S(?:.|\n(?![ \t]*\n))*")
 
@@ -232,6 +266,11 @@ def names_a_product(mention: str, next_word: str) -> bool:
     return mention.islower() and next_word in PRODUCT_NOUNS
 
 
+def names_a_department(text: str, start: int, next_word: str) -> bool:
+    """True when a mention sits between a determiner and a team noun ("our customer service team")."""
+    return next_word in TEAM_NOUNS and DETERMINER_BEFORE.search(text[max(0, start - 8) : start]) is not None
+
+
 def names_a_credential(span_text: str) -> bool:
     """True when an ORG span is a credential line rather than an organisation ("BLS Provider")."""
     words = span_text.casefold().split()
@@ -243,16 +282,29 @@ def is_blurb_sentence(sentences: Sentences, sections: Sequence[Section], start: 
     benefits, what the company does ("Our platform team keeps 300 services running on Kubernetes"), or any
     sentence of the opening paragraph under the title that does not address the candidate ("Lattice Ledger builds
     data infrastructure for banks")."""
-    if section_at(sections, start) in ("required", "optional"):
-        return False
     low, high = sentences.bounds(start)
     sentence = sentences.text[low:high]
+    if section_at(sections, start) in ("required", "optional"):
+        return is_pay_statement(sentence)
     if BENEFIT_CUES.search(sentence):
         return True
     if ASK_CUES.search(sentence):
         return False
     low, high = sentences.opening
     return bool(ABOUT_US.match(sentence)) or low <= start < high
+
+
+def is_pay_statement(sentence: str) -> bool:
+    """True for a sentence of prose about pay that an ad's last section runs into when no heading opens it ("We offer
+    relocation support, tuition reimbursement and a 401(k)"; "Total compensation of 320,000 USD"): it opens with
+    "We"/"Our" or a pay word, names pay or benefits and asks nothing. A list item ("- Benefits administration")
+    is a requirement."""
+    return bool(
+        not sentence.lstrip().startswith(LIST_MARKS)
+        and (ABOUT_US.match(sentence) or PAY_OPENING.match(sentence))
+        and BENEFIT_CUES.search(sentence)
+        and not ASK_CUES.search(sentence)
+    )
 
 
 def opening_paragraph(text: str) -> tuple[int, int]:
@@ -264,7 +316,16 @@ def opening_paragraph(text: str) -> tuple[int, int]:
     start, end = paragraphs[0]
     if "\n" not in text[start:end]:  # the title stands alone: the next paragraph opens the ad
         start, end = paragraphs[1]
+    elif is_header_block(text[start:end]):  # title, company and place lines: the paragraph under them opens it too
+        end = paragraphs[1][1]
     return start, end
+
+
+def is_header_block(paragraph: str) -> bool:
+    """Whether a paragraph is only an ad's header lines: the title, the company, the place ("Figment Labs |
+    Remote (US/Canada)"): a few short lines, none a sentence."""
+    lines = [line.strip() for line in paragraph.splitlines() if line.strip()]
+    return len(lines) <= 3 and all(len(line.split()) <= HEADER_LINE_WORDS and not line.endswith(".") for line in lines)
 
 
 def examples_of_earlier(text: str, spans: Sequence[tuple[int, int]]) -> set[int]:
@@ -286,3 +347,44 @@ def examples_of_earlier(text: str, spans: Sequence[tuple[int, int]]) -> set[int]
         else:
             in_list = False
     return examples
+
+
+def name_words(name: str) -> tuple[str, ...]:
+    """The words of a skill name, lower case, a plural "s" dropped from longer words ("Change Orders" ->
+    ("change", "order")), so that one name can be looked for inside another."""
+    words = re.findall(r"[a-z0-9+#]+", name.casefold())
+    return tuple(w[:-1] if len(w) >= 4 and w.endswith("s") and not w.endswith("ss") else w for w in words)
+
+
+def names_part_of(broader: str, narrower: str) -> bool:
+    """Whether a skill name is a word sequence inside a longer one ("Discovery" in "Discovery Requests and
+    Responses", "Reconciliation" in "Balance Sheet Reconciliation")."""
+    small, big = name_words(broader), name_words(narrower)
+    if not small or len(small) >= len(big):
+        return False
+    return any(big[i : i + len(small)] == small for i in range(len(big) - len(small) + 1))
+
+
+def broader_beside_narrower(sentences: Sentences, hits: Sequence[tuple[str, int]]) -> set[int]:
+    """Indexes of mentions (skill name, start) whose sentence also names a narrower skill that spells the whole
+    of this one's name: a job ad that asks for "drafting discovery requests and responses" in a sentence about
+    "discovery" asks for the narrower skill, and the broader word only sets the scene."""
+    by_sentence: dict[tuple[int, int], set[str]] = {}
+    for name, start in hits:
+        by_sentence.setdefault(sentences.bounds(start), set()).add(name)
+    return {
+        index
+        for index, (name, start) in enumerate(hits)
+        if any(names_part_of(name, other) for other in by_sentence[sentences.bounds(start)])
+    }
+
+
+def is_degree_subject(text: str, start: int, end: int) -> bool:
+    """True when a mention names the subject of a degree ("Bachelor's in construction management, civil
+    engineering or a related field"; "a construction management degree"): degrees are not skills."""
+    line_start = text.rfind("\n", 0, start) + 1
+    before = text[line_start:start]
+    if DEGREE_AFTER.match(text[end : end + 12]):
+        return True
+    found = DEGREE_BEFORE.search(before)
+    return found is not None and not DEGREE_LIST_STOP.search(found.group(0))

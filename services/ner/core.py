@@ -316,6 +316,8 @@ def read_document(
             context.inside_organisation(hit.start_char, hit.end_char, organisations)
             or context.is_role_noun(hit.text, hit.next_word)
             or context.names_a_product(hit.text, hit.next_word)
+            or context.is_degree_subject(text, hit.start_char, hit.end_char)
+            or context.names_a_department(text, hit.start_char, hit.next_word)
             or (job and context.section_at(sections, hit.start_char) == "blurb")
             or (job and context.is_blurb_sentence(sentences, sections, hit.start_char))
         ):
@@ -327,8 +329,10 @@ def read_document(
         optional.append(job and context.is_optional(sentences, sections, hit.start_char))
     if job:
         examples = context.examples_of_earlier(text, [(h.start_char, h.end_char) for h in kept])
-        kept = [h for i, h in enumerate(kept) if i not in examples]
-        optional = [f for i, f in enumerate(optional) if i not in examples]
+        broader = context.broader_beside_narrower(sentences, [(h.name, h.start_char) for h in kept])
+        dropped = examples | broader
+        kept = [h for i, h in enumerate(kept) if i not in dropped]
+        optional = [f for i, f in enumerate(optional) if i not in dropped]
     return DocumentSkills(
         skills=aggregate_skills(kept, sentences=sentences, optional=optional),
         truncated=truncated,

@@ -155,3 +155,78 @@ def test_the_opening_paragraph_under_the_title_asks_nothing_unless_it_addresses_
     assert not context.is_blurb_sentence(sentences, sections, text.index("complex sales"))
     assert not context.is_blurb_sentence(sentences, sections, text.index("Salesforce"))
     assert context.opening_paragraph("Title\n\nOne paragraph only.") == (0, 0)
+
+
+def test_a_broader_skill_gives_way_to_a_narrower_one_in_its_sentence() -> None:
+    text = "Handle discovery, including drafting discovery requests and responses.\nDiscovery matters too."
+    sentences = context.Sentences(text)
+    hits = [
+        ("Discovery", text.index("discovery")),
+        ("Discovery Requests and Responses", text.index("discovery requests")),
+        ("Discovery", text.index("Discovery matters")),
+    ]
+    assert context.broader_beside_narrower(sentences, hits) == {0}
+    assert context.names_part_of("Change Orders", "Change Order Pricing")
+    assert not context.names_part_of("A/B Testing", "Hypothesis Testing")
+    assert not context.names_part_of("CIPP/US", "CIPP Certification")
+
+
+@pytest.mark.parametrize(
+    ("line", "mention", "degree"),
+    [
+        ("- Bachelor's degree in accounting or finance.", "finance", True),
+        ("- A construction management degree or an estimating certificate", "construction management", True),
+        ("- B.S. in Mechanical or Biomedical Engineering and 3+ years of product design", "Biomedical", True),
+        ("- B.S. in Mechanical or Biomedical Engineering and 3+ years of product design", "product", False),
+        ("Bachelor's in construction management, civil engineering or a related field", "civil engineering", True),
+        ("BSc Computer Science, De Lisle University, 2019", "Computer Science", True),
+        ("Degree in finance with experience in SQL", "SQL", False),
+        ("Strong SQL and Python; a degree is a plus", "Python", False),
+    ],
+)
+def test_the_subject_of_a_degree_is_not_a_skill(line: str, mention: str, degree: bool) -> None:
+    start = line.index(mention)
+    assert context.is_degree_subject(line, start, start + len(mention)) is degree
+
+
+def test_the_paragraph_under_a_title_company_and_place_header_describes_the_company() -> None:
+    text = (
+        "Senior Product Designer\nFigment Labs | Remote (US/Canada)\n\nFigment Labs builds software for HVAC and "
+        "plumbing businesses. You will lead design for our dispatchers.\n\nRequirements\n- Figma\n"
+    )
+    sentences = context.Sentences(text)
+    sections = context.split_sections(text)
+    assert context.is_blurb_sentence(sentences, sections, text.index("HVAC"))
+    assert not context.is_blurb_sentence(sentences, sections, text.index("lead design"))
+    assert not context.is_blurb_sentence(sentences, sections, text.index("Figma"))
+    # A paragraph of sentences under the title is the opening itself, not a header.
+    assert not context.is_header_block("Title\nWe build tools for banks. We hire engineers.")
+
+
+@pytest.mark.parametrize(
+    ("line", "blurb"),
+    [
+        ("We offer relocation support, tuition reimbursement and a 401(k) with a 6% match.", True),
+        ("Total compensation of 320,000 USD on-target earnings, equity and excellent benefits.", True),
+        ("- Benefits administration and payroll software.", False),
+        ("We need someone who knows benefits administration.", False),
+    ],
+)
+def test_pay_prose_that_the_last_section_runs_into_asks_nothing(line: str, blurb: bool) -> None:
+    text = f"Data Engineer\n\nRequirements\n- SQL\n\nPreferred\n- Python\n\n{line}\n"
+    sentences = context.Sentences(text)
+    assert context.is_blurb_sentence(sentences, context.split_sections(text), text.index(line) + 3) is blurb
+
+
+def test_teachers_inspectors_and_other_occupations_are_role_nouns() -> None:
+    assert context.is_role_noun("special education", "teacher")
+    assert context.is_role_noun("special educators", "")
+    assert context.is_role_noun("quality", "inspectors")
+    assert not context.is_role_noun("Special Education", "certification")
+
+
+def test_a_mention_between_a_determiner_and_a_team_noun_names_a_department() -> None:
+    text = "Partner with our customer success team. Experience in agile teams."
+    assert context.names_a_department(text, text.index("customer success"), "team")
+    assert not context.names_a_department(text, text.index("agile"), "teams")
+    assert not context.names_a_department(text, text.index("customer success"), "metrics")

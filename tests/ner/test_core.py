@@ -235,3 +235,21 @@ def test_recent_texts_keeps_the_most_recently_used() -> None:
     assert recent.get("a") == 1  # "a" is now the most recent
     recent.put("c", 3)
     assert (recent.get("a"), recent.get("b"), recent.get("c"), len(recent)) == (1, None, 3, 2)
+
+
+def test_a_job_ad_reports_the_narrower_skill_and_not_a_degree_subject() -> None:
+    text = "Requirements\n- Drafting discovery requests and responses in discovery.\n- Bachelor's degree in finance.\n"
+
+    def at(name: str, mention: str) -> SkillMatch:
+        return SkillMatch(name, "Cat", mention, text.index(mention), text.index(mention) + len(mention))
+
+    hits = [
+        at("Discovery Requests and Responses", "discovery requests and responses"),
+        at("Discovery", "discovery."),
+        at("Finance", "finance"),
+    ]
+    job = read_document(text, DocumentKind.JOB_DESCRIPTION, TextAnalysis(hits=hits), [])
+    assert [s.name for s in job.skills] == ["Discovery Requests and Responses"]
+    # A resume keeps the broader skill: it is evidence for a job that asks for it.
+    resume = read_document(text, DocumentKind.RESUME, TextAnalysis(hits=hits), [])
+    assert {s.name for s in resume.skills} == {"Discovery Requests and Responses", "Discovery"}
