@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import struct
+from functools import partial
 from pathlib import Path
 
 from services.scheduler import core
@@ -49,3 +50,33 @@ async def test_a_stage_change_writes_no_page_of_an_index_whose_columns_did_not_c
     # The record's row and the new event; the state, owner, lease and queue indexes stay as they were.
     assert written <= {"jobs", "events", "sqlite_schema"}, written
     assert {"jobs", "events"} <= written
+
+
+async def test_stage_timings_are_written_together_and_read_back_whole(tmp_path: Path) -> None:
+    """Each finished stage measures its duration; within a second the samples wait and go into the file with one
+    commit, so the stages' commits write no page of the timings table. A read, and closing, write what waits."""
+    path = tmp_path / "jobs.db"
+    store = SqliteJobStore(path, ChangeFeed())
+    await store.open()
+    sub = core.Submission(JobType.COURSE_RECOMMENDATION, CourseInput("Resume: Python", "Needs Python", 0.6))
+    job, _ = await create(store, sub, "ann", NOW)
+    (claimed,) = await store.claim(worker="w", now=NOW, lease_seconds=30, limit=1, start=core.starter("w", NOW, 30))
+    before = len(wal_pages(path))
+    stages = [Stage.ENTITY_RECOGNITION, Stage.SKILL_EXTRACTION, Stage.SIMILARITY_ANALYSIS]
+    for i, stage in enumerate(stages):
+        at = NOW + 0.1 * (i + 1)
+        await store.transition(job.id, claimed.fence, partial(core.start_stage, stage=stage, now=at), at)
+        finish = partial(core.finish_stage, stage=stage, now=at + 0.05, summary="done", metrics={})
+        await store.transition(job.id, claimed.fence, finish, at + 0.05)
+    written = {btree_of_page(path).get(page, "?") for page in wal_pages(path, before)}
+    assert not written & {"timings", "timings_key"}, written
+    assert {f"stage:{s.value}" for s in stages} <= set(await store.timings())
+    await store.transition(job.id, claimed.fence, lambda j: core.succeed(j, b"", NOW + 0.5, 60.0), NOW + 0.5)
+    await store.close()
+    reopened = SqliteJobStore(path, ChangeFeed())
+    try:
+        timings = await reopened.timings()
+    finally:
+        await reopened.close()
+    assert timings["job:course_recommendation"].samples == 1
+    assert all(timings[f"stage:{s.value}"].samples == 1 for s in stages)

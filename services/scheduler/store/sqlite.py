@@ -238,6 +238,9 @@ class SqliteJobStore(SqliteTables):
         return counts
 
     async def timings(self) -> dict[str, Timing]:
+        if self._pending_timings:
+            with self._tx():
+                self._flush_timings()
         found: dict[str, Timing] = {}
         keys = [r[0] for r in self._db.execute("SELECT DISTINCT key FROM timings")]
         for key in keys:
@@ -264,4 +267,7 @@ class SqliteJobStore(SqliteTables):
             )
 
     async def close(self) -> None:
+        if self._pending_timings:
+            with self._tx():
+                self._flush_timings()
         self._db.close()

@@ -27,6 +27,8 @@ from services.scheduler.model import (
 )
 from services.scheduler.store.sqlite_schema import migrate
 
+TIMINGS_FLUSH_SECONDS = 1.0
+
 
 class SqliteTables:
     """One SQLite file and the row-level operations of the store (one process owns the file)."""
@@ -47,18 +49,30 @@ class SqliteTables:
             dict(self._db.execute("SELECT priority, COUNT(*) FROM jobs WHERE state = 'QUEUED' GROUP BY priority"))
         )
         self.path = path
+        # Measured service times wait here and go into the file with a later commit, at most
+        # TIMINGS_FLUSH_SECONDS after the first of them: written one stage at a time they dirtied the timings
+        # table's page and its index's page in almost every commit of a job. A killed process loses the samples
+        # of its last second, which only feed the wait estimates.
+        self._pending_timings: list[tuple[str, float, float]] = []
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         self._db.execute("BEGIN IMMEDIATE")
-        queued, next_seq = Counter(self._queued), self._next_seq
+        queued, next_seq, pending = Counter(self._queued), self._next_seq, list(self._pending_timings)
         try:
             yield self._db
         except BaseException:
             self._db.execute("ROLLBACK")
-            self._queued, self._next_seq = queued, next_seq  # what the rolled-back writes counted goes too
+            # what the rolled-back writes counted or held back goes too
+            self._queued, self._next_seq, self._pending_timings = queued, next_seq, pending
             raise
         self._db.execute("COMMIT")
+
+    def _flush_timings(self) -> None:
+        """Writes the held-back timings (inside the caller's transaction)."""
+        if self._pending_timings:
+            self._db.executemany("INSERT INTO timings (key, at, seconds) VALUES (?,?,?)", self._pending_timings)
+            self._pending_timings = []
 
     def _load(self, job_id: str) -> JobRecord | None:
         row = self._db.execute("SELECT body FROM jobs WHERE id = ?", (job_id,)).fetchone()
@@ -109,11 +123,9 @@ class SqliteTables:
             job.last_sequence += 1
             stored.append(JobEvent(job.id, job.last_sequence, now, event.kind, event.data))
         self._write_events(stored)
-        timings = [e.timing for e in events if e.timing is not None]
-        if timings:
-            self._db.executemany(
-                "INSERT INTO timings (key, at, seconds) VALUES (?,?,?)", [(k, now, s) for k, s in timings]
-            )
+        self._pending_timings.extend((k, now, s) for k, s in (e.timing for e in events if e.timing is not None))
+        if self._pending_timings and now - self._pending_timings[0][1] >= TIMINGS_FLUSH_SECONDS:
+            self._flush_timings()
         return stored
 
     def _moved(self, priority: int, before: JobState | None, after: JobState) -> None:
