@@ -4,6 +4,7 @@ client sends is one round trip."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -65,6 +66,33 @@ async def test_a_state_change_of_a_job_this_process_runs_is_one_write(store: Red
     assert sent[0] == 1  # compared with the record as this process wrote it: no read first
     done = await store.get(job.id)
     assert done is not None and done.state is JobState.SUCCEEDED and done.result == b"done"
+
+
+async def test_state_changes_made_in_one_loop_turn_share_one_write(store: RedisJobStore, sent: list[int]) -> None:
+    """Jobs that finish together (a dispatcher's slots ending in the same turn) send their writes as one pipeline;
+    each gets its own outcome: the one cancelled elsewhere meanwhile is refused, the others are written."""
+    jobs = [(await create(store, NOOP, "ann", NOW + i))[0] for i in range(5)]
+    claimed = await store.claim(worker="w", now=NOW, lease_seconds=10, limit=5, start=core.starter("w", NOW, 10))
+    other = RedisJobStore(await require_redis(), ChangeFeed(), prefix=store.prefix)
+    try:
+        await other.transition(jobs[2].id, None, lambda j: core.cancel(j, "elsewhere", NOW + 1, 60.0), NOW + 1)
+    finally:
+        await other.close()
+    sent[0] = 0
+    outcomes = await asyncio.gather(
+        *(
+            store.transition(job.id, job.fence, lambda j: core.succeed(j, b"done", NOW + 2, 60.0), NOW + 2)
+            for job in claimed
+        ),
+        return_exceptions=True,
+    )
+    # one pipeline for all five, then the refused one reads the record and finds its attempt superseded
+    assert sent[0] == 2
+    assert [type(o) for o in outcomes].count(core.StaleAttempt) == 1 and isinstance(outcomes[2], core.StaleAttempt)
+    states = [(await store.get(job.id)) for job in jobs]
+    assert [s.state if s else None for s in states] == [JobState.SUCCEEDED] * 2 + [JobState.CANCELLED] + [
+        JobState.SUCCEEDED
+    ] * 2
 
 
 async def test_any_other_state_change_is_one_read_and_one_write(store: RedisJobStore, sent: list[int]) -> None:

@@ -42,6 +42,7 @@ from services.scheduler.store import redis_claim as claiming
 from services.scheduler.store import redis_scripts as scripts
 from services.scheduler.store.base import TIMING_SAMPLES, Change
 from services.scheduler.store.redis_admission import RedisAdmission
+from services.scheduler.store.redis_coalesce import CoalescedScript
 from services.scheduler.store.redis_guarded import GUARDED, Commands, Guards, Outcome
 from services.scheduler.store.redis_pool import PoolLimits, open_client, trim_forever
 from services.scheduler.store.redis_relay import ChangeRelay
@@ -85,7 +86,7 @@ class RedisJobStore(RedisAdmission):
         # (they wait on the ChangeFeed), and the one subscription of the relay holds one for good.
         self._redis, self.pool = open_client(clean, limits or PoolLimits(), socket_connect_timeout=5.0)
         self._trimmer: asyncio.Task[None] | None = None
-        self._guarded = self._redis.register_script(GUARDED)
+        self._guarded = CoalescedScript(self._redis, self._redis.register_script(GUARDED))
         self._claim = self._redis.register_script(claiming.CLAIM)
         # Records of queued jobs this process wrote or peeked at: the claims it can start in one round trip.
         self._queued = claiming.QueuedRecords()

@@ -109,7 +109,7 @@ class RedisAdmission:
 
     keys: scripts.Keys
     _redis: aioredis.Redis
-    _guarded: Any  # the registered GUARDED script
+    _guarded: Any  # the registered GUARDED script (its calls of one loop turn go in one round trip)
     _relay: ChangeRelay
     _owner_locks: dict[str, asyncio.Lock]
     _queued: QueuedRecords  # records of queued jobs as written: their claim can start them in one round trip
