@@ -51,6 +51,8 @@ TECH_NOUNS = frozenset(
 DEFAULT_PROSE_WINDOW = 3
 SENTENCE_ENDS = frozenset({".", ";", "!", "?"})
 STEM_LENGTH = 5
+# Endings taken off a word before its stem is cut (longest first).
+INFLECTIONS = ("ings", "ments", "ing", "ment", "ies", "ied", "ed", "es", "s")
 # What may follow a shared stem for two words to be one word ("teach" / "teaching", "document" /
 # "documentation"), so that "sales" is not "Salesforce" and "interaction" is not "interior".
 SUFFIXES = frozenset(
@@ -127,8 +129,21 @@ def blank_tokenizer() -> Any:
 
 
 def stem(word: str) -> str:
-    """A truncation stem: "administered", "administration" -> "admin"; "medications" -> "medic"."""
-    return word.casefold()[:STEM_LENGTH]
+    """A truncation stem of a word without its inflection: "administered", "administration" -> "admin";
+    "plans", "planning" -> "plan"; "care", "caring" -> "car", so that a short word and its forms share a stem."""
+    word = word.casefold()
+    for suffix in INFLECTIONS:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            if suffix in ("ies", "ied"):
+                word = word[:-3] + "y"  # "copies" -> "copy"
+            elif suffix == "es" and not word.endswith(("ses", "xes", "zes", "ches", "shes")):
+                word = word[:-1]  # "notes" -> "note", but "classes" -> "class"
+            elif suffix != "s" or not word.endswith("ss"):
+                word = word[: -len(suffix)]
+            break
+    if len(word) >= 4 and word[-1] == word[-2] and word[-1] not in "aeiouls":
+        word = word[:-1]  # "planning" -> "plann" -> "plan"
+    return word.removesuffix("e")[:STEM_LENGTH]
 
 
 @functools.lru_cache(maxsize=65536)
@@ -139,6 +154,10 @@ def same_word(word: str, other: str) -> bool:
     if b.startswith(a):
         rest = b[len(a) :]
         return rest in SUFFIXES or (rest[:1] == a[-1:] and rest[1:] in SUFFIXES)
+    # A final "e" or "y" gives way to the suffix: "manage" / "managing", "family" / "families".
+    if a[-1:] in ("e", "y") and len(a) >= 4 and b.startswith(a[:-1]):
+        rest = b[len(a) - 1 :]
+        return rest in SUFFIXES if a[-1] == "e" else rest in {"ies", "ied", "ier", "iers"}
     shared = 0
     for x, y in zip(a, b, strict=False):
         if x != y:
