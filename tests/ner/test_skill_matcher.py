@@ -170,3 +170,10 @@ def test_short_words_and_their_forms_share_a_stem(skill_matcher: VocabularyMatch
     assert "Territory Planning" in prose
     prose = {h.name for h in skill_matcher.analyse(["Communicate regularly with families."])[0].hits}
     assert "Parent Communication" in prose
+
+
+def test_coordinated_modifiers_share_their_head(skill_matcher: VocabularyMatcher) -> None:
+    found = names(skill_matcher, "Strong written and verbal communication skills.")
+    assert {"Written Communication", "Verbal Communication"} <= set(found)
+    # A verb after the conjunction starts a new clause: "insurance" and "billing" share nothing.
+    assert "Medical Billing" not in names(skill_matcher, "Verified insurance and handled billing questions.")
