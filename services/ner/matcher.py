@@ -14,7 +14,6 @@ Built once per process and shared; spaCy objects are not documented as thread-sa
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import re
@@ -32,7 +31,9 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from services.common.taxonomy import Occupation, Skill, Taxonomy, load_occupations, load_taxonomy
+from services.ner.coordination import coordinated_spans
 from services.ner.core import GENERIC_WORDS, SkillMatch, SkillRef, TextAnalysis
+from services.ner.words import content_words, same_word, stem
 
 log = logging.getLogger(__name__)
 
@@ -50,15 +51,6 @@ TECH_NOUNS = frozenset(
 )  # fmt: skip
 DEFAULT_PROSE_WINDOW = 3
 SENTENCE_ENDS = frozenset({".", ";", "!", "?"})
-STEM_LENGTH = 5
-# What may follow a shared stem for two words to be one word ("teach" / "teaching", "document" /
-# "documentation"), so that "sales" is not "Salesforce" and "interaction" is not "interior".
-SUFFIXES = frozenset(
-    {
-        "", "s", "es", "ed", "d", "ing", "ings", "er", "ers", "ion", "ions", "ation", "ations", "ment", "ments",
-        "al", "ally", "ly", "ive", "ity", "ize", "ise", "ized", "ised", "e", "or", "ors", "ance", "ence", "ic", "y",
-    }
-)  # fmt: skip
 # Punctuation that separates a phrase from the next: prose words on both sides of it are not one phrase
 # ("Design, Puget Sound"; "Engineer - Platform").
 PHRASE_BREAKS = frozenset({",", ":", "(", ")", "|", "\u2013", "\u2014", "/"})
@@ -124,32 +116,6 @@ def blank_tokenizer() -> Any:
     tokenizer.suffix_search = spacy.util.compile_suffix_regex(suffixes).search
     tokenizer.rules = {key: value for key, value in tokenizer.rules.items() if not re.fullmatch(r"[A-Za-z]\.", key)}
     return nlp
-
-
-def stem(word: str) -> str:
-    """A truncation stem: "administered", "administration" -> "admin"; "medications" -> "medic"."""
-    return word.casefold()[:STEM_LENGTH]
-
-
-@functools.lru_cache(maxsize=65536)
-def same_word(word: str, other: str) -> bool:
-    """Whether two words that share a stem are forms of one word: one is the other plus a suffix (a doubled
-    consonant allowed: "plan" / "planning"), or they share six letters ("administer" / "administration")."""
-    a, b = sorted((word.casefold(), other.casefold()), key=len)
-    if b.startswith(a):
-        rest = b[len(a) :]
-        return rest in SUFFIXES or (rest[:1] == a[-1:] and rest[1:] in SUFFIXES)
-    shared = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        shared += 1
-    return shared >= 6
-
-
-def content_words(text: str) -> list[str]:
-    """Words of a name that carry meaning (not stop words, not one letter)."""
-    return [w for w in re.findall(r"[A-Za-z][A-Za-z+#]*", text) if len(w) > 1 and w.casefold() not in STOP_WORDS]
 
 
 class VocabularyMatcher:
@@ -261,6 +227,7 @@ class VocabularyMatcher:
 
     def _analyse_one(self, doc: Doc) -> TextAnalysis:
         phrases = self._phrase_hits(doc)
+        phrases += self._coordinated_hits(doc, {(h.skill_id, h.start_char) for h in phrases})
         covered = {(h.skill_id, i) for h in phrases for i in range(h.start_char, h.end_char)}
         prose = [h for h in self._prose_hits(doc) if (h.skill_id, h.start_char) not in covered]
         phrases = [h for h in phrases if not any(_part_of(h, p) for p in prose)]
@@ -284,26 +251,16 @@ class VocabularyMatcher:
                 if entry.guarded and not _in_skill_context(doc, start, end):
                     continue
                 spans.append(Span(doc, start, end, label=key))
+        return [_term_hit(self._terms[span.label], span) for span in filter_spans(spans)]
+
+    def _coordinated_hits(self, doc: Doc, found: set[tuple[str, int]]) -> list[SkillMatch]:
+        """Terms spelt by the first of two coordinated modifiers and their shared head ("written and verbal
+        communication" -> Written Communication); guarded terms need their own context and are left out."""
         hits = []
-        for span in filter_spans(spans):
-            entry = self._terms[span.label]
-            first, *others = entry.skills
-            hits.append(
-                SkillMatch(
-                    name=first.name,
-                    category=first.category,
-                    text=span.text,
-                    start_char=span.start_char,
-                    end_char=span.end_char,
-                    exact_case=entry.exact or span.text == entry.text,
-                    guarded=entry.guarded,
-                    skill_id=first.skill_id,
-                    field=first.field,
-                    gated=entry.gated,
-                    alternatives=tuple(SkillRef(s.name, s.skill_id, s.field, s.category) for s in others),
-                    next_word=doc[span.end].lower_ if span.end < len(doc) else "",
-                )
-            )
+        for key, start, end in coordinated_spans(doc, self._lower):
+            entry = self._terms[key]
+            if not entry.guarded and (entry.skills[0].skill_id, doc[start].idx) not in found:
+                hits.append(_term_hit(entry, doc[start:end], exact_case=False))
         return hits
 
     def _prose_hits(self, doc: Doc) -> list[SkillMatch]:
@@ -354,6 +311,26 @@ class VocabularyMatcher:
                     )
                 )
         return hits
+
+
+def _term_hit(entry: _Term, span: Span, *, exact_case: bool | None = None) -> SkillMatch:
+    """A phrase hit of a vocabulary term over a span of the text."""
+    first, *others = entry.skills
+    doc = span.doc
+    return SkillMatch(
+        name=first.name,
+        category=first.category,
+        text=span.text,
+        start_char=span.start_char,
+        end_char=span.end_char,
+        exact_case=(entry.exact or span.text == entry.text) if exact_case is None else exact_case,
+        guarded=entry.guarded,
+        skill_id=first.skill_id,
+        field=first.field,
+        gated=entry.gated,
+        alternatives=tuple(SkillRef(s.name, s.skill_id, s.field, s.category) for s in others),
+        next_word=doc[span.end].lower_ if span.end < len(doc) else "",
+    )
 
 
 def _part_of(hit: SkillMatch, prose: SkillMatch) -> bool:

@@ -156,3 +156,24 @@ def test_a_phrase_that_only_spells_part_of_a_prose_name_gives_way(skill_matcher:
     assert "Deposition Preparation" in hits and "Depositions" not in hits
     hits = {h.name for h in skill_matcher.analyse(["Administer medications, including IV medications."])[0].hits}
     assert {"Medication Administration", "IV Therapy"} <= hits
+
+
+def test_short_words_and_their_forms_share_a_stem(skill_matcher: VocabularyMatcher) -> None:
+    # A stem cut from the inflected word would split "plan" from "planning" and "family" from "families".
+    assert stem("plan") == stem("planning") == stem("plans")
+    assert stem("care") == stem("caring")
+    assert stem("copy") == stem("copies")
+    assert stem("class") == stem("classes") != stem("clasp")
+    assert same_word("manage", "managing") and same_word("family", "families")
+    assert not same_word("use", "useful")
+    prose = {h.name for h in skill_matcher.analyse(["You will plan your territory each quarter."])[0].hits}
+    assert "Territory Planning" in prose
+    prose = {h.name for h in skill_matcher.analyse(["Communicate regularly with families."])[0].hits}
+    assert "Parent Communication" in prose
+
+
+def test_coordinated_modifiers_share_their_head(skill_matcher: VocabularyMatcher) -> None:
+    found = names(skill_matcher, "Strong written and verbal communication skills.")
+    assert {"Written Communication", "Verbal Communication"} <= set(found)
+    # A verb after the conjunction starts a new clause: "insurance" and "billing" share nothing.
+    assert "Medical Billing" not in names(skill_matcher, "Verified insurance and handled billing questions.")

@@ -1,0 +1,39 @@
+"""Coordinated modifiers: "written and verbal communication" names Written Communication as well as Verbal
+Communication. The phrase matcher only sees the second ("verbal communication"); this reads the first modifier
+with the shared head ("written communication") and asks the same matcher."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from spacy.lang.en.stop_words import STOP_WORDS
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc
+
+CONJUNCTIONS = frozenset({"and", "or"})
+# How many words after the second modifier may belong to the shared head ("verbal communication skills").
+HEAD_WORDS = 4
+# A word ending in "-ed" after the conjunction is a verb, not a modifier ("verified insurance and handled billing
+# questions"), unless the first word is an adjective too ("manual and automated testing").
+ADJECTIVE_ENDINGS = ("al", "ic", "ive", "ed", "en", "ful", "ous", "ary", "ual", "ar", "ent", "ant", "ile")
+
+
+def coordinated_spans(doc: Doc, matcher: PhraseMatcher) -> Iterator[tuple[int, int, int]]:
+    """(match key, first token, end token) in `doc` of each term spelt by the first of two coordinated
+    modifiers and the head they share: "A and|or B head..." read as "A head...". The span runs from A to the
+    head's last word."""
+    for i in range(len(doc) - 3):
+        first, conjunction, second = doc[i], doc[i + 1], doc[i + 2]
+        if conjunction.lower_ not in CONJUNCTIONS or not (first.is_alpha and second.is_alpha):
+            continue
+        if first.lower_ in STOP_WORDS or second.lower_ in STOP_WORDS:
+            continue
+        if second.lower_.endswith("ed") and not first.lower_.endswith(ADJECTIVE_ENDINGS):
+            continue
+        head = doc[i + 3 : i + 3 + HEAD_WORDS]
+        reading = Doc(doc.vocab, words=[first.text, *[t.text for t in head]])
+        for key, start, end in matcher(reading):
+            # The term must start at the first modifier and take at least one head word; the head's words
+            # sit two tokens further on in the text.
+            if start == 0 and end >= 2:
+                yield key, i, i + 2 + end
