@@ -109,6 +109,9 @@ class TextAnalysis:
 
     hits: list[SkillMatch] = dataclasses.field(default_factory=list)
     occupations: list[tuple[str, str, int]] = dataclasses.field(default_factory=list)
+    # Weaker readings only a resume read for a job uses, and only for skills the job asks for: a term inside a
+    # longer one that won the overlap ("AWS" in "AWS S3"), a prose name spread over its sentence.
+    held: list[SkillMatch] = dataclasses.field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -291,10 +294,30 @@ def choose_meaning(hit: SkillMatch, field_name: str) -> SkillMatch | None:
     )
 
 
+def asked_meaning(hit: SkillMatch, asked: frozenset[str]) -> SkillMatch | None:
+    """The hit as a skill the paired job ad asks for, or None: a resume read for a given job keeps a field-gated
+    term, a shared term or a prose phrase its own field would not read, when its meaning is one the job asks for.
+    The job's own reading settled the term's meaning; the resume only has to show it."""
+    own = SkillRef(hit.name, hit.skill_id, hit.field, hit.category)
+    chosen = next((c for c in (own, *hit.alternatives) if c.skill_id and c.skill_id in asked), None)
+    if chosen is None:
+        return None
+    return dataclasses.replace(
+        hit, name=chosen.name, category=chosen.category, skill_id=chosen.skill_id, field=chosen.field, alternatives=()
+    )
+
+
 def read_document(
-    text: str, kind: DocumentKind, analysis: TextAnalysis, entities: Sequence[EntitySpan], *, truncated: bool = False
+    text: str,
+    kind: DocumentKind,
+    analysis: TextAnalysis,
+    entities: Sequence[EntitySpan],
+    *,
+    truncated: bool = False,
+    asked: frozenset[str] = frozenset(),
 ) -> DocumentSkills:
-    """The skills of one text in context: its field, its organisations, its sections (see `context`)."""
+    """The skills of one text in context: its field, its organisations, its sections (see `context`). `asked`
+    holds the skill ids of the job ad a resume is read for (see `asked_meaning`)."""
     organisations = [
         (e.start_char, e.end_char)
         for e in entities
@@ -311,7 +334,8 @@ def read_document(
     sentences = context.Sentences(text)
     kept: list[SkillMatch] = []
     optional: list[bool] = []
-    for hit in analysis.hits:
+    held = [m for h in analysis.held if (m := asked_meaning(h, asked)) is not None] if asked and not job else []
+    for hit in sorted([*analysis.hits, *held], key=lambda h: h.start_char):
         if (
             context.inside_organisation(hit.start_char, hit.end_char, organisations)
             or context.is_role_noun(hit.text, hit.next_word)
@@ -322,7 +346,7 @@ def read_document(
             or (job and context.is_blurb_sentence(sentences, sections, hit.start_char))
         ):
             continue
-        chosen = choose_meaning(hit, field_name)
+        chosen = choose_meaning(hit, field_name) or (asked_meaning(hit, asked) if not job else None)
         if chosen is None:
             continue
         kept.append(chosen)
@@ -402,15 +426,30 @@ class NerCore:
                 self._cache.put(text, (ents, analysis))
         return [found[text] for text in texts]
 
-    def extract_skills(self, texts: Sequence[str], kinds: Sequence[DocumentKind] | None = None) -> list[DocumentSkills]:
-        """Skills of each text read in context, in input order; texts without a kind are read as resumes."""
+    def extract_skills(
+        self, texts: Sequence[str], kinds: Sequence[DocumentKind] | None = None, *, guided: bool = False
+    ) -> list[DocumentSkills]:
+        """Skills of each text read in context, in input order; texts without a kind are read as resumes.
+
+        `guided`: the texts are one application, so each resume is read knowing the skills its job ads ask for
+        (`asked_meaning`); otherwise every text is read on its own.
+        """
         prepared, truncated = self._prepare(texts)
         kinds = list(kinds or [])
         kinds += [DocumentKind.RESUME] * (len(prepared) - len(kinds))
+        analysed = self._analyse(prepared)
+        jobs = {
+            i: read_document(prepared[i], kinds[i], analysed[i][1], analysed[i][0], truncated=truncated[i])
+            for i, kind in enumerate(kinds)
+            if kind is DocumentKind.JOB_DESCRIPTION
+        }
+        asked = frozenset(s.skill_id for doc in jobs.values() for s in doc.skills if s.skill_id) if guided else None
         return [
-            read_document(text, kind, analysis, ents, truncated=cut)
-            for text, kind, (ents, analysis), cut in zip(
-                prepared, kinds, self._analyse(prepared), truncated, strict=True
+            jobs[i]
+            if i in jobs
+            else read_document(text, kind, analysis, ents, truncated=cut, asked=asked or frozenset())
+            for i, (text, kind, (ents, analysis), cut) in enumerate(
+                zip(prepared, kinds, analysed, truncated, strict=True)
             )
         ]
 

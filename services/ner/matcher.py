@@ -50,6 +50,9 @@ TECH_NOUNS = frozenset(
     }
 )  # fmt: skip
 DEFAULT_PROSE_WINDOW = 3
+# For a skill the job asks for, a resume sentence that holds every word of its name shows it: the job's own
+# wording settled what the words mean, so the short window that guards unprompted reading is widened.
+GUIDED_PROSE_WINDOW = 8
 SENTENCE_ENDS = frozenset({".", ";", "!", "?"})
 # Punctuation that separates a phrase from the next: prose words on both sides of it are not one phrase
 # ("Design, Puget Sound"; "Engineer - Platform").
@@ -226,10 +229,12 @@ class VocabularyMatcher:
             return [self._analyse_one(doc) for doc in self._nlp.tokenizer.pipe(texts)]
 
     def _analyse_one(self, doc: Doc) -> TextAnalysis:
-        phrases = self._phrase_hits(doc)
+        phrases, nested = self._phrase_hits(doc)
         phrases += self._coordinated_hits(doc, {(h.skill_id, h.start_char) for h in phrases})
         covered = {(h.skill_id, i) for h in phrases for i in range(h.start_char, h.end_char)}
-        prose = [h for h in self._prose_hits(doc) if (h.skill_id, h.start_char) not in covered]
+        prose = [h for h in self._prose_hits(doc, self.prose_window) if (h.skill_id, h.start_char) not in covered]
+        known = {h.skill_id for h in [*phrases, *prose]}
+        spread = [h for h in self._prose_hits(doc, GUIDED_PROSE_WINDOW) if h.skill_id not in known]
         phrases = [h for h in phrases if not any(_part_of(h, p) for p in prose)]
         occupations: Counter[str] = Counter()
         fields: dict[str, str] = {}
@@ -241,9 +246,11 @@ class VocabularyMatcher:
         return TextAnalysis(
             hits=sorted([*phrases, *prose], key=lambda h: h.start_char),
             occupations=[(name, fields[name], count) for name, count in occupations.most_common()],
+            held=[h for h in [*nested, *spread] if h.skill_id not in known],
         )
 
-    def _phrase_hits(self, doc: Doc) -> list[SkillMatch]:
+    def _phrase_hits(self, doc: Doc) -> tuple[list[SkillMatch], list[SkillMatch]]:
+        """Hits after overlaps are resolved, and the shorter terms that lost to a longer one."""
         spans: list[Span] = []
         for matcher in (self._lower, self._orth):
             for key, start, end in matcher(doc):
@@ -251,7 +258,10 @@ class VocabularyMatcher:
                 if entry.guarded and not _in_skill_context(doc, start, end):
                     continue
                 spans.append(Span(doc, start, end, label=key))
-        return [_term_hit(self._terms[span.label], span) for span in filter_spans(spans)]
+        kept = filter_spans(spans)
+        won = {(span.start, span.end) for span in kept}
+        nested = [span for span in spans if (span.start, span.end) not in won]
+        return [_term_hit(self._terms[s.label], s) for s in kept], [_term_hit(self._terms[s.label], s) for s in nested]
 
     def _coordinated_hits(self, doc: Doc, found: set[tuple[str, int]]) -> list[SkillMatch]:
         """Terms spelt by the first of two coordinated modifiers and their shared head ("written and verbal
@@ -263,8 +273,7 @@ class VocabularyMatcher:
                 hits.append(_term_hit(entry, doc[start:end], exact_case=False))
         return hits
 
-    def _prose_hits(self, doc: Doc) -> list[SkillMatch]:
-        window = self.prose_window
+    def _prose_hits(self, doc: Doc, window: int) -> list[SkillMatch]:
         sentence = 0
         tokens: list[tuple[int, str, int, str]] = []  # token index, stem, sentence number, lower-case text
         for token in doc:

@@ -7,6 +7,7 @@ health checks. Domain errors (InvalidArgument) propagate and the shared intercep
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 
 import grpc
@@ -42,7 +43,9 @@ class NerServicer(ner_service_pb2_grpc.NerServiceServicer):
         context: grpc.aio.ServicerContext,  # type: ignore[type-arg]
     ) -> ner_service_pb2.ExtractSkillsResponse:
         kinds = [_KINDS.get(kind, DocumentKind.RESUME) for kind in request.kinds]
-        documents = await asyncio.to_thread(self._core.extract_skills, list(request.texts), kinds)
+        documents = await asyncio.to_thread(
+            functools.partial(self._core.extract_skills, guided=request.read_for_job), list(request.texts), kinds
+        )
         return ner_service_pb2.ExtractSkillsResponse(documents=[_skills_to_proto(d) for d in documents])
 
 

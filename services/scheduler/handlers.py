@@ -137,7 +137,10 @@ async def recognize_entities(c: StageClients, a: Analysis, report: StageReport) 
 async def extract_skills(c: StageClients, a: Analysis, report: StageReport) -> None:
     kinds = [ner_service_pb2.DOCUMENT_KIND_RESUME, ner_service_pb2.DOCUMENT_KIND_JOB_DESCRIPTION]
     skills = await c.call(
-        Stage.SKILL_EXTRACTION, c.ner.ExtractSkills, ner_service_pb2.ExtractSkillsRequest(texts=a.texts, kinds=kinds)
+        Stage.SKILL_EXTRACTION,
+        c.ner.ExtractSkills,
+        # One application: the resume is read knowing what the job ad asks for (see the NER service).
+        ner_service_pb2.ExtractSkillsRequest(texts=a.texts, kinds=kinds, read_for_job=True),
     )
     found = (len(skills.documents[0].skills), len(skills.documents[1].skills))
     a.resume_skills = most_certain(list(skills.documents[0].skills), MAX_COMPARED_SKILLS)

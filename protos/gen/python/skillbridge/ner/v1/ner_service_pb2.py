@@ -24,15 +24,15 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$skillbridge/ner/v1/ner_service.proto\x12\x12skillbridge.ner.v1\"\'\n\x16\x45xtractEntitiesRequest\x12\r\n\x05texts\x18\x01 \x03(\t\"R\n\x17\x45xtractEntitiesResponse\x12\x37\n\tdocuments\x18\x01 \x03(\x0b\x32$.skillbridge.ner.v1.DocumentEntities\"S\n\x10\x44ocumentEntities\x12,\n\x08\x65ntities\x18\x01 \x03(\x0b\x32\x1a.skillbridge.ner.v1.Entity\x12\x11\n\ttruncated\x18\x02 \x01(\x08\"[\n\x06\x45ntity\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\x12\n\nstart_char\x18\x03 \x01(\x05\x12\x10\n\x08\x65nd_char\x18\x04 \x01(\x05\x12\x0e\n\x06source\x18\x05 \x01(\t\"V\n\x14\x45xtractSkillsRequest\x12\r\n\x05texts\x18\x01 \x03(\t\x12/\n\x05kinds\x18\x02 \x03(\x0e\x32 .skillbridge.ner.v1.DocumentKind\"N\n\x15\x45xtractSkillsResponse\x12\x35\n\tdocuments\x18\x01 \x03(\x0b\x32\".skillbridge.ner.v1.DocumentSkills\"{\n\x0e\x44ocumentSkills\x12\x32\n\x06skills\x18\x01 \x03(\x0b\x32\".skillbridge.ner.v1.ExtractedSkill\x12\x11\n\ttruncated\x18\x02 \x01(\x08\x12\r\n\x05\x66ield\x18\x03 \x01(\t\x12\x13\n\x0boccupations\x18\x04 \x03(\t\"\xab\x01\n\x0e\x45xtractedSkill\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x02 \x01(\t\x12\x10\n\x08mentions\x18\x03 \x03(\t\x12\r\n\x05\x63ount\x18\x04 \x01(\x05\x12\x12\n\nconfidence\x18\x05 \x01(\x01\x12\x10\n\x08skill_id\x18\x06 \x01(\t\x12\x10\n\x08required\x18\x07 \x01(\x08\x12\x10\n\x08\x65vidence\x18\x08 \x01(\t\x12\x0e\n\x06method\x18\t \x01(\t*j\n\x0c\x44ocumentKind\x12\x1d\n\x19\x44OCUMENT_KIND_UNSPECIFIED\x10\x00\x12\x18\n\x14\x44OCUMENT_KIND_RESUME\x10\x01\x12!\n\x1d\x44OCUMENT_KIND_JOB_DESCRIPTION\x10\x02\x32\xde\x01\n\nNerService\x12j\n\x0f\x45xtractEntities\x12*.skillbridge.ner.v1.ExtractEntitiesRequest\x1a+.skillbridge.ner.v1.ExtractEntitiesResponse\x12\x64\n\rExtractSkills\x12(.skillbridge.ner.v1.ExtractSkillsRequest\x1a).skillbridge.ner.v1.ExtractSkillsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$skillbridge/ner/v1/ner_service.proto\x12\x12skillbridge.ner.v1\"\'\n\x16\x45xtractEntitiesRequest\x12\r\n\x05texts\x18\x01 \x03(\t\"R\n\x17\x45xtractEntitiesResponse\x12\x37\n\tdocuments\x18\x01 \x03(\x0b\x32$.skillbridge.ner.v1.DocumentEntities\"S\n\x10\x44ocumentEntities\x12,\n\x08\x65ntities\x18\x01 \x03(\x0b\x32\x1a.skillbridge.ner.v1.Entity\x12\x11\n\ttruncated\x18\x02 \x01(\x08\"[\n\x06\x45ntity\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\x12\n\nstart_char\x18\x03 \x01(\x05\x12\x10\n\x08\x65nd_char\x18\x04 \x01(\x05\x12\x0e\n\x06source\x18\x05 \x01(\t\"l\n\x14\x45xtractSkillsRequest\x12\r\n\x05texts\x18\x01 \x03(\t\x12/\n\x05kinds\x18\x02 \x03(\x0e\x32 .skillbridge.ner.v1.DocumentKind\x12\x14\n\x0cread_for_job\x18\x03 \x01(\x08\"N\n\x15\x45xtractSkillsResponse\x12\x35\n\tdocuments\x18\x01 \x03(\x0b\x32\".skillbridge.ner.v1.DocumentSkills\"{\n\x0e\x44ocumentSkills\x12\x32\n\x06skills\x18\x01 \x03(\x0b\x32\".skillbridge.ner.v1.ExtractedSkill\x12\x11\n\ttruncated\x18\x02 \x01(\x08\x12\r\n\x05\x66ield\x18\x03 \x01(\t\x12\x13\n\x0boccupations\x18\x04 \x03(\t\"\xab\x01\n\x0e\x45xtractedSkill\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x02 \x01(\t\x12\x10\n\x08mentions\x18\x03 \x03(\t\x12\r\n\x05\x63ount\x18\x04 \x01(\x05\x12\x12\n\nconfidence\x18\x05 \x01(\x01\x12\x10\n\x08skill_id\x18\x06 \x01(\t\x12\x10\n\x08required\x18\x07 \x01(\x08\x12\x10\n\x08\x65vidence\x18\x08 \x01(\t\x12\x0e\n\x06method\x18\t \x01(\t*j\n\x0c\x44ocumentKind\x12\x1d\n\x19\x44OCUMENT_KIND_UNSPECIFIED\x10\x00\x12\x18\n\x14\x44OCUMENT_KIND_RESUME\x10\x01\x12!\n\x1d\x44OCUMENT_KIND_JOB_DESCRIPTION\x10\x02\x32\xde\x01\n\nNerService\x12j\n\x0f\x45xtractEntities\x12*.skillbridge.ner.v1.ExtractEntitiesRequest\x1a+.skillbridge.ner.v1.ExtractEntitiesResponse\x12\x64\n\rExtractSkills\x12(.skillbridge.ner.v1.ExtractSkillsRequest\x1a).skillbridge.ner.v1.ExtractSkillsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'skillbridge.ner.v1.ner_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_DOCUMENTKIND']._serialized_start=830
-  _globals['_DOCUMENTKIND']._serialized_end=936
+  _globals['_DOCUMENTKIND']._serialized_start=852
+  _globals['_DOCUMENTKIND']._serialized_end=958
   _globals['_EXTRACTENTITIESREQUEST']._serialized_start=60
   _globals['_EXTRACTENTITIESREQUEST']._serialized_end=99
   _globals['_EXTRACTENTITIESRESPONSE']._serialized_start=101
@@ -42,13 +42,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ENTITY']._serialized_start=270
   _globals['_ENTITY']._serialized_end=361
   _globals['_EXTRACTSKILLSREQUEST']._serialized_start=363
-  _globals['_EXTRACTSKILLSREQUEST']._serialized_end=449
-  _globals['_EXTRACTSKILLSRESPONSE']._serialized_start=451
-  _globals['_EXTRACTSKILLSRESPONSE']._serialized_end=529
-  _globals['_DOCUMENTSKILLS']._serialized_start=531
-  _globals['_DOCUMENTSKILLS']._serialized_end=654
-  _globals['_EXTRACTEDSKILL']._serialized_start=657
-  _globals['_EXTRACTEDSKILL']._serialized_end=828
-  _globals['_NERSERVICE']._serialized_start=939
-  _globals['_NERSERVICE']._serialized_end=1161
+  _globals['_EXTRACTSKILLSREQUEST']._serialized_end=471
+  _globals['_EXTRACTSKILLSRESPONSE']._serialized_start=473
+  _globals['_EXTRACTSKILLSRESPONSE']._serialized_end=551
+  _globals['_DOCUMENTSKILLS']._serialized_start=553
+  _globals['_DOCUMENTSKILLS']._serialized_end=676
+  _globals['_EXTRACTEDSKILL']._serialized_start=679
+  _globals['_EXTRACTEDSKILL']._serialized_end=850
+  _globals['_NERSERVICE']._serialized_start=961
+  _globals['_NERSERVICE']._serialized_end=1183
 # @@protoc_insertion_point(module_scope)

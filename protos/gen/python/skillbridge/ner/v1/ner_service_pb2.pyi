@@ -165,6 +165,13 @@ class ExtractSkillsRequest(_message.Message):
 
     TEXTS_FIELD_NUMBER: _builtins.int
     KINDS_FIELD_NUMBER: _builtins.int
+    READ_FOR_JOB_FIELD_NUMBER: _builtins.int
+    read_for_job: _builtins.bool
+    """True when the texts are one application (a resume and the job ad it answers): each resume is then also read
+    for the skills the request's job ads ask for, so a term or phrase its own reading would leave out (outside
+    its field, inside a longer term, spread over a sentence) counts when it names such a skill. False (the
+    default) reads every text on its own.
+    """
     @_builtins.property
     def texts(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """The texts, each analysed on its own."""
@@ -178,10 +185,11 @@ class ExtractSkillsRequest(_message.Message):
         *,
         texts: _abc.Iterable[_builtins.str] | None = ...,
         kinds: _abc.Iterable[Global___DocumentKind.ValueType] | None = ...,
+        read_for_job: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["kinds", b"kinds", "texts", b"texts"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kinds", b"kinds", "read_for_job", b"read_for_job", "texts", b"texts"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,0 +1,75 @@
+"""A resume read for a job ad (`ExtractSkills` with `read_for_job`): the job's skills are looked for in the resume
+with the knowledge that the job asks for them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from services.ner.core import DocumentKind, EntitySpan, NerCore, SkillMatch, TextAnalysis, read_document
+from services.ner.matcher import VocabularyMatcher
+
+AWS = "skillbridge:amazon-web-services"
+
+
+class NoEntities:
+    source = "none"
+
+    def entities(self, texts: Sequence[str]) -> list[list[EntitySpan]]:
+        return [[] for _ in texts]
+
+
+def gated(name: str, text: str, mention: str, *, field: str = "sales") -> SkillMatch:
+    start = text.index(mention)
+    return SkillMatch(name, "Cat", mention, start, start + len(mention), skill_id=name, field=field, gated=True)
+
+
+def test_a_field_gated_term_counts_in_a_resume_read_for_a_job_that_asks_for_it() -> None:
+    text = "Nurse. Closing the month with the charge nurse."
+    hits = [gated("Contract Closing", text, "Closing")]
+    alone = read_document(text, DocumentKind.RESUME, TextAnalysis(hits=hits), [])
+    assert alone.skills == []
+    asked = read_document(text, DocumentKind.RESUME, TextAnalysis(hits=hits), [], asked=frozenset({"Contract Closing"}))
+    assert [s.name for s in asked.skills] == ["Contract Closing"]
+    assert asked.skills[0].evidence == "Closing the month with the charge nurse."
+    # Only the skills the job asks for, and only in a resume.
+    other = read_document(text, DocumentKind.RESUME, TextAnalysis(hits=hits), [], asked=frozenset({"SQL"}))
+    assert other.skills == []
+    job = read_document(
+        text, DocumentKind.JOB_DESCRIPTION, TextAnalysis(hits=hits), [], asked=frozenset({"Contract Closing"})
+    )
+    assert job.skills == []
+
+
+def test_held_readings_count_only_for_asked_skills_and_keep_the_exclusions() -> None:
+    text = "Worked with product owners. Used AWS S3."
+    held = [
+        gated("AWS", text, "AWS", field="cloud-devops"),
+        gated("Product Owner", text, "product owners", field="software"),
+    ]
+    analysis = TextAnalysis(hits=[], held=held)
+    assert read_document(text, DocumentKind.RESUME, analysis, []).skills == []
+    asked = read_document(text, DocumentKind.RESUME, analysis, [], asked=frozenset({"AWS", "Product Owner"}))
+    assert [s.name for s in asked.skills] == ["AWS"]  # a role noun stays a role noun
+
+
+def test_a_term_inside_a_longer_one_shows_the_skill_the_job_asks_for(skill_matcher: VocabularyMatcher) -> None:
+    core = NerCore(skills=skill_matcher, entities=NoEntities(), max_text_chars=10_000)
+    texts = ["Data scientist. Tools: Python, Docker, AWS S3.", "Requirements\n- Python and AWS.\n"]
+    kinds = [DocumentKind.RESUME, DocumentKind.JOB_DESCRIPTION]
+    alone, job = core.extract_skills(texts, kinds)
+    assert AWS in {s.skill_id for s in job.skills} and AWS not in {s.skill_id for s in alone.skills}
+    guided, guided_job = core.extract_skills(texts, kinds, guided=True)
+    assert AWS in {s.skill_id for s in guided.skills}
+    assert guided_job == job  # the job ad is read as before
+
+
+def test_a_prose_name_spread_over_a_sentence_shows_an_asked_skill(skill_matcher: VocabularyMatcher) -> None:
+    core = NerCore(skills=skill_matcher, entities=NoEntities(), max_text_chars=10_000)
+    resume = "Commercial counsel. I draft and negotiate software license and SaaS subscription agreements."
+    texts = [resume, "Requirements\n- Strong contract drafting.\n"]
+    kinds = [DocumentKind.RESUME, DocumentKind.JOB_DESCRIPTION]
+    alone, job = core.extract_skills(texts, kinds)
+    assert "Contract Drafting" in {s.name for s in job.skills}
+    assert "Contract Drafting" not in {s.name for s in alone.skills}
+    guided, _ = core.extract_skills(texts, kinds, guided=True)
+    assert "Contract Drafting" in {s.name for s in guided.skills}
