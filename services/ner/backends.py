@@ -20,7 +20,7 @@ from typing import Any
 import spacy
 from thinc.api import NumpyOps
 
-from services.ner.core import EntitySpan
+from services.ner.model import EntitySpan
 
 log = logging.getLogger(__name__)
 

@@ -32,7 +32,8 @@ from spacy.util import filter_spans
 
 from services.common.taxonomy import Occupation, Skill, Taxonomy, load_occupations, load_taxonomy
 from services.ner.coordination import coordinated_spans
-from services.ner.core import GENERIC_WORDS, SkillMatch, SkillRef, TextAnalysis
+from services.ner.core import GENERIC_WORDS
+from services.ner.model import SkillMatch, SkillRef, TextAnalysis
 from services.ner.words import content_words, same_word, stem
 
 log = logging.getLogger(__name__)

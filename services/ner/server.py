@@ -10,8 +10,9 @@ from skillbridge.ner.v1 import ner_service_pb2, ner_service_pb2_grpc
 from services.common.observability import Observability
 from services.common.server import RunningServer, create_server, serve_service
 from services.ner.backends import SpacyNer
-from services.ner.core import EntityRecognizer, NerCore, VocabularyFinder
+from services.ner.core import NerCore
 from services.ner.matcher import VocabularyMatcher
+from services.ner.model import EntityRecognizer, VocabularyFinder
 from services.ner.servicer import NerServicer
 from services.ner.settings import NerSettings
 

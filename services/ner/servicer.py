@@ -14,7 +14,8 @@ import grpc
 from skillbridge.ner.v1 import ner_service_pb2, ner_service_pb2_grpc
 
 from services.common.batching import BatchRunner
-from services.ner.core import DocumentEntities, DocumentKind, DocumentSkills, NerCore, validate_texts
+from services.ner.core import NerCore, validate_texts
+from services.ner.model import DocumentEntities, DocumentKind, DocumentSkills
 
 log = logging.getLogger(__name__)
 

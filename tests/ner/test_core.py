@@ -9,12 +9,7 @@ import pytest
 from services.common.errors import InvalidArgument
 from services.ner.core import (
     MAX_BATCH_TEXTS,
-    DocumentKind,
-    EntitySpan,
     NerCore,
-    SkillMatch,
-    SkillRef,
-    TextAnalysis,
     aggregate_skills,
     choose_meaning,
     combined_confidence,
@@ -23,6 +18,7 @@ from services.ner.core import (
     truncate,
     validate_texts,
 )
+from services.ner.model import DocumentKind, EntitySpan, SkillMatch, SkillRef, TextAnalysis
 from services.ner.recent import RecentTexts
 
 

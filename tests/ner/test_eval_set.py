@@ -11,8 +11,9 @@ import json
 import logging
 
 from services.common.settings import REPO_ROOT
-from services.ner.core import DocumentKind, read_document
+from services.ner.core import read_document
 from services.ner.matcher import VocabularyMatcher
+from services.ner.model import DocumentKind
 from tests.eval.dataset import GoldSkill
 from tests.eval.scoring import Counts, match_skills
 

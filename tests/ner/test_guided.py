@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from services.ner.core import DocumentKind, EntitySpan, NerCore, SkillMatch, TextAnalysis, read_document
+from services.ner.core import NerCore, read_document
 from services.ner.matcher import VocabularyMatcher
+from services.ner.model import DocumentKind, EntitySpan, SkillMatch, TextAnalysis
 
 AWS = "skillbridge:amazon-web-services"
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from services.ner.core import DocumentKind, aggregate_skills, read_document
+from services.ner.core import aggregate_skills, read_document
 from services.ner.matcher import VocabularyMatcher, content_words, same_word, stem, strict_variants, term_variants
+from services.ner.model import DocumentKind
 
 
 def names(matcher: VocabularyMatcher, text: str) -> list[str]:
