@@ -3,6 +3,7 @@ so every b-tree a change touches costs a page per commit."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import struct
 from functools import partial
@@ -80,3 +81,18 @@ async def test_stage_timings_are_written_together_and_read_back_whole(tmp_path: 
         await reopened.close()
     assert timings["job:course_recommendation"].samples == 1
     assert all(timings[f"stage:{s.value}"].samples == 1 for s in stages)
+
+
+async def test_timings_held_back_by_a_rolled_back_transaction_go_with_it(tmp_path: Path) -> None:
+    store = SqliteJobStore(tmp_path / "jobs.db", ChangeFeed())
+    try:
+        with store._tx():
+            store._pending_timings.append(("stage:kept", NOW, 1.0))
+        with contextlib.suppress(RuntimeError), store._tx():
+            store._pending_timings.append(("stage:flushed", NOW, 2.0))
+            store._flush_timings()  # written inside the transaction, then rolled back with it
+            store._pending_timings.append(("stage:after", NOW, 3.0))
+            raise RuntimeError("the transaction fails")
+        assert set(await store.timings()) == {"stage:kept"}
+    finally:
+        await store.close()

@@ -58,13 +58,17 @@ class SqliteTables:
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         self._db.execute("BEGIN IMMEDIATE")
-        queued, next_seq, pending = Counter(self._queued), self._next_seq, list(self._pending_timings)
+        queued, next_seq = Counter(self._queued), self._next_seq
+        # A flush binds a new list and leaves this one as it was: a rollback goes back to it, cut to its length.
+        pending, held = self._pending_timings, len(self._pending_timings)
         try:
             yield self._db
         except BaseException:
             self._db.execute("ROLLBACK")
             # what the rolled-back writes counted or held back goes too
-            self._queued, self._next_seq, self._pending_timings = queued, next_seq, pending
+            self._queued, self._next_seq = queued, next_seq
+            del pending[held:]
+            self._pending_timings = pending
             raise
         self._db.execute("COMMIT")
 
