@@ -170,22 +170,13 @@ def choose_meaning(hit: SkillMatch, field_name: str) -> SkillMatch | None:
         or next((c for c in candidates if c.field == field_name), None)
         or next((c for c in candidates if c.field in context.group_of(field_name)), None)
     )
-    if chosen is None:
-        return None
-    return SkillMatch(
-        name=chosen.name,
-        category=chosen.category,
-        text=hit.text,
-        start_char=hit.start_char,
-        end_char=hit.end_char,
-        exact_case=hit.exact_case,
-        guarded=hit.guarded,
-        skill_id=chosen.skill_id,
-        field=chosen.field,
-        gated=hit.gated,
-        method=hit.method,
-        score=hit.score,
-        next_word=hit.next_word,
+    return None if chosen is None else meaning(hit, chosen)
+
+
+def meaning(hit: SkillMatch, chosen: SkillRef) -> SkillMatch:
+    """The hit read as `chosen`, one of the skills its term may name (and no longer as any other)."""
+    return dataclasses.replace(
+        hit, name=chosen.name, category=chosen.category, skill_id=chosen.skill_id, field=chosen.field, alternatives=()
     )
 
 
@@ -195,11 +186,7 @@ def asked_meaning(hit: SkillMatch, asked: frozenset[str]) -> SkillMatch | None:
     The job's own reading settled the term's meaning; the resume only has to show it."""
     own = SkillRef(hit.name, hit.skill_id, hit.field, hit.category)
     chosen = next((c for c in (own, *hit.alternatives) if c.skill_id and c.skill_id in asked), None)
-    if chosen is None:
-        return None
-    return dataclasses.replace(
-        hit, name=chosen.name, category=chosen.category, skill_id=chosen.skill_id, field=chosen.field, alternatives=()
-    )
+    return None if chosen is None else meaning(hit, chosen)
 
 
 def read_document(
