@@ -114,7 +114,9 @@ class Supervisor:
         if child.reason_file is not None:
             child.reason_file.unlink(missing_ok=True)
         child.healthy_since_start = False
-        child.process = subprocess.Popen(list(child.argv), env=dict(self.env))
+        # Its own process group: a terminal's Ctrl-C reaches the supervisor alone, which then stops the children
+        # in order (see stop).
+        child.process = subprocess.Popen(list(child.argv), env=dict(self.env), process_group=0)
 
     def start(self) -> None:
         """Starts every child in order and waits until each is healthy; raises ConfigurationStop if one stopped
@@ -170,13 +172,17 @@ class Supervisor:
             self.check()
 
     def stop(self) -> None:
-        """SIGTERM to every child, newest first; SIGKILL to those still running after the grace period."""
+        """SIGTERM to each child in turn, newest first, waiting for one to exit before the next: the gateway and the
+        scheduler close their streams to the stage services before those stop (stopped all at once, a stage
+        service cancelled the scheduler's open health watches, which grpc.aio logs as an unhandled error with a
+        traceback). SIGKILL to one still running when the grace period is over."""
         self.stopping.set()
-        alive = [c.process for c in reversed(self.children) if c.process is not None and c.process.poll() is None]
-        for process in alive:
-            process.terminate()
         deadline = time.monotonic() + self.stop_grace
-        for process in alive:
+        for child in reversed(self.children):
+            process = child.process
+            if process is None or process.poll() is not None:
+                continue
+            process.terminate()
             try:
                 process.wait(timeout=max(deadline - time.monotonic(), 0.1))
             except subprocess.TimeoutExpired:
@@ -188,8 +194,9 @@ class Supervisor:
         def handler(signum: int, frame: FrameType | None) -> None:
             self.stopping.set()
 
-        signal.signal(signal.SIGTERM, handler)
-        signal.signal(signal.SIGINT, handler)
+        # SIGHUP too: the children are in their own process group, so a closed terminal reaches only this process.
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(signum, handler)
 
 
 def up_environment(dev_key: str, base: Mapping[str, str] | None = None, *, anonymous: bool = True) -> dict[str, str]:

@@ -119,7 +119,7 @@ def test_up_stops_on_a_configuration_error(tmp_path: Path, capsys: pytest.Captur
         "SKILLBRIDGE_SCHEDULER_PORT": str(port),
         "SKILLBRIDGE_LOG_JSON": "0",
     }
-    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     with pytest.MonkeyPatch.context() as patch:
         for name, value in environ.items():
             patch.setenv(name, value)
