@@ -1,5 +1,5 @@
-"""What the SQLite store writes to disk: the pages a state change dirties. The write-ahead log holds whole 4 KB pages,
-so every b-tree a change touches costs a page per commit."""
+"""What the SQLite store writes to disk: the pages a state change dirties. The write-ahead log holds whole pages, so
+every b-tree a change touches costs a page per commit, and the page's size sets the price."""
 
 from __future__ import annotations
 
@@ -51,6 +51,27 @@ async def test_a_stage_change_writes_no_page_of_an_index_whose_columns_did_not_c
     # The record's row and the new event; the state, owner, lease and queue indexes stay as they were.
     assert written <= {"jobs", "events", "sqlite_schema"}, written
     assert {"jobs", "events"} <= written
+
+
+async def test_a_stage_change_appends_less_to_the_log_than_two_default_sized_pages(tmp_path: Path) -> None:
+    """A stage change dirties two pages (the record's and the new event's), each written whole: with SQLite's default
+    4 KB pages that is over 8 KB a commit for rows of a few hundred bytes."""
+    path = tmp_path / "jobs.db"
+    store = SqliteJobStore(path, ChangeFeed())
+    await store.open()
+    try:
+        sub = core.Submission(JobType.COURSE_RECOMMENDATION, CourseInput("Resume: Python", "Needs Python", 0.6))
+        job, _ = await create(store, sub, "ann", NOW)
+        starter = core.starter("w", NOW, 30)
+        (claimed,) = await store.claim(worker="w", now=NOW, lease_seconds=30, limit=1, start=starter)
+        wal = path.parent / (path.name + "-wal")
+        before = wal.stat().st_size
+        change = lambda j: core.start_stage(j, Stage.ENTITY_RECOGNITION, NOW + 1)  # noqa: E731
+        await store.transition(job.id, claimed.fence, change, NOW + 1)
+        appended = wal.stat().st_size - before
+    finally:
+        await store.close()
+    assert 0 < appended < 2 * (4096 + FRAME_HEADER), appended
 
 
 async def test_stage_timings_are_written_together_and_read_back_whole(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from services.scheduler.model import (
 from services.scheduler.store.sqlite_schema import migrate
 
 TIMINGS_FLUSH_SECONDS = 1.0
+PAGE_SIZE = 2048
 
 
 class SqliteTables:
@@ -36,6 +37,12 @@ class SqliteTables:
     def __init__(self, path: Path, feed: ChangeFeed) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        # Every commit writes each page it dirties whole, to the write-ahead log and again at the checkpoint, and a
+        # job's commits change a few rows each: with 2 KB pages instead of SQLite's 4 KB default an analysis of
+        # 50 KB of text writes about a third less (tests/bench/write_bench.py: 6.7x -> 4.6x its input), at no cost
+        # measured to submit or drain; 1 KB pages wrote a little less again but slowed batch submits by ~10%.
+        # Applies to a new file only (an existing one keeps its page size).
+        self._db.execute(f"PRAGMA page_size={PAGE_SIZE}")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
