@@ -139,6 +139,9 @@ class JobService:
         self._counted_here = 0  # this process's running jobs when the store last counted them
         self._stats_lock = asyncio.Lock()
         self._timings: dict[str, Timing] = {}
+        # mean_job_seconds of each type, for the timings dict they were worked out from.
+        self._slot_seconds_of: dict[str, Timing] | None = None
+        self._slot_seconds: dict[JobType, float] = {}
         # Every watcher of a job wakes at its change: they share one read of the events and of the record.
         self._event_reads: SharedReads[list[JobEvent]] = SharedReads()
         self._record_reads: SharedReads[JobRecord | None] = SharedReads()
@@ -168,8 +171,16 @@ class JobService:
         return max(self._counts.workers, self._local_workers(), 1)
 
     def mean_job_seconds(self, job_type: JobType) -> float:
-        """What one worker slot takes per job of this type now (see estimates.slot_seconds)."""
-        return estimates.slot_seconds(self._timings, job_type, self._settings.default_job_seconds)
+        """What one worker slot takes per job of this type now (see estimates.slot_seconds). Worked out once per
+        type for each reading of the timings (a refresh binds a new dict), not again for every job of a batch."""
+        timings = self._timings
+        if timings is not self._slot_seconds_of:
+            self._slot_seconds_of, self._slot_seconds = timings, {}
+        found = self._slot_seconds.get(job_type)
+        if found is None:
+            found = estimates.slot_seconds(timings, job_type, self._settings.default_job_seconds)
+            self._slot_seconds[job_type] = found
+        return found
 
     def _estimate(self, job_type: JobType, position: int) -> float:
         counted = self._counts.by_state.get(JobState.RUNNING, 0)

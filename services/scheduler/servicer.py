@@ -97,14 +97,19 @@ class JobSchedulerServicer(scheduler_service_pb2_grpc.JobSchedulerServiceService
     async def SubmitJob(self, request: pb.SubmitJobRequest, context: Context) -> pb.SubmitJobResponse:
         principal = principal_of(self._keys, context)
         view, created = await self._jobs.submit(principal, convert.submission(request))
-        return pb.SubmitJobResponse(job=convert.job(view), deduplicated=not created)
+        response = pb.SubmitJobResponse(deduplicated=not created)
+        convert.fill_job(response.job, view)  # in place: a finished Job passed in would be copied
+        return response
 
     async def SubmitJobs(self, request: pb.SubmitJobsRequest, context: Context) -> pb.SubmitJobsResponse:
         principal = principal_of(self._keys, context)
         done = await self._jobs.submit_many(principal, [convert.submission(r) for r in request.requests])
-        return pb.SubmitJobsResponse(
-            responses=[pb.SubmitJobResponse(job=convert.job(view), deduplicated=not created) for view, created in done]
-        )
+        response = pb.SubmitJobsResponse()
+        # Each job is written where it goes: a SubmitJobResponse built apart copies its Job once, and the list
+        # handed to SubmitJobsResponse copies each again.
+        for view, created in done:
+            convert.fill_job(response.responses.add(deduplicated=not created).job, view)
+        return response
 
     async def SubmitAndWatchJob(  # type: ignore[override]  # events go out as shared bytes (see add_to_server)
         self, request: pb.SubmitAndWatchJobRequest, context: Context
