@@ -19,8 +19,10 @@ from services.similarity.text_coverage import (
     PassageMatch,
     best_passages,
     cover_from_text,
+    passages_sharing_a_stem,
     resume_passages,
     validate_resume_text,
+    word_stems,
 )
 
 # Axes: 0 patient education, 1 medications, 2 kubernetes, 3 docker, 4 anything else.
@@ -30,6 +32,7 @@ VECTORS = {
     "medication administration": [0.0, 1.0, 0.0, 0.0, 0.0],
     "kubernetes": [0.0, 0.0, 1.0, 0.0, 0.0],
     "k8s": [0.0, 0.0, 1.0, 0.0, 0.0],
+    "container orchestration": [0.0, 0.0, 1.0, 0.0, 0.0],
     "docker": [0.0, 0.0, 0.5, 0.87, 0.0],
     # cos with patient education 0.7, with patient teaching 0.92
     "taught patients and families how to manage their medications at home": [0.7, 0.6, 0.0, 0.0, 0.39],
@@ -44,7 +47,7 @@ VOCABULARY = Taxonomy(
     [
         Skill("Patient Education", "Nursing", ("Patient teaching",), id="skillbridge:patient-education"),
         Skill("Medication Administration", "Nursing", (), id="skillbridge:medication-administration"),
-        Skill("Kubernetes", "Cloud", ("k8s",), id="skillbridge:kubernetes"),
+        Skill("Kubernetes", "Cloud", ("k8s", "Container orchestration"), id="skillbridge:kubernetes"),
         Skill("Docker", "Cloud", (), id="skillbridge:docker"),
     ]
 )
@@ -90,6 +93,28 @@ def test_passages_are_capped_for_a_very_long_text() -> None:
     assert len(passages) == MAX_PASSAGES and passages[0] == "Wrote report number 0 for the team"
 
 
+def test_word_stems_are_word_prefixes_without_function_words() -> None:
+    assert word_stems("Taught patients and families how to manage their medications") == {
+        "taug", "pati", "fami", "how", "mana", "medi"
+    }  # fmt: skip
+    assert word_stems("Listened to calls: QA, F&B, 3D-printed fixtures") == {
+        "list", "call", "qa", "3d", "prin", "fixt"
+    }  # fmt: skip  # single letters ("F", "B") tie a passage to nothing
+
+
+def test_only_passages_sharing_a_stem_with_a_skills_names_are_compared() -> None:
+    passages = [
+        "registered nurse on a surgical unit",
+        "taught patients and families how to manage their medications at home",
+        "ran docker containers on two linux servers",
+        "answered the phone for a busy clinic",  # shares only "for" / "a" with "Patient teaching for a family"
+    ]
+    skills = [["Patient Education", "Patient teaching for a family"], ["Kubernetes", "Container orchestration"]]
+    assert passages_sharing_a_stem(passages, skills) == passages[1:3]  # "patients", "containers"
+    assert passages_sharing_a_stem(passages, [["Kubernetes", "k8s"]]) == []
+    assert passages_sharing_a_stem(passages, []) == []
+
+
 def test_the_best_passage_above_the_floor_covers_the_skill_by_any_of_its_names() -> None:
     taught = "taught patients and families how to manage their medications at home"
     passages = ["answered patient questions at the front desk", taught]
@@ -118,17 +143,26 @@ def test_a_passage_closer_to_a_skill_the_resume_names_is_that_skills_evidence() 
 async def test_cover_from_text_embeds_everything_in_one_call() -> None:
     embed = TableEmbed()
     found = await cover_from_text(
-        [["Patient Education", "Patient teaching"], ["Kubernetes", "k8s"]], ["Docker"], RESUME, embed=embed, floor=0.6
+        [["Patient Education", "Patient teaching"], ["Kubernetes", "Container orchestration"]],
+        ["Docker"],
+        RESUME,
+        embed=embed,
+        floor=0.6,
     )
     assert found[0] is not None and found[0].passage.startswith("Taught patients and families")
     assert found[1] is None  # its only close passage shows Docker, which the resume names
-    assert len(embed.calls) == 1 and embed.calls[0][:5] == ["Patient Education", "Patient teaching", "Kubernetes",
-                                                            "k8s", "Docker"]  # fmt: skip
+    assert embed.calls == [
+        ["Patient Education", "Patient teaching", "Kubernetes", "Container orchestration", "Docker",
+         "Taught patients and families how to manage their medications at home",
+         "Answered patient questions at the front desk", "ran Docker containers on two Linux servers"]
+    ]  # fmt: skip  # "Registered Nurse on a surgical unit" shares no stem with the skills: not embedded
 
 
 async def test_no_passage_means_no_model_call() -> None:
     embed = TableEmbed()
     assert await cover_from_text([["Kubernetes"]], [], "Staff Nurse\nEpic, Cerner", embed=embed, floor=0.1) == [None]
+    # Passages, but none shares a stem with the skill's names.
+    assert await cover_from_text([["Kubernetes", "k8s"]], [], RESUME, embed=embed, floor=0.1) == [None]
     assert embed.calls == []
 
 
