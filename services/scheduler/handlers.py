@@ -168,6 +168,8 @@ async def compare_skills(c: StageClients, a: Analysis, report: StageReport) -> N
                 threshold=a.threshold,
                 resume_skill_details=skill_details(a.resume_skills),
                 job_skill_details=skill_details(a.job_skills),
+                # The resume's own words: a job skill it shows without naming it is still covered.
+                resume_text=a.resume_text,
             ),
         )
         a.missing = list(comparison.missing_skills)

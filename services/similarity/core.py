@@ -13,6 +13,9 @@ Definitions (the contract of CompareSkills):
      one ("Lean Six Sigma" covers "Lean Manufacturing"); never inferred from names or embeddings;
   4. `semantic`: the cosine similarity of the canonical names' embeddings with the closest resume skill
      reaches the calibrated threshold (services/similarity/calibration.py maps the caller's 0-1 threshold);
+     or, when the request gives the resume's text, one of its sentences or clauses says the skill in other
+     words (services/similarity/text_coverage.py, its own calibrated cut-off on the same 0-1 scale): the
+     passage is the evidence and the resume skill is the job skill's own name;
   5. otherwise `missing` (the closest resume skill and its cosine are still reported).
   Exact, alias and related matches score 1.0 and need no model; semantic ones score their cosine.
 - overall_score = sum(weight x score over matched job skills) / sum(weight over all job skills), where a
@@ -38,6 +41,7 @@ from services.common.embedding import normalise_text
 from services.common.errors import FieldViolation, InvalidArgument
 from services.common.taxonomy import Skill
 from services.similarity.calibration import calibrated_cosine, resolve_strictness
+from services.similarity.text_coverage import cover_from_text
 
 log = logging.getLogger(__name__)
 
@@ -275,11 +279,15 @@ async def compare_skills(
     vocabulary: Vocabulary | None = None,
     resume_field: str = "resume_skills",
     job_field: str = "job_skills",
+    resume_text: str = "",
+    text_calibrated_threshold: float | None = None,
 ) -> Comparison:
     """Matches every job skill with the resume; see the module docstring for the rules and the scoring.
 
     `threshold` is the caller's 0-1 strictness (None: `default_threshold`); `calibrated_threshold` is the cosine
-    that strictness 0.5 maps to. `resume_field` / `job_field` name the request fields in errors.
+    that strictness 0.5 maps to. `resume_field` / `job_field` name the request fields in errors. With
+    `resume_text` and `text_calibrated_threshold` (the passage cosine of strictness 0.5), job skills still
+    missing are looked for in the resume's sentences.
     """
     strictness = resolve_strictness(threshold, default_threshold)
     cosine_floor = calibrated_cosine(strictness, calibrated_threshold)
@@ -317,6 +325,30 @@ async def compare_skills(
             best[item.key] = SkillMatch(
                 item.given.name, closest.given.name, score, kind, quote, item.required, item.skill_id
             )
+
+    if resume_text and text_calibrated_threshold is not None:
+        text_floor = calibrated_cosine(strictness, text_calibrated_threshold)
+        unmatched = [item for item in job if best[item.key].kind is MatchKind.MISSING]
+        # Strictness 1.0 asks for vocabulary matches only (cosine 1.0 is an identical text, not a paraphrase).
+        if unmatched and text_floor < 1.0:
+            shown = await cover_from_text(
+                [list(dict.fromkeys(item.known.terms if item.known else (item.given.name,))) for item in unmatched],
+                list(dict.fromkeys(r.canonical for r in resume)),
+                resume_text,
+                embed=embed,
+                floor=text_floor,
+            )
+            for item, passage in zip(unmatched, shown, strict=True):
+                if passage is not None:
+                    best[item.key] = SkillMatch(
+                        item.given.name,
+                        item.canonical,
+                        passage.score,
+                        MatchKind.SEMANTIC,
+                        passage.passage,
+                        item.required,
+                        item.skill_id,
+                    )
 
     best_matches = [best[item.key] for item in job]
     return Comparison(

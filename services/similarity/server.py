@@ -43,6 +43,8 @@ async def start(
     """
     # A bad calibration setting must stop the start, not turn every CompareSkills into an INTERNAL error.
     calibrated_cosine(settings.similarity_threshold, settings.similarity_calibrated_threshold)
+    if settings.similarity_text_calibrated_threshold:
+        calibrated_cosine(settings.similarity_threshold, settings.similarity_text_calibrated_threshold)
     if embedder is None:
         embedder = await asyncio.to_thread(backends.load_embedder)
     # The vectors file belongs to the vocabulary file: only a vocabulary read from it may use or write it.

@@ -14,6 +14,7 @@ from services.common.embedding import MicroBatcher
 from services.common.taxonomy import Taxonomy
 from services.similarity import core
 from services.similarity.settings import SimilaritySettings
+from services.similarity.text_coverage import validate_resume_text
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -73,6 +74,8 @@ class SimilarityServicer(pb_grpc.SimilarityServiceServicer):
             vocabulary=self._taxonomy,
             resume_field="resume_skill_details" if detailed_resume else "resume_skills",
             job_field="job_skill_details" if detailed_job else "job_skills",
+            resume_text=validate_resume_text(request.resume_text, max_chars=self._settings.max_text_chars),
+            text_calibrated_threshold=self._settings.similarity_text_calibrated_threshold or None,
         )
         return pb.CompareSkillsResponse(
             matches=[_match_to_proto(m) for m in result.matches],

@@ -125,6 +125,31 @@ async def test_skill_details_carry_ids_required_flags_and_evidence(channel: grpc
     assert reply.overall_score == pytest.approx(1.0 / 1.5)
 
 
+async def test_a_job_skill_the_resume_text_shows_in_other_words_is_covered_with_the_sentence_quoted(
+    channel: grpc.aio.Channel,
+) -> None:
+    stub = pb_grpc.SimilarityServiceStub(channel)
+    docker = course_pb2.Skill(name="Docker", evidence="Ran Docker containers on two Linux servers")
+    request = pb.CompareSkillsRequest(
+        resume_skill_details=[docker],
+        job_skill_details=[course_pb2.Skill(name="Journey Mapping"), course_pb2.Skill(name="Kubernetes")],
+        resume_text="Product designer.\n- Mapped customer journeys for the checkout flow.\n"
+        "- Ran Docker containers on two Linux servers.",
+    )
+    journey, kubernetes = (await stub.CompareSkills(request)).best_matches
+    assert (journey.kind, journey.resume_skill) == (course_pb2.MATCH_KIND_SEMANTIC, "Journey Mapping")
+    assert journey.evidence == "Mapped customer journeys for the checkout flow"
+    assert Settings().similarity_text_calibrated_threshold <= journey.score < 1.0
+    # The Docker sentence is closer to Docker, which the resume names, than to Kubernetes: still a gap.
+    assert kubernetes.kind == course_pb2.MATCH_KIND_MISSING
+    # Strictness 1.0 asks for the vocabulary only; and without the text the sentence is not seen at all.
+    request.threshold = 1.0
+    assert [m.kind for m in (await stub.CompareSkills(request)).best_matches] == [course_pb2.MATCH_KIND_MISSING] * 2
+    request.ClearField("threshold")
+    request.resume_text = ""
+    assert [m.kind for m in (await stub.CompareSkills(request)).best_matches] == [course_pb2.MATCH_KIND_MISSING] * 2
+
+
 async def test_embed_ranks_related_sentences_above_unrelated(channel: grpc.aio.Channel) -> None:
     stub = pb_grpc.SimilarityServiceStub(channel)
     reply = await stub.Embed(
@@ -167,6 +192,10 @@ async def test_concurrent_compare_calls_all_get_their_own_answers(channel: grpc.
                 resume_skill_details=[course_pb2.Skill(name=" ")], job_skill_details=[course_pb2.Skill(name="SQL")]
             ),
             ["resume_skill_details[0].name"],
+        ),
+        (
+            pb.CompareSkillsRequest(resume_skills=["SQL"], job_skills=["SQL"], resume_text="x" * 100_001),
+            ["resume_text"],
         ),
     ],
 )

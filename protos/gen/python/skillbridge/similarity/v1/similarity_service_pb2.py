@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from skillbridge.common.v1 import course_pb2 as skillbridge_dot_common_dot_v1_dot_course__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n2skillbridge/similarity/v1/similarity_service.proto\x12\x19skillbridge.similarity.v1\x1a\"skillbridge/common/v1/course.proto\"\x1d\n\x0c\x45mbedRequest\x12\r\n\x05texts\x18\x01 \x03(\t\"l\n\rEmbedResponse\x12\x38\n\nembeddings\x18\x01 \x03(\x0b\x32$.skillbridge.similarity.v1.Embedding\x12\r\n\x05model\x18\x02 \x01(\t\x12\x12\n\ndimensions\x18\x03 \x01(\x05\"\x1b\n\tEmbedding\x12\x0e\n\x06values\x18\x01 \x03(\x02\"\xdc\x01\n\x14\x43ompareSkillsRequest\x12\x15\n\rresume_skills\x18\x01 \x03(\t\x12\x12\n\njob_skills\x18\x02 \x03(\t\x12\x16\n\tthreshold\x18\x03 \x01(\x01H\x00\x88\x01\x01\x12:\n\x14resume_skill_details\x18\x04 \x03(\x0b\x32\x1c.skillbridge.common.v1.Skill\x12\x37\n\x11job_skill_details\x18\x05 \x03(\x0b\x32\x1c.skillbridge.common.v1.SkillB\x0c\n\n_threshold\"\xd1\x01\n\x15\x43ompareSkillsResponse\x12\x32\n\x07matches\x18\x01 \x03(\x0b\x32!.skillbridge.common.v1.SkillMatch\x12\x16\n\x0emissing_skills\x18\x02 \x03(\t\x12\x15\n\roverall_score\x18\x03 \x01(\x01\x12\x37\n\x0c\x62\x65st_matches\x18\x04 \x03(\x0b\x32!.skillbridge.common.v1.SkillMatch\x12\x1c\n\x14\x63\x61librated_threshold\x18\x05 \x01(\x01\x32\xe3\x01\n\x11SimilarityService\x12Z\n\x05\x45mbed\x12\'.skillbridge.similarity.v1.EmbedRequest\x1a(.skillbridge.similarity.v1.EmbedResponse\x12r\n\rCompareSkills\x12/.skillbridge.similarity.v1.CompareSkillsRequest\x1a\x30.skillbridge.similarity.v1.CompareSkillsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n2skillbridge/similarity/v1/similarity_service.proto\x12\x19skillbridge.similarity.v1\x1a\"skillbridge/common/v1/course.proto\"\x1d\n\x0c\x45mbedRequest\x12\r\n\x05texts\x18\x01 \x03(\t\"l\n\rEmbedResponse\x12\x38\n\nembeddings\x18\x01 \x03(\x0b\x32$.skillbridge.similarity.v1.Embedding\x12\r\n\x05model\x18\x02 \x01(\t\x12\x12\n\ndimensions\x18\x03 \x01(\x05\"\x1b\n\tEmbedding\x12\x0e\n\x06values\x18\x01 \x03(\x02\"\xf1\x01\n\x14\x43ompareSkillsRequest\x12\x15\n\rresume_skills\x18\x01 \x03(\t\x12\x12\n\njob_skills\x18\x02 \x03(\t\x12\x16\n\tthreshold\x18\x03 \x01(\x01H\x00\x88\x01\x01\x12:\n\x14resume_skill_details\x18\x04 \x03(\x0b\x32\x1c.skillbridge.common.v1.Skill\x12\x37\n\x11job_skill_details\x18\x05 \x03(\x0b\x32\x1c.skillbridge.common.v1.Skill\x12\x13\n\x0bresume_text\x18\x06 \x01(\tB\x0c\n\n_threshold\"\xd1\x01\n\x15\x43ompareSkillsResponse\x12\x32\n\x07matches\x18\x01 \x03(\x0b\x32!.skillbridge.common.v1.SkillMatch\x12\x16\n\x0emissing_skills\x18\x02 \x03(\t\x12\x15\n\roverall_score\x18\x03 \x01(\x01\x12\x37\n\x0c\x62\x65st_matches\x18\x04 \x03(\x0b\x32!.skillbridge.common.v1.SkillMatch\x12\x1c\n\x14\x63\x61librated_threshold\x18\x05 \x01(\x01\x32\xe3\x01\n\x11SimilarityService\x12Z\n\x05\x45mbed\x12\'.skillbridge.similarity.v1.EmbedRequest\x1a(.skillbridge.similarity.v1.EmbedResponse\x12r\n\rCompareSkills\x12/.skillbridge.similarity.v1.CompareSkillsRequest\x1a\x30.skillbridge.similarity.v1.CompareSkillsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,9 +39,9 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EMBEDDING']._serialized_start=258
   _globals['_EMBEDDING']._serialized_end=285
   _globals['_COMPARESKILLSREQUEST']._serialized_start=288
-  _globals['_COMPARESKILLSREQUEST']._serialized_end=508
-  _globals['_COMPARESKILLSRESPONSE']._serialized_start=511
-  _globals['_COMPARESKILLSRESPONSE']._serialized_end=720
-  _globals['_SIMILARITYSERVICE']._serialized_start=723
-  _globals['_SIMILARITYSERVICE']._serialized_end=950
+  _globals['_COMPARESKILLSREQUEST']._serialized_end=529
+  _globals['_COMPARESKILLSRESPONSE']._serialized_start=532
+  _globals['_COMPARESKILLSRESPONSE']._serialized_end=741
+  _globals['_SIMILARITYSERVICE']._serialized_start=744
+  _globals['_SIMILARITYSERVICE']._serialized_end=971
 # @@protoc_insertion_point(module_scope)

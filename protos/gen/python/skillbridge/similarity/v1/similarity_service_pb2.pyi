@@ -110,9 +110,14 @@ class CompareSkillsRequest(_message.Message):
     THRESHOLD_FIELD_NUMBER: _builtins.int
     RESUME_SKILL_DETAILS_FIELD_NUMBER: _builtins.int
     JOB_SKILL_DETAILS_FIELD_NUMBER: _builtins.int
+    RESUME_TEXT_FIELD_NUMBER: _builtins.int
     threshold: _builtins.float
     """The caller's strictness in [0, 1] (absent means the service's default, 0.5; 0 counts any similarity),
     mapped onto the calibrated similarity scale.
+    """
+    resume_text: _builtins.str
+    """The resume's own text (empty: not given). A job skill no resume skill matches is covered when one of its
+    sentences or clauses says it in other words (match kind SEMANTIC, that passage as evidence).
     """
     @_builtins.property
     def resume_skills(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
@@ -138,10 +143,11 @@ class CompareSkillsRequest(_message.Message):
         threshold: _builtins.float | None = ...,
         resume_skill_details: _abc.Iterable[_course_pb2.Skill] | None = ...,
         job_skill_details: _abc.Iterable[_course_pb2.Skill] | None = ...,
+        resume_text: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_threshold", b"_threshold", "threshold", b"threshold"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_threshold", b"_threshold", "job_skill_details", b"job_skill_details", "job_skills", b"job_skills", "resume_skill_details", b"resume_skill_details", "resume_skills", b"resume_skills", "threshold", b"threshold"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_threshold", b"_threshold", "job_skill_details", b"job_skill_details", "job_skills", b"job_skills", "resume_skill_details", b"resume_skill_details", "resume_skills", b"resume_skills", "resume_text", b"resume_text", "threshold", b"threshold"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__threshold: _TypeAlias = _typing.Literal["threshold"]  # noqa: Y015
     _WhichOneofArgType__threshold: _TypeAlias = _typing.Literal["_threshold", b"_threshold"]  # noqa: Y015
