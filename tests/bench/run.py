@@ -50,6 +50,7 @@ SAMPLES = {
     "roundtrip_one_call_p99_ms": ("samples_roundtrip_one_call_ms",),
     "ml_job_p50_ms": ("samples_ml_job_ms",),
     "ml_job_p95_ms": ("samples_ml_job_ms",),
+    "ml_new_resume_p50_ms": ("samples_ml_new_resume_ms",),
     "fanout_p50_ms": ("samples_fanout_ms",),
     "fanout_p99_ms": ("samples_fanout_ms",),
     "fanout_noop_p50_ms": ("samples_fanout_noop_ms",),
@@ -253,7 +254,14 @@ def ml_and_fanout(args: argparse.Namespace) -> dict[str, Any]:
         one = asyncio.run(ml_bench.measure(stack, args.ml_jobs, args.ml_seconds, (16,)))
         # Then what the store writes for analyses of 50 KB of text (on this stack: it is the same scheduler).
         figures.update(asyncio.run(write_bench.measure(stack, write_bench.JOBS, write_bench.TEXT_KIB * 1024)))
-    kept = ("ml_job_p50_ms", "ml_job_p95_ms", "ml_jobs_per_s_16_submitters", "rss_mib_stages", "rss_mib_scheduler")
+    kept = (
+        "ml_job_p50_ms",
+        "ml_job_p95_ms",
+        "ml_new_resume_p50_ms",
+        "ml_jobs_per_s_16_submitters",
+        "rss_mib_stages",
+        "rss_mib_scheduler",
+    )
     figures.update({f"one_process_{name}": one[name] for name in kept if name in one})
     return figures
 
