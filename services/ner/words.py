@@ -46,6 +46,8 @@ def same_word(word: str, other: str) -> bool:
     a, b = sorted((word.casefold(), other.casefold()), key=len)
     if b.startswith(a):
         rest = b[len(a) :]
+        if rest in ("er", "ers") and b.endswith(("eer", "eers")):
+            return False  # an "-eer" noun is a word of its own: "engineer" is not one who engines
         return rest in SUFFIXES or (rest[:1] == a[-1:] and rest[1:] in SUFFIXES)
     # A final "e" or "y" gives way to the suffix: "manage" / "managing", "family" / "families".
     if a[-1:] in ("e", "y") and len(a) >= 4 and b.startswith(a[:-1]):

@@ -140,6 +140,8 @@ def test_prose_words_must_be_forms_of_one_word() -> None:
     assert same_word("document", "documentation")
     assert not same_word("sales", "salesforce")
     assert not same_word("interaction", "interior")
+    assert not same_word("engine", "engineer")
+    assert same_word("design", "designer")
 
 
 def test_prose_needs_one_phrase_and_compound_order(skill_matcher: VocabularyMatcher) -> None:
