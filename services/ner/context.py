@@ -20,6 +20,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from services.common.role_words import ROLE_WORDS
+
 # Fields whose skills overlap so much that a term of one reads the same in the others.
 FIELD_GROUPS: tuple[frozenset[str], ...] = (frozenset({"software", "data", "cloud-devops"}),)
 GENERAL_FIELD = "general"
@@ -51,17 +53,6 @@ OPTIONAL_CUES = re.compile(
     r"not required|welcome|we'd love|would love|appreciated)\b",
     re.IGNORECASE,
 )
-ROLE_WORDS = frozenset(
-    {
-        "owner", "owners", "manager", "managers", "nurse", "nurses", "engineer", "engineers", "developer",
-        "developers", "analyst", "analysts", "designer", "designers", "assistant", "assistants", "coordinator",
-        "coordinators", "specialist", "specialists", "technician", "technicians", "master", "masters",
-        "representative", "representatives", "officer", "officers", "director", "directors", "administrator",
-        "administrators", "architect", "architects", "consultant", "consultants", "scientist", "scientists",
-        "teacher", "teachers", "educator", "educators", "inspector", "inspectors", "paralegal", "paralegals",
-        "machinist", "machinists", "estimator", "estimators", "planner", "planners", "accountant", "accountants",
-    }
-)  # fmt: skip
 CREDENTIAL_WORDS = frozenset({"certification", "certified", "certificate", "license", "licence", "licensure", "exam"})
 # spaCy's small model labels credential lines as organisations ("BLS Provider", "California RN License"); a
 # span ending in one of these words names a credential, whose acronym is the skill.

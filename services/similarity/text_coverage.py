@@ -31,8 +31,14 @@ import numpy as np
 
 from services.common.embedding import Vectors
 from services.common.errors import InvalidArgument
+from services.common.role_words import ROLE_WORDS
 
 MIN_PASSAGE_WORDS = 3
+# A whole line of at most this many words with no sentence end is a title or a heading, and so is a passage of at
+# most this many words that ends in a role noun ("Senior Product Designer, Acme, 2020 - present"): a job title is
+# close to every skill its words name (Data Governance scored 0.64 on "Senior Data Engineer") and says nothing of
+# what the person did.
+TITLE_WORDS = 4
 # A 200- to 400-word resume gives 15 to 35 passages (33 at most on the dev split). A longer text is read up to
 # this many, its first ones (recent experience comes first): each new passage costs the model milliseconds on a CPU.
 MAX_PASSAGES = 64
@@ -72,14 +78,21 @@ def validate_resume_text(text: str, *, max_chars: int) -> str:
     return text
 
 
+def _is_title(passage: str) -> bool:
+    words = _WORD.findall(passage)
+    return len(words) <= TITLE_WORDS and words[-1].casefold() in ROLE_WORDS
+
+
 def resume_passages(text: str) -> list[str]:
     """The resume's sentences and clauses worth comparing (see the module docstring), distinct, in order."""
     passages: list[str] = []
     for line in text.splitlines():
         line = _BULLET.sub("", line).strip()
+        if len(_WORD.findall(line)) <= TITLE_WORDS and not line.endswith((".", "!", "?")):
+            continue
         for sentence in _SENTENCE_END.split(line):
             clauses = [c.strip(" .;") for c in _CLAUSE_BREAK.split(sentence)]
-            passages.extend(c for c in clauses if len(_WORD.findall(c)) >= MIN_PASSAGE_WORDS)
+            passages.extend(c for c in clauses if len(_WORD.findall(c)) >= MIN_PASSAGE_WORDS and not _is_title(c))
     return list(dict.fromkeys(passages))[:MAX_PASSAGES]
 
 

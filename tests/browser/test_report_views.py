@@ -40,6 +40,14 @@ EXPLAINED = [
     },
     {"job_skill": "SQL", "resume_skill": "SQL", "score": 1.0, "kind": "MATCH_KIND_ALIAS", "required": False},
     {"job_skill": "Kafka", "resume_skill": "", "score": 0.21, "kind": "MATCH_KIND_MISSING", "required": False},
+    {
+        "job_skill": "Call Monitoring",
+        "resume_skill": "Call Monitoring",  # found in the resume's own sentences
+        "score": 0.63,
+        "kind": "MATCH_KIND_SEMANTIC",
+        "evidence": "listened to calls and filled in the QA scorecards",
+        "required": False,
+    },
 ]
 
 
@@ -87,10 +95,12 @@ async def test_explained_matches_and_uncovered_skills(pages: OpenPage, base_url:
     await expect(required.nth(1)).to_contain_text("via Docker, 0.62")
     await expect(required.nth(1)).to_have_attribute("data-kind", "MATCH_KIND_SEMANTIC")
     nice = page.locator("#matches-nice li")
-    await expect(nice).to_have_count(2)
+    await expect(nice).to_have_count(3)
     await expect(nice.nth(0)).to_contain_text("via SQL, 1.00")
     await expect(nice.nth(1)).to_contain_text("missing")
     await expect(nice.nth(1)).to_contain_text("not in the resume")
+    await expect(nice.nth(2)).to_contain_text("via the resume's words, 0.63")
+    await expect(nice.nth(2).locator("q")).to_have_text("listened to calls and filled in the QA scorecards")
     await expect(nice.nth(0).locator(".badge")).to_have_text("alias")
     await expect(page.locator("#uncovered")).to_have_text("No course in the catalog teaches Kafka.")
     assert await horizontal_overflow(page) == 0

@@ -43,7 +43,7 @@ def queued_snapshot(position: int) -> Job:
 
 def test_matches_explained_exact_plainly_fuzzy_with_what_stood_in() -> None:
     result = CourseRecommendationResult(
-        job_skills=["Python", "Kubernetes", "Machine learning", "Kafka"], skill_gap=["Kafka"]
+        job_skills=["Python", "Kubernetes", "Machine learning", "Kafka", "Call Monitoring"], skill_gap=["Kafka"]
     )
     result.matching_details.overall_score = 0.555
     result.matching_details.threshold = 0.5
@@ -66,19 +66,29 @@ def test_matches_explained_exact_plainly_fuzzy_with_what_stood_in() -> None:
                 required=False,
             ),
             SkillMatch(job_skill="Kafka", kind=MatchKind.MISSING, required=True),
+            SkillMatch(
+                job_skill="Call Monitoring",
+                resume_skill="Call Monitoring",
+                score=0.63,
+                kind=MatchKind.SEMANTIC,
+                required=False,
+                evidence="listened to calls and filled in the QA scorecards",
+            ),
         ]
     )
     lines = analysis(result)
     # The original client's score, as the page shows it: 3 of 4 job skills covered.
-    assert lines[0] == "Match score: 75% (3 of 4 job skills)"
-    assert lines[1] == "Skills the job asks for (3 required, 1 nice to have):"
-    by_skill = {line.split()[1]: line for line in lines[2:6]}
+    assert lines[0] == "Match score: 80% (4 of 5 job skills)"
+    assert lines[1] == "Skills the job asks for (3 required, 2 nice to have):"
+    by_skill = {line.split()[1]: line for line in lines[2:7]}
     assert by_skill["Python"].split()[0] == "[exact]" and "via" not in by_skill["Python"]
     assert by_skill["Python"].endswith('"pipelines in Python"')
     assert by_skill["Kubernetes"].split()[0] == "[alias]" and "via K8s, 100%" in by_skill["Kubernetes"]
     assert by_skill["Machine"].split()[0] == "[similar]" and "nice to have" in by_skill["Machine"]
     assert "via deep learning, 63%" in by_skill["Machine"]  # 62.5 rounds up, as Math.round does
     assert by_skill["Kafka"].split()[0] == "[missing]" and by_skill["Kafka"].endswith("required")
+    # found in the resume's own sentences: the sentence, not a resume skill, stood in
+    assert "via the resume's words, 63%" in by_skill["Call"] and "scorecards" in by_skill["Call"]
     assert "Missing skills (1): Kafka" in lines
 
 

@@ -87,6 +87,22 @@ def test_passages_are_sentences_and_clauses_of_three_words_or_more() -> None:
     ]
 
 
+def test_job_titles_and_headings_are_not_passages() -> None:
+    text = (
+        "Senior Data Engineer\n"  # a line of a few words: a title or a heading
+        "Core Strengths and Certifications\n"
+        "Senior Product Designer, Acme Health and Wellness Group, Boston\n"  # a clause ending in a role noun
+        "Certifications: LEED Green Associate, OSHA 30-Hour Construction\n"
+        "Led the data governance council for three business units.\n"
+    )
+    assert resume_passages(text) == [
+        "Acme Health and Wellness Group",
+        "LEED Green Associate",  # a credential, not a role
+        "OSHA 30-Hour Construction",
+        "Led the data governance council for three business units",
+    ]
+
+
 def test_passages_are_capped_for_a_very_long_text() -> None:
     text = "\n".join(f"Wrote report number {i} for the team" for i in range(MAX_PASSAGES + 40))
     passages = resume_passages(text)

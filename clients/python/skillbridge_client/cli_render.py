@@ -87,6 +87,10 @@ def analysis(result: CourseRecommendationResult) -> list[str]:
     return lines
 
 
+def _in_own_words(match: SkillMatch) -> bool:
+    return match.kind == MatchKind.SEMANTIC and match.resume_skill.casefold() == match.job_skill.casefold()
+
+
 def explained_matches(matches: Sequence[SkillMatch]) -> list[str]:
     """One line per skill the job asks for: exact matches plainly, fuzzy ones with the resume skill that stood in
     and its similarity, missing ones marked; required or nice to have; the resume's own words when given."""
@@ -99,7 +103,9 @@ def explained_matches(matches: Sequence[SkillMatch]) -> list[str]:
             mark, how = "[missing]", ""
         elif match.kind in FUZZY_KINDS:
             similarity = scores.match_score(match.score)
-            mark, how = f"[{FUZZY_KINDS[match.kind]}]", f"via {match.resume_skill}, {similarity}"
+            # A match found in the resume's own sentences names the job skill itself as the resume skill.
+            stood_in = "the resume's words" if _in_own_words(match) else match.resume_skill
+            mark, how = f"[{FUZZY_KINDS[match.kind]}]", f"via {stood_in}, {similarity}"
         else:
             mark, how = "[exact]", ""
         if match.evidence and match.kind != MatchKind.MISSING:

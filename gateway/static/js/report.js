@@ -10,7 +10,8 @@ function chips(element, skills) {
   fill(element, skills.length ? skills.map((skill) => h("li", { class: "chip" }, skill)) : h("li", { class: "none" }, "none"));
 }
 
-/** How one job skill was matched, in a few words: "exact match", "via Docker, 0.62", "not in the resume". The
+/** How one job skill was matched, in a few words: "exact match", "via Docker, 0.62", "via the resume's words, 0.64"
+ *  (a sentence of the resume said it), "not in the resume". The
  *  badge beside it names the kind (alias, related, semantic). */
 export function matchWords(match) {
   const kind = match.kind || "MATCH_KIND_UNSPECIFIED";
@@ -20,7 +21,9 @@ export function matchWords(match) {
   if (kind === "MATCH_KIND_MISSING" || !match.resume_skill) {
     return match.resume_skill ? `not in the resume (closest: ${match.resume_skill}, ${fixed(match.score || 0, 2)})` : "not in the resume";
   }
-  return `via ${match.resume_skill}, ${fixed(match.score || 0, 2)}`;
+  // A match found in the resume's own sentences names the job skill itself as the resume skill.
+  const inOwnWords = kind === "MATCH_KIND_SEMANTIC" && match.resume_skill.toLowerCase() === (match.job_skill || "").toLowerCase();
+  return `via ${inOwnWords ? "the resume's words" : match.resume_skill}, ${fixed(match.score || 0, 2)}`;
 }
 
 function explainedItem(match) {
