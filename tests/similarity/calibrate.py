@@ -27,19 +27,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import grpc
 from skillbridge.common.v1 import course_pb2
-from skillbridge.ner.v1 import ner_service_pb2, ner_service_pb2_grpc
-from skillbridge.similarity.v1 import similarity_service_pb2, similarity_service_pb2_grpc
+from skillbridge.similarity.v1 import similarity_service_pb2
 
-from services.common.embedding import MiniLmEmbedder
 from services.common.settings import Settings
-from services.ner import server as ner_server
-from services.similarity import server as similarity_server
+from services.scheduler.handlers import skill_details
 from services.similarity.calibration import strictness_for
 from tests.eval.dataset import EvalPair, load_split
 from tests.eval.scoring import Counts, match_skills, matches_any
+from tests.similarity.calibration_services import running_services
 
+# What a vocabulary match is: such a job skill needs no embedding.
+COVERED_KINDS = {course_pb2.MATCH_KIND_EXACT, course_pb2.MATCH_KIND_ALIAS, course_pb2.MATCH_KIND_RELATED}
 GRID = tuple(round(0.40 + 0.025 * i, 3) for i in range(24))  # 0.400 ... 0.975
 
 
@@ -64,55 +63,32 @@ class PairReading:
         return [s.name for s in self.skills if s.needs_embedding and s.cosine < cosine]
 
 
-def _details(skills: Sequence[ner_service_pb2.ExtractedSkill]) -> list[course_pb2.Skill]:
-    return [
-        course_pb2.Skill(name=s.name, skill_id=s.skill_id, required=s.required, evidence=s.evidence) for s in skills
-    ]
-
-
 async def read_pairs(pairs: Sequence[EvalPair], settings: Settings) -> list[PairReading]:
     """Runs NER and CompareSkills (strictness 1.0) over every pair through the real services."""
-    embedder = await asyncio.to_thread(MiniLmEmbedder)
-    ner = await ner_server.start(settings, port=0)
-    similarity = await similarity_server.start(settings, port=0, embedder=embedder)
-    kinds = [ner_service_pb2.DOCUMENT_KIND_RESUME, ner_service_pb2.DOCUMENT_KIND_JOB_DESCRIPTION]
-    covered_kinds = {course_pb2.MATCH_KIND_EXACT, course_pb2.MATCH_KIND_ALIAS, course_pb2.MATCH_KIND_RELATED}
     readings = []
-    try:
-        async with (
-            grpc.aio.insecure_channel(ner.address) as ner_channel,
-            grpc.aio.insecure_channel(similarity.address) as similarity_channel,
-        ):
-            ner_stub = ner_service_pb2_grpc.NerServiceStub(ner_channel)
-            similarity_stub = similarity_service_pb2_grpc.SimilarityServiceStub(similarity_channel)
-            for pair in pairs:
-                found = await ner_stub.ExtractSkills(
-                    ner_service_pb2.ExtractSkillsRequest(texts=[pair.resume, pair.job_description], kinds=kinds)
+    async with running_services(settings) as stubs:
+        for pair in pairs:
+            resume, job = await stubs.skills(pair)
+            outcomes = []
+            if job:
+                compared = await stubs.similarity.CompareSkills(
+                    similarity_service_pb2.CompareSkillsRequest(
+                        threshold=1.0, resume_skill_details=skill_details(resume), job_skill_details=skill_details(job)
+                    )
                 )
-                resume, job = found.documents[0].skills, found.documents[1].skills
-                outcomes = []
-                if job:
-                    compared = await similarity_stub.CompareSkills(
-                        similarity_service_pb2.CompareSkillsRequest(
-                            threshold=1.0, resume_skill_details=_details(resume), job_skill_details=_details(job)
+                for match in compared.best_matches:
+                    is_gold = matches_any(match.job_skill, pair.job_skills)
+                    outcomes.append(
+                        JobSkillOutcome(
+                            name=match.job_skill,
+                            closest=match.resume_skill,
+                            needs_embedding=match.kind not in COVERED_KINDS,
+                            cosine=match.score if match.resume_skill else 0.0,
+                            gold_job_skill=is_gold,
+                            gold_covered=is_gold and not matches_any(match.job_skill, pair.missing_skills),
                         )
                     )
-                    for match in compared.best_matches:
-                        is_gold = matches_any(match.job_skill, pair.job_skills)
-                        outcomes.append(
-                            JobSkillOutcome(
-                                name=match.job_skill,
-                                closest=match.resume_skill,
-                                needs_embedding=match.kind not in covered_kinds,
-                                cosine=match.score if match.resume_skill else 0.0,
-                                gold_job_skill=is_gold,
-                                gold_covered=is_gold and not matches_any(match.job_skill, pair.missing_skills),
-                            )
-                        )
-                readings.append(PairReading(pair, outcomes))
-    finally:
-        await similarity.stop(0)
-        await ner.stop(0)
+            readings.append(PairReading(pair, outcomes))
     return readings
 
 

@@ -27,18 +27,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import grpc
 from skillbridge.common.v1 import course_pb2
-from skillbridge.ner.v1 import ner_service_pb2, ner_service_pb2_grpc
-from skillbridge.similarity.v1 import similarity_service_pb2, similarity_service_pb2_grpc
+from skillbridge.similarity.v1 import similarity_service_pb2
 
-from services.common.embedding import MiniLmEmbedder
 from services.common.settings import Settings
-from services.ner import server as ner_server
 from services.scheduler.handlers import skill_details
-from services.similarity import server as similarity_server
 from tests.eval.dataset import EvalPair, load_split
 from tests.eval.scoring import Counts, match_skills, matches_any
+from tests.similarity.calibration_services import running_services
 
 # The cut-off the services run with while reading: below every grid value, so each decision comes back.
 FLOOR = 0.30
@@ -69,51 +65,33 @@ class PairReading:
 
 async def read_pairs(pairs: Sequence[EvalPair], settings: Settings) -> list[PairReading]:
     """Runs the resume read for the job and CompareSkills with and without the resume's text over every pair."""
-    embedder = await asyncio.to_thread(MiniLmEmbedder)
-    ner = await ner_server.start(settings, port=0)
-    similarity = await similarity_server.start(settings, port=0, embedder=embedder)
-    kinds = [ner_service_pb2.DOCUMENT_KIND_RESUME, ner_service_pb2.DOCUMENT_KIND_JOB_DESCRIPTION]
     readings = []
-    try:
-        async with (
-            grpc.aio.insecure_channel(ner.address) as ner_channel,
-            grpc.aio.insecure_channel(similarity.address) as similarity_channel,
-        ):
-            ner_stub = ner_service_pb2_grpc.NerServiceStub(ner_channel)
-            similarity_stub = similarity_service_pb2_grpc.SimilarityServiceStub(similarity_channel)
-            for pair in pairs:
-                found = await ner_stub.ExtractSkills(
-                    ner_service_pb2.ExtractSkillsRequest(
-                        texts=[pair.resume, pair.job_description], kinds=kinds, read_for_job=True
-                    )
+    async with running_services(settings) as stubs:
+        for pair in pairs:
+            resume, job = await stubs.skills(pair, read_for_job=True)
+            outcomes = []
+            if job:
+                request = similarity_service_pb2.CompareSkillsRequest(
+                    resume_skill_details=skill_details(resume), job_skill_details=skill_details(job)
                 )
-                resume, job = found.documents[0].skills, found.documents[1].skills
-                outcomes = []
-                if job:
-                    request = similarity_service_pb2.CompareSkillsRequest(
-                        resume_skill_details=skill_details(list(resume)), job_skill_details=skill_details(list(job))
-                    )
-                    without = await similarity_stub.CompareSkills(request)
-                    request.resume_text = pair.resume
-                    with_text = await similarity_stub.CompareSkills(request)
-                    for before, after in zip(without.best_matches, with_text.best_matches, strict=True):
-                        missing = before.kind == course_pb2.MATCH_KIND_MISSING
-                        by_text = missing and after.kind == course_pb2.MATCH_KIND_SEMANTIC
-                        is_gold = matches_any(before.job_skill, pair.job_skills)
-                        outcomes.append(
-                            JobSkillOutcome(
-                                name=before.job_skill,
-                                missing_without_text=missing,
-                                cosine=after.score if by_text else 0.0,
-                                passage=after.evidence if by_text else "",
-                                gold_job_skill=is_gold,
-                                gold_covered=is_gold and not matches_any(before.job_skill, pair.missing_skills),
-                            )
+                without = await stubs.similarity.CompareSkills(request)
+                request.resume_text = pair.resume
+                with_text = await stubs.similarity.CompareSkills(request)
+                for before, after in zip(without.best_matches, with_text.best_matches, strict=True):
+                    missing = before.kind == course_pb2.MATCH_KIND_MISSING
+                    by_text = missing and after.kind == course_pb2.MATCH_KIND_SEMANTIC
+                    is_gold = matches_any(before.job_skill, pair.job_skills)
+                    outcomes.append(
+                        JobSkillOutcome(
+                            name=before.job_skill,
+                            missing_without_text=missing,
+                            cosine=after.score if by_text else 0.0,
+                            passage=after.evidence if by_text else "",
+                            gold_job_skill=is_gold,
+                            gold_covered=is_gold and not matches_any(before.job_skill, pair.missing_skills),
                         )
-                readings.append(PairReading(pair, outcomes))
-    finally:
-        await similarity.stop(0)
-        await ner.stop(0)
+                    )
+            readings.append(PairReading(pair, outcomes))
     return readings
 
 
