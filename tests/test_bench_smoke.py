@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import time
 from typing import Any
 
 from tests.bench import ceilings, fanout, queue_bench, report
+from tests.bench.common import cpu_seconds
 from tests.bench.run import Collector
 
 
@@ -68,3 +71,12 @@ def test_ceilings_and_report_round_trip(tmp_path: Any) -> None:
     assert all(r["value"] > 0 for r in parsed if r["figure"].endswith("_per_s"))
     table = report.stdout_table(records, ["a failing system: on purpose"])
     assert "sqlite_commits_per_s_normal" in table and "not measured" in table
+
+
+def test_cpu_seconds_counts_this_process_work_as_the_kernel_does() -> None:
+    before, own_before = cpu_seconds(os.getpid()), time.process_time()
+    while time.process_time() - own_before < 0.2:
+        sum(range(10_000))
+    spent, own = cpu_seconds(os.getpid()) - before, time.process_time() - own_before
+    # /proc counts in clock ticks (10 ms here), process_time more finely: they agree to a few ticks.
+    assert abs(spent - own) < 0.05, (spent, own)

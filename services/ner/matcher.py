@@ -34,7 +34,7 @@ from services.common.taxonomy import Occupation, Skill, Taxonomy, load_occupatio
 from services.ner.coordination import coordinated_spans
 from services.ner.core import GENERIC_WORDS
 from services.ner.model import SkillMatch, SkillRef, TextAnalysis
-from services.ner.words import content_words, same_word, stem
+from services.ner.words import ProseText, content_words, same_word, stem
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,6 @@ DEFAULT_PROSE_WINDOW = 3
 # For a skill the job asks for, a resume sentence that holds every word of its name shows it: the job's own
 # wording settled what the words mean, so the short window that guards unprompted reading is widened.
 GUIDED_PROSE_WINDOW = 8
-SENTENCE_ENDS = frozenset({".", ";", "!", "?"})
 # Punctuation that separates a phrase from the next: prose words on both sides of it are not one phrase
 # ("Design, Puget Sound"; "Engineer - Platform").
 PHRASE_BREAKS = frozenset({",", ":", "(", ")", "|", "\u2013", "\u2014", "/"})
@@ -233,9 +232,10 @@ class VocabularyMatcher:
         phrases, nested = self._phrase_hits(doc)
         phrases += self._coordinated_hits(doc, {(h.skill_id, h.start_char) for h in phrases})
         covered = {(h.skill_id, i) for h in phrases for i in range(h.start_char, h.end_char)}
-        prose = [h for h in self._prose_hits(doc, self.prose_window) if (h.skill_id, h.start_char) not in covered]
+        read = ProseText.of(doc)  # one pass over the tokens for both windows
+        prose = [h for h in self._prose_hits(doc, read, self.prose_window) if (h.skill_id, h.start_char) not in covered]
         known = {h.skill_id for h in [*phrases, *prose]}
-        spread = [h for h in self._prose_hits(doc, GUIDED_PROSE_WINDOW) if h.skill_id not in known]
+        spread = [h for h in self._prose_hits(doc, read, GUIDED_PROSE_WINDOW) if h.skill_id not in known]
         phrases = [h for h in phrases if not any(_part_of(h, p) for p in prose)]
         occupations: Counter[str] = Counter()
         fields: dict[str, str] = {}
@@ -274,14 +274,10 @@ class VocabularyMatcher:
                 hits.append(_term_hit(entry, doc[start:end], exact_case=False))
         return hits
 
-    def _prose_hits(self, doc: Doc, window: int) -> list[SkillMatch]:
-        sentence = 0
-        tokens: list[tuple[int, str, int, str]] = []  # token index, stem, sentence number, lower-case text
-        for token in doc:
-            if token.text in SENTENCE_ENDS or "\n" in token.text:
-                sentence += 1
-            elif token.is_alpha and len(token.text) > 1 and token.lower_ not in STOP_WORDS:
-                tokens.append((token.i, stem(token.text), sentence, token.lower_))
+    def _prose_hits(self, doc: Doc, text: ProseText, window: int) -> list[SkillMatch]:
+        """Prose names whose every word stands within `window` content words of its rarest one, in one
+        sentence; `text` is the doc read for prose (`ProseText.of`)."""
+        tokens = text.words
         hits: list[SkillMatch] = []
         seen: set[tuple[str, int]] = set()
         for position, (_, anchor, number, _) in enumerate(tokens):
@@ -296,7 +292,7 @@ class VocabularyMatcher:
                 skill, stems = entry.skill, entry.stems
                 if not near_stems.issuperset(stems):
                     continue
-                found = _prose_tokens(doc, nearby, entry)
+                found = _prose_tokens(text, nearby, entry)
                 if found is None:
                     continue
                 start, end = min(found), max(found) + 1
@@ -356,7 +352,7 @@ def _part_of(hit: SkillMatch, prose: SkillMatch) -> bool:
     return bool(own) and all(any(same_word(w.casefold(), n.casefold()) for n in words) for w in own)
 
 
-def _prose_tokens(doc: Doc, nearby: list[tuple[int, str, str]], entry: _ProseName) -> list[int] | None:
+def _prose_tokens(text: ProseText, nearby: list[tuple[int, str, str]], entry: _ProseName) -> list[int] | None:
     """The tokens that spell a prose name, or None when they do not read as that name: a word only shares a
     stem with the name's word, a phrase break lies between them, or compound words come in another order."""
     first: list[int] = []
@@ -367,7 +363,8 @@ def _prose_tokens(doc: Doc, nearby: list[tuple[int, str, str]], entry: _ProseNam
         first.append(matches[0])
     found = first
     start, end = min(found), max(found) + 1
-    if any(doc[k].text in PHRASE_BREAKS or (doc[k].text == "-" and doc[k - 1].whitespace_) for k in range(start, end)):
+    texts, spaces = text.texts, text.spaces
+    if any(texts[k] in PHRASE_BREAKS or (texts[k] == "-" and spaces[k - 1]) for k in range(start, end)):
         return None
     if first != sorted(first) and not entry.swappable:
         return None

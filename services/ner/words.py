@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 
 from spacy.lang.en.stop_words import STOP_WORDS
+from spacy.tokens import Doc
 
 STEM_LENGTH = 5
+# Tokens that end a sentence for prose matching (a line break does too): a prose name's words share a sentence.
+SENTENCE_ENDS = frozenset({".", ";", "!", "?"})
 # Endings taken off a word before its stem is cut (longest first).
 INFLECTIONS = ("ings", "ments", "ing", "ment", "ies", "ied", "ed", "es", "s")
 # What may follow a shared stem for two words to be one word ("teach" / "teaching", "document" /
@@ -21,6 +25,8 @@ SUFFIXES = frozenset(
 )  # fmt: skip
 
 
+# Every content word of every text is stemmed, and texts share most of their words: a word's stem is worked out once.
+@functools.lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A truncation stem of a word without its inflection: "administered", "administration" -> "admin";
     "plans", "planning" -> "plan"; "care", "caring" -> "car", so that a short word and its forms share a stem."""
@@ -64,3 +70,31 @@ def same_word(word: str, other: str) -> bool:
 def content_words(text: str) -> list[str]:
     """Words of a name that carry meaning (not stop words, not one letter)."""
     return [w for w in re.findall(r"[A-Za-z][A-Za-z+#]*", text) if len(w) > 1 and w.casefold() not in STOP_WORDS]
+
+
+@dataclass(frozen=True)
+class ProseText:
+    """A doc as prose matching reads it (see `services.ner.matcher`), gathered in one pass: both prose windows
+    and every candidate name look at the same tokens, and spaCy builds a new Token object on every `doc[i]`."""
+
+    # The content words (no stop words, no single letters): token index, stem, sentence number, lower case.
+    words: list[tuple[int, str, int, str]]
+    # Every token's text and the whitespace after it, by token index.
+    texts: list[str]
+    spaces: list[str]
+
+    @classmethod
+    def of(cls, doc: Doc) -> ProseText:
+        sentence = 0
+        words: list[tuple[int, str, int, str]] = []
+        texts: list[str] = []
+        spaces: list[str] = []
+        for token in doc:
+            text = token.text
+            texts.append(text)
+            spaces.append(token.whitespace_)
+            if text in SENTENCE_ENDS or "\n" in text:
+                sentence += 1
+            elif token.is_alpha and len(text) > 1 and token.lower_ not in STOP_WORDS:
+                words.append((token.i, stem(text), sentence, token.lower_))
+        return cls(words, texts, spaces)

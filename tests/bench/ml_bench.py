@@ -6,9 +6,13 @@
 - resident memory (VmRSS) of every process after the run;
 - the wait estimate: a burst of analyses submitted at once, each one's estimate at submit against its wait.
 
+`--cpu-jobs N` measures only CPU instead (steady on a shared, busy machine where times are not): the CPU
+milliseconds each process spends per analysis over N analyses, read from /proc before and after.
+
 Each job's resume gets a unique last line, so no cache answers for the whole job.
 
     python -m tests.bench.ml_bench [--jobs 20] [--seconds 15]
+    python -m tests.bench.ml_bench --cpu-jobs 60 [--cpu-submitters 16]
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from skillbridge.scheduler.v1 import scheduler_service_pb2_grpc as pb_grpc
 from services.common.settings import REPO_ROOT
 from tests.bench.common import (
     base_env,
+    cpu_seconds,
     free_port,
     median,
     percentile,
@@ -195,6 +200,28 @@ async def measure(stack: Stack, jobs: int, seconds: float, levels: tuple[int, ..
     return figures
 
 
+async def cpu_per_job(stack: Stack, jobs: int, submitters: int) -> dict[str, float]:
+    """CPU milliseconds per analysis of each process (and their total) over `jobs` analyses run by `submitters`
+    clients at once, after the warm-up; this client's own CPU is left out."""
+    async with grpc.aio.insecure_channel(stack.scheduler) as channel:
+        stub = pb_grpc.JobSchedulerServiceStub(channel)
+        for _ in range(WARM_UP):
+            await run_one(stub)
+        left = jobs
+
+        async def submitter() -> None:
+            nonlocal left
+            while left > 0:
+                left -= 1
+                await run_one(stub)
+
+        before = {name: cpu_seconds(pid) for name, pid in stack.pids.items()}
+        await asyncio.gather(*(submitter() for _ in range(submitters)))
+        after = {name: cpu_seconds(pid) for name, pid in stack.pids.items()}
+    spent = {f"cpu_ms_per_job_{name}": (after[name] - before[name]) * 1000 / jobs for name in before}
+    return {**spent, "cpu_ms_per_job_total": sum(spent.values())}
+
+
 # Analyses submitted at once to measure the wait estimate against the wait that followed.
 BURST = 100
 # Jobs that started within this many seconds of their submit did not wait: their relative error says nothing.
@@ -272,8 +299,15 @@ def main(argv: list[str] | None = None) -> None:
         choices=WARMUPS[1:],
         help="only the wait-estimate burst, on a fresh stack after this warm-up (the full run measures it last)",
     )
+    parser.add_argument("--cpu-jobs", type=int, help="only CPU ms per analysis of each process, over this many")
+    parser.add_argument("--cpu-submitters", type=int, default=1, help="clients running --cpu-jobs at once")
     args = parser.parse_args(argv)
-    if args.estimate_only:
+    figures: dict[str, Any]
+    if args.cpu_jobs:
+        with ml_stack(16) as stack:
+            spent = asyncio.run(cpu_per_job(stack, args.cpu_jobs, args.cpu_submitters))
+        figures = {"system": "skillbridge-ml", "cpu_submitters": args.cpu_submitters, **spent}
+    elif args.estimate_only:
         with ml_stack(16) as stack:
             figures = asyncio.run(measure_estimates_after(stack, args.jobs, args.estimate_only))
         figures = {"system": "skillbridge-ml", "estimate_warmup": args.estimate_only, **figures}
