@@ -152,16 +152,15 @@ def fill_job(out: job_pb2.Job, view: JobView) -> None:
         out.depends_on.extend(record.depends_on)
     out.cached_from_job_id = record.cached_from
     out.waiting_for_service = record.waiting_for_service
-    if record.not_before is not None:
-        set_timestamp(out.not_before, record.not_before)
-    if record.create_time is not None:
-        set_timestamp(out.create_time, record.create_time)
-    if record.start_time is not None:
-        set_timestamp(out.start_time, record.start_time)
-    if record.end_time is not None:
-        set_timestamp(out.end_time, record.end_time)
-    if record.expire_time is not None:
-        set_timestamp(out.expire_time, record.expire_time)
+    for field, value in (
+        (out.not_before, record.not_before),
+        (out.create_time, record.create_time),
+        (out.start_time, record.start_time),
+        (out.end_time, record.end_time),
+        (out.expire_time, record.expire_time),
+    ):
+        if value is not None:
+            set_timestamp(field, value)
     for stage in record.stages:
         status = out.stages.add(
             stage=STAGE_TO_PROTO[stage.stage],

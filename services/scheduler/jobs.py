@@ -139,8 +139,7 @@ class JobService:
         self._counted_here = 0  # this process's running jobs when the store last counted them
         self._stats_lock = asyncio.Lock()
         self._timings: dict[str, Timing] = {}
-        # mean_job_seconds of each type, for the timings dict they were worked out from.
-        self._slot_seconds_of: dict[str, Timing] | None = None
+        # mean_job_seconds of each type, worked out from the timings above (emptied when they are read again).
         self._slot_seconds: dict[JobType, float] = {}
         # Every watcher of a job wakes at its change: they share one read of the events and of the record.
         self._event_reads: SharedReads[list[JobEvent]] = SharedReads()
@@ -164,7 +163,7 @@ class JobService:
             if now - self._stats_at > STATS_MAX_AGE_SECONDS:
                 self._counts = await self._store.counts(self._clock())
                 self._counted_here = self._local_running()
-                self._timings = await self._store.timings()
+                self._timings, self._slot_seconds = await self._store.timings(), {}
                 self._stats_at = now
 
     def _workers(self) -> int:
@@ -172,13 +171,10 @@ class JobService:
 
     def mean_job_seconds(self, job_type: JobType) -> float:
         """What one worker slot takes per job of this type now (see estimates.slot_seconds). Worked out once per
-        type for each reading of the timings (a refresh binds a new dict), not again for every job of a batch."""
-        timings = self._timings
-        if timings is not self._slot_seconds_of:
-            self._slot_seconds_of, self._slot_seconds = timings, {}
+        type for each reading of the timings, not again for every job of a batch."""
         found = self._slot_seconds.get(job_type)
         if found is None:
-            found = estimates.slot_seconds(timings, job_type, self._settings.default_job_seconds)
+            found = estimates.slot_seconds(self._timings, job_type, self._settings.default_job_seconds)
             self._slot_seconds[job_type] = found
         return found
 

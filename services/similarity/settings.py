@@ -24,7 +24,7 @@ class SimilaritySettings(EmbeddingSettings):
     similarity_calibrated_threshold: float = 0.8
     # Guided coverage (services/similarity/text_coverage.py): the passage cosine that strictness 0.5 maps to when
     # a job skill is looked for in the resume's sentences, calibrated on the dev split
-    # (`python -m tests.similarity.calibrate_text`). It embeds every new resume's passages (a model call of a
-    # few dozen sentences per analysis); 0 switches the step off.
+    # (`python -m tests.similarity.calibrate_text`). It embeds a new resume's passages that share a word with a
+    # missing skill (about a dozen per analysis, one model call); 0 switches the step off.
     similarity_text_calibrated_threshold: float = 0.6
     max_text_chars: int = 100_000

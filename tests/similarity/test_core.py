@@ -5,14 +5,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import numpy as np
 import pytest
 
-from services.common.embedding import Vectors, l2_normalise, normalise_text
 from services.common.errors import InvalidArgument
 from services.common.taxonomy import Skill, Taxonomy
 from services.similarity import core
 from services.similarity.core import MatchKind, SkillInput
+from tests.similarity.table_embed import TableEmbed
 
 # Hand-made unit vectors: cos(spark, pyspark) = 0.8, cos(spark, baking) = 0, cos(sql, postgres) = 0.6.
 VECTORS = {
@@ -38,17 +37,6 @@ VOCABULARY = Taxonomy(
 )  # fmt: skip
 
 
-class TableEmbed:
-    """An embed function over the table above that records what it was asked."""
-
-    def __init__(self) -> None:
-        self.calls: list[list[str]] = []
-
-    async def __call__(self, texts: Sequence[str]) -> Vectors:
-        self.calls.append(list(texts))
-        return l2_normalise(np.array([VECTORS[normalise_text(t)] for t in texts], dtype=np.float32))
-
-
 async def compare(
     resume: Sequence[str | SkillInput],
     job: Sequence[str | SkillInput],
@@ -62,7 +50,7 @@ async def compare(
         resume,
         job,
         threshold,
-        embed=embed or TableEmbed(),
+        embed=embed or TableEmbed(VECTORS),
         default_threshold=0.5,
         calibrated_threshold=calibrated,
         vocabulary=vocabulary,
@@ -82,7 +70,7 @@ async def test_semantic_match_above_threshold_and_missing_below() -> None:
 
 
 async def test_exact_matches_score_one_without_the_model() -> None:
-    embed = TableEmbed()
+    embed = TableEmbed(VECTORS)
     result = await compare(["sql", "PySpark"], ["SQL", "  apache   spark "], embed=embed)
     assert result.best_matches[0] == core.SkillMatch("SQL", "sql", 1.0, MatchKind.EXACT, "sql", True, "")
     assert embed.calls == [["apache   spark", "sql", "PySpark"]]  # only the non-exact job skill is embedded
@@ -90,7 +78,7 @@ async def test_exact_matches_score_one_without_the_model() -> None:
 
 
 async def test_an_alias_in_the_resume_list_is_an_alias_match_and_canonical_names_get_embedded() -> None:
-    embed = TableEmbed()
+    embed = TableEmbed(VECTORS)
     result = await compare(["psql", "PySpark"], ["PostgreSQL", "apache spark"], embed=embed, vocabulary=VOCABULARY)
     postgres, spark = result.best_matches
     assert (postgres.resume_skill, postgres.kind, postgres.score) == ("psql", MatchKind.ALIAS, 1.0)
@@ -162,7 +150,7 @@ async def test_duplicates_count_once_keep_the_first_spelling_and_required_wins()
 
 
 async def test_empty_resume_leaves_every_job_skill_missing() -> None:
-    embed = TableEmbed()
+    embed = TableEmbed(VECTORS)
     result = await compare([], ["SQL", "Baking"], embed=embed)
     assert result.missing_skills == ["SQL", "Baking"] and result.matches == []
     assert all(m.resume_skill == "" and m.score == 0.0 and m.kind == MatchKind.MISSING for m in result.best_matches)

@@ -3,13 +3,11 @@ with hand-made vectors (the real model is in test_service.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from services.common.embedding import Vectors, l2_normalise, normalise_text
 from services.common.errors import InvalidArgument
 from services.common.taxonomy import Skill, Taxonomy
 from services.similarity import core, text_coverage
@@ -24,6 +22,7 @@ from services.similarity.text_coverage import (
     validate_resume_text,
     word_stems,
 )
+from tests.similarity.table_embed import TableEmbed
 
 # Axes: 0 patient education, 1 medications, 2 kubernetes, 3 docker, 4 anything else.
 VECTORS = {
@@ -58,19 +57,7 @@ RESUME = """Registered Nurse on a surgical unit
 """
 
 
-class TableEmbed:
-    """An embed function over the table above that records what it was asked."""
-
-    def __init__(self) -> None:
-        self.calls: list[list[str]] = []
-
-    async def __call__(self, texts: Sequence[str]) -> Vectors:
-        self.calls.append(list(texts))
-        return l2_normalise(np.array([VECTORS[normalise_text(t)] for t in texts], dtype=np.float32))
-
-
-def rows(*texts: str) -> Vectors:
-    return l2_normalise(np.array([VECTORS[normalise_text(t)] for t in texts], dtype=np.float32))
+rows = TableEmbed(VECTORS).rows
 
 
 def test_passages_are_sentences_and_clauses_of_three_words_or_more() -> None:
@@ -157,7 +144,7 @@ def test_a_passage_closer_to_a_skill_the_resume_names_is_that_skills_evidence() 
 
 
 async def test_cover_from_text_embeds_everything_in_one_call() -> None:
-    embed = TableEmbed()
+    embed = TableEmbed(VECTORS)
     found = await cover_from_text(
         [["Patient Education", "Patient teaching"], ["Kubernetes", "Container orchestration"]],
         ["Docker"],
@@ -175,7 +162,7 @@ async def test_cover_from_text_embeds_everything_in_one_call() -> None:
 
 
 async def test_no_passage_means_no_model_call() -> None:
-    embed = TableEmbed()
+    embed = TableEmbed(VECTORS)
     assert await cover_from_text([["Kubernetes"]], [], "Staff Nurse\nEpic, Cerner", embed=embed, floor=0.1) == [None]
     # Passages, but none shares a stem with the skill's names.
     assert await cover_from_text([["Kubernetes", "k8s"]], [], RESUME, embed=embed, floor=0.1) == [None]
@@ -196,7 +183,7 @@ async def compare(
         [SkillInput("Docker", evidence="ran Docker containers on two Linux servers")],
         ["Patient Education", SkillInput("Kubernetes", required=False), "Docker"],
         threshold,
-        embed=TableEmbed(),
+        embed=TableEmbed(VECTORS),
         default_threshold=0.5,
         calibrated_threshold=0.8,
         vocabulary=VOCABULARY,
