@@ -14,6 +14,10 @@ Definitions (the public contract of this stage, also stated in the proto comment
   already shows (its title names them: a "Lean Six Sigma Green Belt" course for a Green Belt holder) is never
   recommended, whatever else it teaches. Gap skills that no remaining candidate teaches are
   `uncovered_skills`, and the summary says so.
+* **Soft skills last.** A soft skill of the gap (the vocabulary's "Soft Skills": leadership, teamwork,
+  conflict resolution) gets a course only when no other gap skill does. A resume shows these through
+  experience rather than by name, so their absence is weak evidence of a gap, and a job seeker's plan should
+  lead with the job's own skills; the summary names the soft skills it leaves out.
 * **Greedy cover.** Repeatedly pick the candidate whose skills cover the most not-yet-covered gap weight;
   stop at `max_courses` or when no candidate covers anything new. A course that adds nothing new is never
   chosen, so no two chosen courses cover the same set of gap skills. Ties break first on the job's field
@@ -216,13 +220,32 @@ def _level_distance(course: Course, resume_keys: set[str], keys: SkillKeys) -> i
 
 
 def select_courses(request: RecommendRequest, *, ranked: bool = False) -> list[tuple[Course, tuple[str, ...]]]:
-    """Weighted greedy set cover over the candidates; returns (course, gap skills it teaches) best first."""
+    """Weighted greedy set cover over the candidates; returns (course, gap skills it teaches) best first. Soft
+    skills get a course only when no other gap skill does (see the module docstring)."""
+    field_gap = tuple(s for s in request.missing_skills if not request.keys.is_soft(s))
+    if len(field_gap) < len(request.missing_skills):
+        chosen = _greedy_cover(request, field_gap, ranked=ranked)
+        if chosen:
+            return chosen
+    return _greedy_cover(request, request.missing_skills, ranked=ranked)
+
+
+def soft_skills_left(request: RecommendRequest, chosen: Sequence[RecommendedCourse]) -> list[str]:
+    """The soft skills of the gap that the plan leaves to experience (it has courses for other skills)."""
+    if not chosen or any(request.keys.is_soft(s) for rec in chosen for s in rec.covered_skills):
+        return []
+    return [s for s in request.missing_skills if request.keys.is_soft(s)]
+
+
+def _greedy_cover(
+    request: RecommendRequest, gap: Sequence[str], *, ranked: bool
+) -> list[tuple[Course, tuple[str, ...]]]:
     keys = request.keys
-    weights = gap_weights(request.missing_skills, keys)
+    weights = gap_weights(gap, keys)
     resume_keys = {keys.key(s) for s in request.resume_skills}
     options: list[tuple[int, Course, tuple[str, ...], tuple[int, int, int]]] = []
     for position, course in enumerate(request.candidates):
-        taught = taught_gap_skills(course, request.missing_skills, keys)
+        taught = taught_gap_skills(course, gap, keys)
         if not taught:
             continue
         other_field = int(bool(request.job_field) and course.field != request.job_field)
@@ -282,8 +305,9 @@ def summarize(request: RecommendRequest, chosen: Sequence[RecommendedCourse]) ->
     covered_keys = {key(s) for rec in chosen for s in rec.covered_skills}
     covered = [s for s in missing if key(s) in covered_keys]
     untaught = list(request.uncovered_skills)
-    untaught_keys = {key(s) for s in untaught}
-    left_out = [s for s in missing if key(s) not in covered_keys and key(s) not in untaught_keys]
+    soft = soft_skills_left(request, chosen)
+    skipped_keys = {key(s) for s in (*untaught, *soft)}
+    left_out = [s for s in missing if key(s) not in covered_keys and key(s) not in skipped_keys]
     if not chosen:
         return (
             f"No course found for the {len(missing)} skills this job needs that your resume lacks "
@@ -301,6 +325,12 @@ def summarize(request: RecommendRequest, chosen: Sequence[RecommendedCourse]) ->
         text += f" Courses for {join_names(left_out)} did not fit within {request.max_courses} courses."
     if untaught:
         text += f" No course found for {join_names(untaught)}."
+    if soft:
+        verb = "is a soft skill" if len(soft) == 1 else "are soft skills"
+        text += (
+            f" {join_names(soft)} {verb}, shown through experience: no course is suggested for"
+            f" {'it' if len(soft) == 1 else 'them'} while the plan has courses for the job's other skills."
+        )
     return text
 
 

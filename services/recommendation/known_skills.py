@@ -26,6 +26,7 @@ from services.common.taxonomy import Skill
 
 # The vocabulary's field for skills of every occupation: it says nothing about which field a job is in.
 GENERAL_FIELD = "general"
+SOFT_SKILLS_CATEGORY = "Soft Skills"
 
 
 class Vocabulary(Protocol):
@@ -58,6 +59,11 @@ class SkillKeys:
             found = f"id:{known.skill_id}" if known is not None else f"name:{_normalise(name)}"
             self._cache[name] = found
         return found
+
+    def is_soft(self, name: str) -> bool:
+        """True for a soft skill of the vocabulary (its category SOFT_SKILLS_CATEGORY: leadership, teamwork)."""
+        known = self.skill(name)
+        return known is not None and known.category == SOFT_SKILLS_CATEGORY
 
     def covered_keys(self, name: str) -> set[str]:
         """The key of `name` and of every skill the vocabulary says it covers."""

@@ -29,6 +29,8 @@ VOCABULARY = Taxonomy(
         Skill("Medication Administration", "Nursing", (), id="skillbridge:medication-administration",
               field="healthcare"),
         Skill("Telemetry Monitoring", "Nursing", ("Telemetry",), id="skillbridge:telemetry", field="healthcare"),
+        Skill("Leadership", "Soft Skills", (), id="skillbridge:leadership", field="general"),
+        Skill("Conflict Resolution", "Soft Skills", (), id="skillbridge:conflict-resolution", field="general"),
     ]
 )  # fmt: skip
 
@@ -180,3 +182,20 @@ def test_potential_scores_weigh_nice_to_have_skills_as_overall_score_does() -> N
     with pytest.raises(core.InvalidArgument) as info:
         core.score_courses([], job, [], 0.0, [], nice_to_have_skills=["Baking"])
     assert info.value.violations[0].field == "nice_to_have_skills[0]"
+
+
+def test_soft_skills_get_a_course_only_when_no_skill_of_the_job_does() -> None:
+    leadership = course("ld", "Leadership Skills", ["Leadership"], "general")
+    conflict = course("cr", "Mediation and Conflict Resolution", ["Conflict Resolution"], "general")
+    telemetry = course("tm", "Cardiac Telemetry Basics", ["Telemetry Monitoring"], "healthcare")
+    gap = ["Leadership", "Telemetry Monitoring", "Conflict Resolution"]
+    result = recommend(gap, [], [leadership, conflict, telemetry])
+    assert [r.course.id for r in result.courses] == ["tm"]
+    assert "Leadership and Conflict Resolution are soft skills" in result.summary
+    assert "did not fit" not in result.summary
+    # The gap itself is unchanged, and the plan's share of it counts every gap skill.
+    assert result.courses[0].gap_coverage == pytest.approx(1 / 3)
+    # With no course for the job's own skills, the soft skills get theirs.
+    only_soft = recommend(gap, [], [leadership, conflict])
+    assert {r.course.id for r in only_soft.courses} == {"ld", "cr"}
+    assert "soft skill" not in only_soft.summary
