@@ -14,6 +14,9 @@ Definitions (the public contract of this stage, also stated in the proto comment
   already shows (its title names them: a "Lean Six Sigma Green Belt" course for a Green Belt holder) is never
   recommended, whatever else it teaches. Gap skills that no remaining candidate teaches are
   `uncovered_skills`, and the summary says so.
+* **Courses of the job's field.** A course of another field than the job's (neither general nor unfielded)
+  teaches only the gap skills of its own field: a hotel-sales course is no plan for an enterprise account
+  executive's negotiation gap, nor a support-writing course for a paralegal's written communication.
 * **Soft skills last.** A soft skill of the gap (the vocabulary's "Soft Skills": leadership, teamwork,
   conflict resolution) gets a course only when no other gap skill does. A resume shows these through
   experience rather than by name, so their absence is weak evidence of a gap, and a job seeker's plan should
@@ -45,7 +48,14 @@ from dataclasses import dataclass, field
 
 from services.common.catalog import LEVELS, Course
 from services.common.errors import InvalidArgument
-from services.recommendation.known_skills import ResumeSkills, SkillKeys, Vocabulary, course_subjects, infer_field
+from services.recommendation.known_skills import (
+    GENERAL_FIELD,
+    ResumeSkills,
+    SkillKeys,
+    Vocabulary,
+    course_subjects,
+    infer_field,
+)
 
 log = logging.getLogger(__name__)
 
@@ -184,14 +194,15 @@ def validate_request(
         if course.id not in seen and not shown.shows_all(course_subjects(course, keys)):
             seen.add(course.id)
             unique.append(course)
-    taught = {keys.key(s) for course in unique for s in course.skills}
+    field_of_job = job_field.strip().lower() or infer_field(jobs, keys)
+    taught = {keys.key(s) for course in unique for s in taught_gap_skills(course, gap, keys, field_of_job)}
     return RecommendRequest(
         missing_skills=gap,
         resume_skills=resume,
         job_skills=jobs,
         candidates=tuple(unique),
         max_courses=max_courses or DEFAULT_MAX_COURSES,
-        job_field=job_field.strip().lower() or infer_field(jobs, keys),
+        job_field=field_of_job,
         uncovered_skills=tuple(s for s in gap if keys.key(s) not in taught),
         keys=keys,
     )
@@ -204,11 +215,17 @@ def gap_weights(missing_skills: Sequence[str], keys: SkillKeys | None = None) ->
     return {k: 1.0 / len(distinct) for k in distinct} if distinct else {}
 
 
-def taught_gap_skills(course: Course, missing_skills: Sequence[str], keys: SkillKeys | None = None) -> tuple[str, ...]:
-    """The missing skills (in the caller's spelling and order) that the course teaches."""
+def taught_gap_skills(
+    course: Course, missing_skills: Sequence[str], keys: SkillKeys | None = None, job_field: str = ""
+) -> tuple[str, ...]:
+    """The missing skills (in the caller's spelling and order) that the course teaches for this job: a course of
+    another field than the job's teaches only the skills of its own field (see the module docstring)."""
     key = keys.key if keys is not None else _key
     taught = {key(s) for s in course.skills}
-    return tuple(s for s in missing_skills if key(s) in taught)
+    found = tuple(s for s in missing_skills if key(s) in taught)
+    if keys is None or not job_field or course.field in ("", GENERAL_FIELD, job_field):
+        return found
+    return tuple(s for s in found if (skill := keys.skill(s)) is not None and skill.field == course.field)
 
 
 def _level_distance(course: Course, resume_keys: set[str], keys: SkillKeys) -> int:
@@ -245,7 +262,7 @@ def _greedy_cover(
     resume_keys = {keys.key(s) for s in request.resume_skills}
     options: list[tuple[int, Course, tuple[str, ...], tuple[int, int, int]]] = []
     for position, course in enumerate(request.candidates):
-        taught = taught_gap_skills(course, gap, keys)
+        taught = taught_gap_skills(course, gap, keys, request.job_field)
         if not taught:
             continue
         other_field = int(bool(request.job_field) and course.field != request.job_field)

@@ -29,6 +29,7 @@ VOCABULARY = Taxonomy(
         Skill("Medication Administration", "Nursing", (), id="skillbridge:medication-administration",
               field="healthcare"),
         Skill("Telemetry Monitoring", "Nursing", ("Telemetry",), id="skillbridge:telemetry", field="healthcare"),
+        Skill("Contract Negotiation", "Sales", (), id="skillbridge:contract-negotiation", field="sales"),
         Skill("Leadership", "Soft Skills", (), id="skillbridge:leadership", field="general"),
         Skill("Conflict Resolution", "Soft Skills", (), id="skillbridge:conflict-resolution", field="general"),
     ]
@@ -101,7 +102,7 @@ def test_courses_of_the_jobs_field_win_among_equals() -> None:
 
 def test_gap_coverage_still_beats_the_field() -> None:
     on_field = course("n", "Telemetry for Nurses", ["Telemetry Monitoring"], field="healthcare")
-    broader = course("b", "Bedside Skills", ["Telemetry Monitoring", "Medication Administration"], field="education")
+    broader = course("b", "Bedside Skills", ["Telemetry Monitoring", "Medication Administration"], field="general")
     gap = ["Telemetry Monitoring", "Medication Administration"]
     assert [r.course.id for r in recommend(gap, [], [on_field, broader]).courses] == ["b"]
 
@@ -199,3 +200,20 @@ def test_soft_skills_get_a_course_only_when_no_skill_of_the_job_does() -> None:
     only_soft = recommend(gap, [], [leadership, conflict])
     assert {r.course.id for r in only_soft.courses} == {"ld", "cr"}
     assert "soft skill" not in only_soft.summary
+
+
+def test_a_course_of_another_field_teaches_only_that_fields_skills() -> None:
+    hotel = course(
+        "hs", "Hotel Sales and Group Bookings", ["Contract Negotiation", "Telemetry Monitoring"], "hospitality"
+    )
+    result = recommend(["Contract Negotiation"], [], [hotel], job_field="sales")
+    assert result.courses == () and result.uncovered_skills == ("Contract Negotiation",)
+    # A course of the skill's own field still serves, as do general ones and the job's own field's.
+    telemetry = course("tm", "Telemetry for Nurses", ["Telemetry Monitoring"], "healthcare")
+    assert [r.course.id for r in recommend(["Telemetry Monitoring"], [], [telemetry], job_field="sales").courses] == [
+        "tm"
+    ]
+    general = course("ng", "Negotiation", ["Contract Negotiation"], "general")
+    assert [r.course.id for r in recommend(["Contract Negotiation"], [], [general], job_field="sales").courses] == [
+        "ng"
+    ]
