@@ -10,7 +10,8 @@ File syntax (every file):
   without the mark; "*term" lets such a capital term match in any case;
 - "!term" is guarded: exact case, and only in a list or technical context ("Go", "R");
 - "?term" is field-gated: it counts only in a text of the skill's own field ("Closing" in a sales ad,
-  "Discovery" in a legal one, "Triage" in a nursing one), because elsewhere the word means something else;
+  "Discovery" in a legal one, "Triage" in a nursing one), because elsewhere the word means something else; a
+  gated term in capitals ("?EMS") is exact-case too;
 - " > Name, Name" at the end of a line says which other skills this one covers ("Lean Six Sigma > Lean, Six Sigma");
 - "#" starts a comment line.
 
@@ -125,12 +126,16 @@ def read_curated(source_dir: Path = SOURCE_DIR) -> list[CuratedSkill]:
                     skill.aliases.append(text)
                 if marker == "!":
                     skill.guarded.append(text)
+                elif marker == "?":
+                    # field-gated; an acronym keeps its exact case as well ("?CDC": change data capture, in a data
+                    # text and written in capitals)
+                    skill.field_gated.append(text)
+                    if is_acronym(text):
+                        skill.exact_case.append(text)
                 elif marker == "~" or (marker != "*" and is_acronym(text)):
                     skill.exact_case.append(text)
                 elif marker == "*":
                     skill.any_case.append(text)
-                elif marker == "?":
-                    skill.field_gated.append(text)
             skills.append(skill)
     errors += check(skills)
     if errors:

@@ -210,6 +210,10 @@ class VocabularyMatcher:
             if skill.source != "curated":
                 continue
             for term in skill.terms:
+                # A name with a number in it ("8x8 Contact Center", "ISO 9001 Auditing") is a product, a version or
+                # a standard: its content words without the number name something else.
+                if any(ch.isdigit() for ch in term):
+                    continue
                 words = content_words(term)
                 if 2 <= len(words) <= 4 and term not in skill.exact_case:
                     by_stem = {stem(w): w.casefold() for w in reversed(words)}

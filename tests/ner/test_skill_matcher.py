@@ -94,6 +94,13 @@ def test_field_gated_words_count_only_in_their_field(skill_matcher: VocabularyMa
     assert "Contract Closing" not in read(skill_matcher, nursing)
 
 
+def test_a_name_with_a_number_is_not_read_from_prose_without_it(skill_matcher: VocabularyMatcher) -> None:
+    text = "At least three years of contact center experience, leading or coaching others."
+    prose = {h.name for h in skill_matcher.analyse([text])[0].hits if h.method == "semantic"}
+    assert "8x8 Contact Center" not in prose
+    assert "8x8 Contact Center" in read(skill_matcher, "Our reps work in 8x8 Contact Center every day.")
+
+
 def test_role_nouns_are_not_skills(skill_matcher: VocabularyMatcher) -> None:
     assert read(skill_matcher, "You will work with product owners and scrum masters.") == []
 

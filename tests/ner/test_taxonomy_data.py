@@ -84,6 +84,9 @@ def test_acronyms_are_exact_case_and_shared_ones_name_every_meaning(vocabulary: 
     bls = vocabulary.lookup("BLS")
     assert bls is not None and "BLS" in bls.exact_case
     assert {s.name for s in vocabulary.lookup_all("RN")} == {"RN License", "React Native"}
+    # a field-gated acronym ("?EMS" in the curated lists) keeps its exact case as well
+    ems = vocabulary.lookup("EMS")
+    assert ems is not None and "EMS" in ems.exact_case and "EMS" in ems.field_gated
 
 
 def test_esco_skills_carry_their_uri_and_definition(vocabulary: Taxonomy) -> None:
