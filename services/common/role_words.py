@@ -13,5 +13,12 @@ ROLE_WORDS = frozenset(
         "administrators", "architect", "architects", "consultant", "consultants", "scientist", "scientists",
         "teacher", "teachers", "educator", "educators", "inspector", "inspectors", "paralegal", "paralegals",
         "machinist", "machinists", "estimator", "estimators", "planner", "planners", "accountant", "accountants",
+        # Roles no vocabulary term ends in (checked against data/skills.jsonl: "Certified Welder" or "Licensed
+        # Professional Counselor" would be lost to theirs): "warehouse supervisors" is people, not Warehouse
+        # Management.
+        "supervisor", "supervisors", "clerk", "clerks", "receptionist", "receptionists", "lawyer", "lawyers",
+        "pharmacist", "pharmacists", "plumber", "plumbers", "attendant", "attendants", "hygienist", "hygienists",
+        "dentist", "dentists", "surgeon", "surgeons", "buyer", "buyers", "advisor", "advisors", "adviser",
+        "advisers", "carpenter", "carpenters", "counsellor", "counsellors",
     }
 )  # fmt: skip

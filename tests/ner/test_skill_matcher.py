@@ -103,6 +103,7 @@ def test_a_name_with_a_number_is_not_read_from_prose_without_it(skill_matcher: V
 
 def test_role_nouns_are_not_skills(skill_matcher: VocabularyMatcher) -> None:
     assert read(skill_matcher, "You will work with product owners and scrum masters.") == []
+    assert "Warehouse Management" not in read(skill_matcher, "You will work closely with warehouse supervisors.")
 
 
 def test_prose_finds_a_skill_written_in_other_words(skill_matcher: VocabularyMatcher) -> None:
