@@ -16,7 +16,8 @@ from typing import Any
 from services.common.settings import REPO_ROOT
 
 EVAL_DIR = REPO_ROOT / "tests" / "data" / "eval"
-SPLITS = ("dev", "test")
+# dev: tune on it; test: the figures CI holds; holdout: pairs written after the system, measured, never tuned on.
+SPLITS = ("dev", "test", "holdout")
 SOFTWARE_FIELDS = ("software", "data", "cloud-devops")
 FIELDS = (
     *SOFTWARE_FIELDS,
@@ -137,17 +138,17 @@ def load_file(path: Path) -> list[EvalPair]:
 
 
 def split_files(split: str) -> list[Path]:
-    """The pair files of a split ("dev", "test" or "all"), in field order, then any others by name."""
+    """The pair files of a split (one of SPLITS, or "all"), in field order, then any others by name."""
     splits = SPLITS if split == "all" else (split,)
     if not set(splits) <= set(SPLITS):
-        raise ValueError(f"unknown split {split!r}; expected dev, test or all")
+        raise ValueError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)} or all")
     order = {name: i for i, name in enumerate(FIELDS)}
     files = [path for s in splits for path in (EVAL_DIR / s).glob("*.jsonl")]
     return sorted(files, key=lambda p: (SPLITS.index(p.parent.name), order.get(p.stem, len(order)), p.stem))
 
 
 def load_split(split: str) -> list[EvalPair]:
-    """Every pair of a split ("dev", "test" or "all")."""
+    """Every pair of a split (one of SPLITS, or "all")."""
     return [pair for path in split_files(split) for pair in load_file(path)]
 
 

@@ -6,7 +6,7 @@ gold labels: precision / recall / F1 of the job skills (`job_skills`) and of the
 overall, per group and per field; the share of recommended courses that teach a gold missing skill and the
 share that teach something the resume already shows. Scoring rules: tests/eval/scoring.py, data/README.md.
 
-    python -m tests.eval.skill_eval [--split dev|test|all] [--verbose] [--sweep] [--json PATH] [--threshold T]
+    python -m tests.eval.skill_eval [--split dev|test|holdout|all] [--verbose] [--sweep] [--json PATH] [--threshold T]
 
 Tune on dev only; the test split is for the figures that CI holds (tests/eval/test_skill_eval.py).
 """
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.eval.dataset import EvalPair, load_split
+from tests.eval.dataset import SPLITS, EvalPair, load_split
 from tests.eval.figures import PairScore, Summaries, Summary, gap_counts, score_pair, summarise
 from tests.eval.runner import EvalStack, running_stack
 from tests.eval.scoring import Counts
@@ -167,7 +167,7 @@ def report_json(report: EvalReport) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--split", choices=("dev", "test", "all"), default="dev", help="which pairs (default dev)")
+    parser.add_argument("--split", choices=(*SPLITS, "all"), default="dev", help="which pairs (default dev)")
     parser.add_argument("--verbose", action="store_true", help="print each pair's misses and extras")
     parser.add_argument("--sweep", action="store_true", help="missing-skill P/R over thresholds 0.30 ... 0.95")
     parser.add_argument("--json", type=Path, metavar="PATH", help="write every figure to this JSON file")

@@ -43,17 +43,19 @@ def test_pairs_follow_the_writing_rules(path: Path) -> None:
     assert problems == {}
 
 
-def test_both_splits_cover_the_same_fields_with_two_pairs_or_more() -> None:
+def test_every_split_covers_the_same_fields_with_two_pairs_or_more() -> None:
     per_split = {split: Counter(pair.field for pair in load_split(split)) for split in SPLITS}
-    assert set(per_split["dev"]) == set(per_split["test"])
+    assert all(set(counts) == set(per_split["dev"]) for counts in per_split.values()), per_split
     assert all(count >= 2 for counts in per_split.values() for count in counts.values()), per_split
 
 
-def test_ids_are_unique_and_dev_and_test_share_no_text() -> None:
+def test_ids_are_unique_and_no_two_splits_share_text() -> None:
     pairs = load_split("all")
     ids = Counter(pair.id for pair in pairs)
     assert [pair_id for pair_id, n in ids.items() if n > 1] == []
-    assert shared_texts(load_split("dev"), load_split("test")) == set()
+    for i, first in enumerate(SPLITS):
+        for second in SPLITS[i + 1 :]:
+            assert shared_texts(load_split(first), load_split(second)) == set(), (first, second)
 
 
 def test_a_malformed_line_is_reported_with_its_place(tmp_path: Path) -> None:
