@@ -248,10 +248,12 @@ def select_courses(request: RecommendRequest, *, ranked: bool = False) -> list[t
 
 
 def soft_skills_left(request: RecommendRequest, chosen: Sequence[RecommendedCourse]) -> list[str]:
-    """The soft skills of the gap that the plan leaves to experience (it has courses for other skills)."""
+    """The soft skills of the gap that a candidate teaches but the plan leaves to experience (it has courses for
+    other skills). Those no candidate teaches are named with the other untaught skills instead."""
     if not chosen or any(request.keys.is_soft(s) for rec in chosen for s in rec.covered_skills):
         return []
-    return [s for s in request.missing_skills if request.keys.is_soft(s)]
+    untaught = {request.keys.key(s) for s in request.uncovered_skills}
+    return [s for s in request.missing_skills if request.keys.is_soft(s) and request.keys.key(s) not in untaught]
 
 
 def _greedy_cover(

@@ -196,6 +196,10 @@ def test_soft_skills_get_a_course_only_when_no_skill_of_the_job_does() -> None:
     assert "did not fit" not in result.summary
     # The gap itself is unchanged, and the plan's share of it counts every gap skill.
     assert result.courses[0].gap_coverage == pytest.approx(1 / 3)
+    # A soft skill no candidate teaches is named once, with the other untaught skills.
+    untaught = recommend([*gap, "Conflict Resolution"], [], [leadership, telemetry])
+    assert "No course found for Conflict Resolution." in untaught.summary
+    assert "Leadership is a soft skill" in untaught.summary
     # With no course for the job's own skills, the soft skills get theirs.
     only_soft = recommend(gap, [], [leadership, conflict])
     assert {r.course.id for r in only_soft.courses} == {"ld", "cr"}
