@@ -7,6 +7,7 @@ locking. synchronous=NORMAL in WAL mode survives a killed process (only an OS cr
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection
 
 from services.scheduler import codec
@@ -142,6 +143,7 @@ class SqliteJobStore(SqliteTables):
             ).fetchall()
             for (body,) in rows:
                 job = codec.record_from_dict(codec.loads(body))
+                before = job.state
                 snapshot = AdmissionSnapshot(
                     dependencies={dep_id: self._load(dep_id) for dep_id in job.depends_on},
                     serving_round=self._round(job.priority, "") or 0,
@@ -149,7 +151,7 @@ class SqliteJobStore(SqliteTables):
                 )
                 admission = decide(job, snapshot)
                 if admission.job is not None:
-                    self._apply(admission, now)
+                    self._apply(admission, now, before)
                     changed.append(job.id)
         for job_id in changed:
             self._feed.job_changed(job_id)
@@ -204,7 +206,9 @@ class SqliteJobStore(SqliteTables):
 
     async def sweep(self, now: float) -> int:
         with self._tx():
-            ids = [r[0] for r in self._db.execute("SELECT id FROM jobs WHERE expire_time < ?", (now,))]
+            expired = self._db.execute("SELECT id, state FROM jobs WHERE expire_time < ?", (now,)).fetchall()
+            ids = [job_id for job_id, _ in expired]
+            self._forgotten(Counter(JobState(state) for _, state in expired))
             self._db.executemany("DELETE FROM events WHERE job_id = ?", [(i,) for i in ids])
             self._db.executemany("DELETE FROM deps WHERE job_id = ?", [(i,) for i in ids])
             self._db.executemany("DELETE FROM cache WHERE job_id = ?", [(i,) for i in ids])
@@ -223,12 +227,9 @@ class SqliteJobStore(SqliteTables):
 
     async def counts(self, now: float) -> QueueCounts:
         counts = QueueCounts()
-        for priority, n in self._db.execute(
-            "SELECT priority, COUNT(*) FROM jobs WHERE state = 'QUEUED' GROUP BY priority"
-        ):
-            counts.queued_by_priority[int(priority)] = int(n)
-        for state, n in self._db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state"):
-            counts.by_state[JobState(state)] = int(n)
+        # From the counts kept with every write (one process owns the file), not counted again.
+        counts.queued_by_priority.update({priority: n for priority, n in self._queued.items() if n > 0})
+        counts.by_state.update({state: n for state, n in self._by_state.items() if n > 0})
         row = self._db.execute("SELECT COUNT(*) FROM jobs WHERE end_time > ?", (now - 60.0,)).fetchone()
         counts.finished_last_minute = int(row[0])
         row = self._db.execute(
