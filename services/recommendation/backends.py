@@ -19,7 +19,7 @@ import httpx
 from services.common.catalog import Course
 from services.common.taxonomy import Taxonomy, load_optional_taxonomy
 from services.recommendation import core
-from services.recommendation.core import Recommendation, RecommendRequest
+from services.recommendation.model import Recommendation, RecommendedCourse, RecommendRequest
 from services.recommendation.settings import RecommendationSettings
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ def rerank_query(request: RecommendRequest) -> str:
     return f"A course that teaches {core.join_names(list(request.missing_skills))}."
 
 
-def summary_prompt(request: RecommendRequest, plan: Sequence[core.RecommendedCourse], facts: str) -> str:
+def summary_prompt(request: RecommendRequest, plan: Sequence[RecommendedCourse], facts: str) -> str:
     """The chat prompt for the summary; `facts` is the local summary, so the model restates true numbers."""
     lines = [
         "You write the summary of a learning plan for a job applicant. Write 2 or 3 plain sentences,",

@@ -44,7 +44,6 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from services.common.catalog import LEVELS, Course
 from services.common.errors import InvalidArgument
@@ -56,6 +55,7 @@ from services.recommendation.known_skills import (
     course_subjects,
     infer_field,
 )
+from services.recommendation.model import CourseScore, Recommendation, RecommendedCourse, RecommendRequest
 
 log = logging.getLogger(__name__)
 
@@ -70,55 +70,6 @@ NICE_TO_HAVE_WEIGHT = 0.5
 # skills the resume already has.
 _NEW_TOPIC_LEVEL = LEVELS.index("beginner")
 _KNOWN_TOPIC_LEVEL = LEVELS.index("intermediate")
-
-
-@dataclass(frozen=True)
-class RecommendRequest:
-    """A validated recommendation request: skill lists deduplicated, candidates deduplicated by id, the gap
-    reduced to what the resume does not show, and courses for skills the resume shows left out."""
-
-    missing_skills: tuple[str, ...]
-    resume_skills: tuple[str, ...]
-    job_skills: tuple[str, ...]
-    candidates: tuple[Course, ...]
-    max_courses: int
-    # The field whose courses are preferred ("" when unknown).
-    job_field: str = ""
-    # Gap skills that no candidate teaches.
-    uncovered_skills: tuple[str, ...] = ()
-    # How skill names are compared (with the vocabulary when there is one).
-    keys: SkillKeys = field(default_factory=lambda: SkillKeys(None), compare=False, repr=False)
-
-
-@dataclass(frozen=True)
-class RecommendedCourse:
-    """One course of the plan with the gap skills it teaches and why it was picked."""
-
-    course: Course
-    covered_skills: tuple[str, ...]
-    rationale: str
-    gap_coverage: float
-
-
-@dataclass(frozen=True)
-class Recommendation:
-    """The plan: courses best first, a summary, and which ranker produced it."""
-
-    courses: tuple[RecommendedCourse, ...]
-    summary: str
-    backend: str = "local"
-    fallback_reason: str = ""
-    # Gap skills that no candidate course teaches.
-    uncovered_skills: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class CourseScore:
-    """The match score a resume would reach after one course."""
-
-    course_id: str
-    potential_score: float
-    score_improvement: float
 
 
 def _key(skill: str) -> str:
