@@ -85,7 +85,8 @@ load: install
 	$(PY) -m tests.load.run --out load-results.json $(ARGS)
 
 # Skill-gap figures on the labelled pairs of tests/data/eval (dev split by default; tune on dev only).
-# ARGS="--split test", "--verbose", "--sweep", "--json figures.json": see tests/eval/skill_eval.py.
+# ARGS="--split test" (or holdout, run once a round), "--verbose", "--sweep", "--json figures.json": see
+# tests/eval/skill_eval.py.
 eval: install
 	$(PY) -m tests.eval.skill_eval $(ARGS)
 

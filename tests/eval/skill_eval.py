@@ -8,7 +8,8 @@ share that teach something the resume already shows. Scoring rules: tests/eval/s
 
     python -m tests.eval.skill_eval [--split dev|test|holdout|all] [--verbose] [--sweep] [--json PATH] [--threshold T]
 
-Tune on dev only; the test split is for the figures that CI holds (tests/eval/test_skill_eval.py).
+Tune on dev only; the test split is for the figures that CI holds (tests/eval/test_skill_eval.py); the holdout split
+(pairs written after the system) is run once a round, to see how the system does on pairs nobody tuned for.
 """
 
 from __future__ import annotations
