@@ -55,7 +55,10 @@ def set_timestamp(out: timestamp_pb2.Timestamp, seconds: float) -> None:
     copied in costs a copy more."""
     whole, nanos = divmod(int(seconds * 1e9), 1_000_000_000)
     if not TIMESTAMP_SECONDS_MIN <= whole <= TIMESTAMP_SECONDS_MAX:
-        raise ValueError(f"Timestamp is not valid: seconds {whole} must be in range [-62135596800, 253402300799].")
+        raise ValueError(
+            f"Timestamp is not valid: seconds {whole} must be in range"
+            f" [{TIMESTAMP_SECONDS_MIN}, {TIMESTAMP_SECONDS_MAX}]."
+        )
     out.seconds, out.nanos = whole, nanos
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from services.scheduler import core
 from services.scheduler.feed import ChangeFeed
-from services.scheduler.model import CourseInput, JobType, Stage
+from services.scheduler.model import CourseInput, JobRecord, JobType, Stage
 from services.scheduler.store.sqlite import SqliteJobStore
 from tests.scheduler.store_support import create
 
@@ -33,18 +33,23 @@ def btree_of_page(db: Path) -> dict[int, str]:
         return {page: name for name, page in reader.execute("SELECT name, pageno FROM dbstat")}
 
 
-async def test_a_stage_change_writes_no_page_of_an_index_whose_columns_did_not_change(tmp_path: Path) -> None:
-    path = tmp_path / "jobs.db"
+async def claimed_analysis(path: Path) -> tuple[SqliteJobStore, JobRecord]:
+    """A store on `path` holding one analysis, claimed by worker "w" (the job as claimed: its fence is current)."""
     store = SqliteJobStore(path, ChangeFeed())
     await store.open()
+    sub = core.Submission(JobType.COURSE_RECOMMENDATION, CourseInput("Resume: Python", "Needs Python", 0.6))
+    await create(store, sub, "ann", NOW)
+    (claimed,) = await store.claim(worker="w", now=NOW, lease_seconds=30, limit=1, start=core.starter("w", NOW, 30))
+    return store, claimed
+
+
+async def test_a_stage_change_writes_no_page_of_an_index_whose_columns_did_not_change(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.db"
+    store, claimed = await claimed_analysis(path)
     try:
-        sub = core.Submission(JobType.COURSE_RECOMMENDATION, CourseInput("Resume: Python", "Needs Python", 0.6))
-        job, _ = await create(store, sub, "ann", NOW)
-        starter = core.starter("w", NOW, 30)
-        (claimed,) = await store.claim(worker="w", now=NOW, lease_seconds=30, limit=1, start=starter)
         before = len(wal_pages(path))
         change = lambda j: core.start_stage(j, Stage.ENTITY_RECOGNITION, NOW + 1)  # noqa: E731
-        await store.transition(job.id, claimed.fence, change, NOW + 1)
+        await store.transition(claimed.id, claimed.fence, change, NOW + 1)
         written = {btree_of_page(path).get(page, "?") for page in wal_pages(path, before)}
     finally:
         await store.close()
@@ -57,17 +62,12 @@ async def test_a_stage_change_appends_less_to_the_log_than_two_default_sized_pag
     """A stage change dirties two pages (the record's and the new event's), each written whole: with SQLite's default
     4 KB pages that is over 8 KB a commit for rows of a few hundred bytes."""
     path = tmp_path / "jobs.db"
-    store = SqliteJobStore(path, ChangeFeed())
-    await store.open()
+    store, claimed = await claimed_analysis(path)
     try:
-        sub = core.Submission(JobType.COURSE_RECOMMENDATION, CourseInput("Resume: Python", "Needs Python", 0.6))
-        job, _ = await create(store, sub, "ann", NOW)
-        starter = core.starter("w", NOW, 30)
-        (claimed,) = await store.claim(worker="w", now=NOW, lease_seconds=30, limit=1, start=starter)
         wal = path.parent / (path.name + "-wal")
         before = wal.stat().st_size
         change = lambda j: core.start_stage(j, Stage.ENTITY_RECOGNITION, NOW + 1)  # noqa: E731
-        await store.transition(job.id, claimed.fence, change, NOW + 1)
+        await store.transition(claimed.id, claimed.fence, change, NOW + 1)
         appended = wal.stat().st_size - before
     finally:
         await store.close()
@@ -78,22 +78,18 @@ async def test_stage_timings_are_written_together_and_read_back_whole(tmp_path: 
     """Each finished stage measures its duration; within a second the samples wait and go into the file with one
     commit, so the stages' commits write no page of the timings table. A read, and closing, write what waits."""
     path = tmp_path / "jobs.db"
-    store = SqliteJobStore(path, ChangeFeed())
-    await store.open()
-    sub = core.Submission(JobType.COURSE_RECOMMENDATION, CourseInput("Resume: Python", "Needs Python", 0.6))
-    job, _ = await create(store, sub, "ann", NOW)
-    (claimed,) = await store.claim(worker="w", now=NOW, lease_seconds=30, limit=1, start=core.starter("w", NOW, 30))
+    store, claimed = await claimed_analysis(path)
     before = len(wal_pages(path))
     stages = [Stage.ENTITY_RECOGNITION, Stage.SKILL_EXTRACTION, Stage.SIMILARITY_ANALYSIS]
     for i, stage in enumerate(stages):
         at = NOW + 0.1 * (i + 1)
-        await store.transition(job.id, claimed.fence, partial(core.start_stage, stage=stage, now=at), at)
+        await store.transition(claimed.id, claimed.fence, partial(core.start_stage, stage=stage, now=at), at)
         finish = partial(core.finish_stage, stage=stage, now=at + 0.05, summary="done", metrics={})
-        await store.transition(job.id, claimed.fence, finish, at + 0.05)
+        await store.transition(claimed.id, claimed.fence, finish, at + 0.05)
     written = {btree_of_page(path).get(page, "?") for page in wal_pages(path, before)}
     assert not written & {"timings", "timings_key"}, written
     assert {f"stage:{s.value}" for s in stages} <= set(await store.timings())
-    await store.transition(job.id, claimed.fence, lambda j: core.succeed(j, b"", NOW + 0.5, 60.0), NOW + 0.5)
+    await store.transition(claimed.id, claimed.fence, lambda j: core.succeed(j, b"", NOW + 0.5, 60.0), NOW + 0.5)
     await store.close()
     reopened = SqliteJobStore(path, ChangeFeed())
     try:
