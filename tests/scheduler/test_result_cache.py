@@ -17,7 +17,7 @@ from services.scheduler import admission, core
 from services.scheduler.model import CourseInput, JobState, JobType
 from services.scheduler.server import SchedulerServer, start
 from services.scheduler.store.base import JobStore
-from services.scheduler.versions import ResultVersions, cache_key
+from services.scheduler.versions import ResultVersions, cache_key, code_hash
 from tests.scheduler.grpc_helpers import course_request, events_of, watch_all
 from tests.scheduler.stage_doubles import StageDoubles
 from tests.scheduler.store_support import create
@@ -100,6 +100,7 @@ def test_the_fingerprint_follows_the_data_and_the_salt(tmp_path: Path) -> None:
     assert versions.fingerprint() != first
     assert ResultVersions([vocabulary], salt="x").fingerprint() != ResultVersions([vocabulary]).fingerprint()
     assert ResultVersions([vocabulary], cacheable=False).fingerprint() == ""
+    assert ResultVersions([vocabulary], code="a").fingerprint() != ResultVersions([vocabulary], code="b").fingerprint()
     assert cache_key("r", "j", 0.5, "") == ""
     assert cache_key("r", "j", 0.5, "f") != cache_key("r", "j", 0.6, "f")
 
@@ -116,3 +117,14 @@ async def test_a_store_finds_the_owners_finished_job_by_its_key(store: JobStore)
     other, _ = await create(store, sub, "bob", 103.0, lookup=True)
     assert other.state is JobState.QUEUED and not other.cached_from
     assert admission.UNLIMITED.max_queued == 0
+
+
+def test_the_code_hash_follows_the_stage_code(tmp_path: Path) -> None:
+    (tmp_path / "ner").mkdir()
+    rules = tmp_path / "ner" / "rules.py"
+    rules.write_text("LIMIT = 1\n")
+    first = code_hash(tmp_path, ("ner",))
+    assert first == code_hash(tmp_path, ("ner",))
+    rules.write_text("LIMIT = 2\n")
+    assert code_hash(tmp_path, ("ner",)) != first
+    assert len(code_hash()) == 64  # the real services/ tree hashes
