@@ -44,7 +44,7 @@ OPTIONAL_HEADINGS = re.compile(
 BLURB_HEADINGS = re.compile(
     r"^(about us|about the company|about [A-Z][\w&' -]+$|who we are|our company|company overview|benefits|perks|"
     r"what we offer|we offer|compensation|pay and benefits|why join|why you'll love|equal opportunity|eeo|"
-    r"our mission|the company|life at|why (work|join|us\b|[A-Z][\w&'-]*$))",
+    r"our mission|the company|life at|why (work|join|us\b|[A-Z][\w&' -]*$))",
     re.IGNORECASE,
 )
 OPTIONAL_CUES = re.compile(

@@ -34,6 +34,7 @@ from services.common.taxonomy import Occupation, Skill, Taxonomy, load_occupatio
 from services.ner.coordination import coordinated_spans
 from services.ner.core import GENERIC_WORDS
 from services.ner.model import SkillMatch, SkillRef, TextAnalysis
+from services.ner.variants import singular_variant, strict_variants, term_variants
 from services.ner.words import ProseText, content_words, same_word, stem
 
 log = logging.getLogger(__name__)
@@ -83,34 +84,6 @@ class _Term:
     gated: bool
 
 
-def term_variants(term: str) -> list[str]:
-    """Spelling variants people write for a term: "scikit-learn" -> "scikit learn", "Node.js" -> "NodeJS"."""
-    variants = [term]
-    if "-" in term:
-        variants += [term.replace("-", " "), term.replace("-", "")]
-    if term.lower().endswith(".js"):
-        variants += [term[:-3] + "js", term[:-3] + " js"]
-    if " & " in term:
-        variants.append(term.replace(" & ", " and "))
-    if " and " in term:
-        variants.append(term.replace(" and ", " & "))
-    last = term.split()[-1] if term.split() else ""
-    # Job ads pluralise freely ("data pipelines", "REST APIs"); the matcher has no lemmatizer, so add the plural.
-    if last.isalpha() and len(last) >= 3 and last[-1].lower() not in "sxyz":
-        variants.append(term + "s")
-    elif last.isalpha() and len(last) >= 4 and last.endswith("y") and last[-2].lower() not in "aeiou":
-        variants.append(term[:-1] + "ies")
-    return variants
-
-
-def strict_variants(term: str) -> list[str]:
-    """An exact-case term as written, and an acronym's plural ("EKGs", "IEPs", "BOLs"): written as one token
-    with a lower-case "s", it cannot be mistaken for another word."""
-    if re.fullmatch(r"[A-Z][A-Z0-9&]*[A-Z0-9]", term) and sum(c.isupper() for c in term) >= 2:
-        return [term, term + "s"]
-    return [term]
-
-
 def blank_tokenizer() -> Any:
     """spaCy's English tokenizer, with single letters before a period split off ("written in R.")."""
     nlp = spacy.blank("en")
@@ -153,6 +126,8 @@ class VocabularyMatcher:
     def _collect_terms(self, taxonomy: Taxonomy) -> tuple[list[tuple[str, _Term]], list[tuple[str, _Term]]]:
         owners: dict[tuple[str, bool], list[Skill]] = {}
         flags: dict[tuple[str, bool], tuple[bool, bool, bool]] = {}
+        # Singulars of plural names, kept only where no skill spells that singular itself.
+        singulars: dict[str, tuple[Skill, bool, bool]] = {}
         for skill in taxonomy.skills:
             strict_terms = {*skill.exact_case, *skill.guarded}
             gated_terms = set(skill.field_gated)
@@ -162,6 +137,9 @@ class VocabularyMatcher:
             for term in terms:
                 strict = term in strict_terms
                 gated = term in gated_terms or skill.source == "esco"
+                single = None if strict else singular_variant(term)
+                if single is not None:
+                    singulars.setdefault(single.casefold(), (skill, term in skill.guarded, gated))
                 for variant in strict_variants(term) if strict else term_variants(term):
                     key = (variant if strict else variant.casefold(), strict)
                     if not strict and key[0] in GENERIC_WORDS:
@@ -173,6 +151,10 @@ class VocabularyMatcher:
                         bucket.append(skill)
                     old = flags.get(key, (strict, term in skill.guarded, gated))
                     flags[key] = (strict, old[1] or term in skill.guarded, old[2] and gated)
+        for text, (skill, guarded, gated) in singulars.items():
+            if (text, False) not in owners and text not in GENERIC_WORDS and text not in STOP_WORDS:
+                owners[(text, False)] = [skill]
+                flags[(text, False)] = (False, guarded, gated)
         lower: list[tuple[str, _Term]] = []
         orth: list[tuple[str, _Term]] = []
         for (text, strict), skills in owners.items():
@@ -239,7 +221,7 @@ class VocabularyMatcher:
         read = ProseText.of(doc)  # one pass over the tokens for both windows
         prose = [h for h in self._prose_hits(doc, read, self.prose_window) if (h.skill_id, h.start_char) not in covered]
         known = {h.skill_id for h in [*phrases, *prose]}
-        spread = [h for h in self._prose_hits(doc, read, GUIDED_PROSE_WINDOW) if h.skill_id not in known]
+        spread = [h for h in self._prose_hits(doc, read, GUIDED_PROSE_WINDOW, lists=True) if h.skill_id not in known]
         phrases = [h for h in phrases if not any(_part_of(h, p) for p in prose)]
         occupations: Counter[str] = Counter()
         fields: dict[str, str] = {}
@@ -278,7 +260,7 @@ class VocabularyMatcher:
                 hits.append(_term_hit(entry, doc[start:end], exact_case=False))
         return hits
 
-    def _prose_hits(self, doc: Doc, text: ProseText, window: int) -> list[SkillMatch]:
+    def _prose_hits(self, doc: Doc, text: ProseText, window: int, *, lists: bool = False) -> list[SkillMatch]:
         """Prose names whose every word stands within `window` content words of its rarest one, in one
         sentence; `text` is the doc read for prose (`ProseText.of`)."""
         tokens = text.words
@@ -296,7 +278,7 @@ class VocabularyMatcher:
                 skill, stems = entry.skill, entry.stems
                 if not near_stems.issuperset(stems):
                     continue
-                found = _prose_tokens(text, nearby, entry)
+                found = _prose_tokens(text, nearby, entry, lists=lists)
                 if found is None:
                     continue
                 start, end = min(found), max(found) + 1
@@ -356,7 +338,9 @@ def _part_of(hit: SkillMatch, prose: SkillMatch) -> bool:
     return bool(own) and all(any(same_word(w.casefold(), n.casefold()) for n in words) for w in own)
 
 
-def _prose_tokens(text: ProseText, nearby: list[tuple[int, str, str]], entry: _ProseName) -> list[int] | None:
+def _prose_tokens(
+    text: ProseText, nearby: list[tuple[int, str, str]], entry: _ProseName, *, lists: bool = False
+) -> list[int] | None:
     """The tokens that spell a prose name, or None when they do not read as that name: a word only shares a
     stem with the name's word, a phrase break lies between them, or compound words come in another order."""
     first: list[int] = []
@@ -368,9 +352,11 @@ def _prose_tokens(text: ProseText, nearby: list[tuple[int, str, str]], entry: _P
     found = first
     start, end = min(found), max(found) + 1
     texts, spaces = text.texts, text.spaces
-    if any(texts[k] in PHRASE_BREAKS or (texts[k] == "-" and spaces[k - 1]) for k in range(start, end)):
+    verb_first = first != sorted(first)
+    breaks = PHRASE_BREAKS - {","} if lists and verb_first else PHRASE_BREAKS
+    if any(texts[k] in breaks or (texts[k] == "-" and spaces[k - 1]) for k in range(start, end)):
         return None
-    if first != sorted(first) and not entry.swappable:
+    if verb_first and not entry.swappable:
         return None
     return found
 

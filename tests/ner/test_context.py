@@ -121,6 +121,7 @@ def test_a_benefit_sentence_under_requirements_is_still_asked() -> None:
 def test_why_company_heading_opens_a_blurb() -> None:
     assert context.heading_kind("Why Fjord") == "blurb"
     assert context.heading_kind("Why join us") == "blurb"
+    assert context.heading_kind("Why Kanban Home Goods") == "blurb"
 
 
 def spans(text: str, *terms: str) -> list[tuple[int, int]]:

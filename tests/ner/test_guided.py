@@ -74,3 +74,18 @@ def test_a_prose_name_spread_over_a_sentence_shows_an_asked_skill(skill_matcher:
     assert "Contract Drafting" not in {s.name for s in alone.skills}
     guided, _ = core.extract_skills(texts, kinds, guided=True)
     assert "Contract Drafting" in {s.name for s in guided.skills}
+
+
+def test_an_action_written_before_a_list_of_its_objects_shows_an_asked_skill(skill_matcher: VocabularyMatcher) -> None:
+    """ "Administer oral, subcutaneous, IM and IV medications": the verb governs the whole list, so for a skill the
+    job asks for the commas between the verb and its object do not split the phrase (they still do in name order,
+    and in a resume read on its own)."""
+    core = NerCore(skills=skill_matcher, entities=NoEntities(), max_text_chars=10_000)
+    resume = "Staff nurse.\n- Administer oral, subcutaneous, IM and IV medications, including insulin.\n"
+    texts = [resume, "Requirements\n- Safe medication administration.\n"]
+    kinds = [DocumentKind.RESUME, DocumentKind.JOB_DESCRIPTION]
+    alone, job = core.extract_skills(texts, kinds)
+    assert "Medication Administration" in {s.name for s in job.skills}
+    assert "Medication Administration" not in {s.name for s in alone.skills}
+    guided, _ = core.extract_skills(texts, kinds, guided=True)
+    assert "Medication Administration" in {s.name for s in guided.skills}

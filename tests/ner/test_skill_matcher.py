@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from services.ner.core import aggregate_skills, read_document
-from services.ner.matcher import VocabularyMatcher, content_words, same_word, stem, strict_variants, term_variants
+from services.ner.matcher import VocabularyMatcher, content_words, same_word, stem
 from services.ner.model import DocumentKind
+from services.ner.variants import singular_variant, strict_variants, term_variants
 
 
 def names(matcher: VocabularyMatcher, text: str) -> list[str]:
@@ -128,6 +129,30 @@ def test_variants_cover_hyphen_js_and_plural() -> None:
     assert {"Nodejs", "Node js"} <= set(term_variants("Node.js"))
     assert "Data Pipeline" + "s" in term_variants("Data Pipeline")
     assert "Care Strategies" in term_variants("Care Strategy")
+
+
+@pytest.mark.parametrize(
+    ("name", "singular"),
+    [
+        ("Journal Entries", "Journal Entry"),
+        ("Accruals", "Accrual"),
+        ("Change Orders", "Change Order"),
+        ("Punch Lists", "Punch List"),
+        ("Windows", None),  # a one-word name reads in the singular only with a noun ending ("-als", "-ables")
+        ("Sales", None),
+        ("Escalations", None),
+        ("Data Analytics", None),
+        ("Business Process", None),
+        ("Kubernetes", None),
+    ],
+)
+def test_singular_of_a_plural_name(name: str, singular: str | None) -> None:
+    assert singular_variant(name) == singular
+
+
+def test_a_plural_name_matches_its_singular_unless_another_skill_owns_it(skill_matcher: VocabularyMatcher) -> None:
+    assert "Accruals" in names(skill_matcher, "Post AP accrual journal entries during month-end close")
+    assert "Journal Entries" in names(skill_matcher, "Posted each journal entry by day two")
 
 
 def test_stems_and_content_words() -> None:
