@@ -62,6 +62,10 @@ PHRASE_BREAKS = frozenset({",", ":", "(", ")", "|", "\u2013", "\u2014", "/"})
 # Administration); other names are compounds whose words do not swap ("experience with user" is no User
 # Experience).
 ACTION_ENDINGS = ("tion", "sion", "ment", "ing", "ance", "ysis")
+# Action nouns without such an ending: "cared for 6 patients" is Patient Care, "care for wounds" Wound Care. They
+# swap only for a skill the job asks for: unprompted, "wound care and pressure injury prevention" would read as
+# Preventive Care.
+ACTION_NOUNS = frozenset({"care"})
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,8 @@ class _ProseName:
     stems: tuple[str, ...]
     words: tuple[str, ...]
     swappable: bool
+    # Whether the words may swap when the job asks for the skill (an action noun such as "care" heads the name).
+    swappable_if_asked: bool
 
 
 @dataclass(frozen=True)
@@ -200,8 +206,11 @@ class VocabularyMatcher:
                 if 2 <= len(words) <= 4 and term not in skill.exact_case:
                     by_stem = {stem(w): w.casefold() for w in reversed(words)}
                     stems = tuple(dict.fromkeys(stem(w) for w in words))
-                    swappable = words[-1].casefold().endswith(ACTION_ENDINGS)
-                    entries.append(_ProseName(skill, stems, tuple(by_stem[s] for s in stems), swappable))
+                    head = words[-1].casefold()
+                    swappable = head.endswith(ACTION_ENDINGS)
+                    entries.append(
+                        _ProseName(skill, stems, tuple(by_stem[s] for s in stems), swappable, head in ACTION_NOUNS)
+                    )
         frequency = Counter(s for entry in entries for s in entry.stems)
         index: dict[str, list[_ProseName]] = {}
         for entry in entries:
@@ -221,7 +230,7 @@ class VocabularyMatcher:
         read = ProseText.of(doc)  # one pass over the tokens for both windows
         prose = [h for h in self._prose_hits(doc, read, self.prose_window) if (h.skill_id, h.start_char) not in covered]
         known = {h.skill_id for h in [*phrases, *prose]}
-        spread = [h for h in self._prose_hits(doc, read, GUIDED_PROSE_WINDOW, lists=True) if h.skill_id not in known]
+        spread = [h for h in self._prose_hits(doc, read, GUIDED_PROSE_WINDOW, asked=True) if h.skill_id not in known]
         phrases = [h for h in phrases if not any(_part_of(h, p) for p in prose)]
         occupations: Counter[str] = Counter()
         fields: dict[str, str] = {}
@@ -260,7 +269,7 @@ class VocabularyMatcher:
                 hits.append(_term_hit(entry, doc[start:end], exact_case=False))
         return hits
 
-    def _prose_hits(self, doc: Doc, text: ProseText, window: int, *, lists: bool = False) -> list[SkillMatch]:
+    def _prose_hits(self, doc: Doc, text: ProseText, window: int, *, asked: bool = False) -> list[SkillMatch]:
         """Prose names whose every word stands within `window` content words of its rarest one, in one
         sentence; `text` is the doc read for prose (`ProseText.of`)."""
         tokens = text.words
@@ -278,7 +287,7 @@ class VocabularyMatcher:
                 skill, stems = entry.skill, entry.stems
                 if not near_stems.issuperset(stems):
                     continue
-                found = _prose_tokens(text, nearby, entry, lists=lists)
+                found = _prose_tokens(text, nearby, entry, asked=asked)
                 if found is None:
                     continue
                 start, end = min(found), max(found) + 1
@@ -339,10 +348,12 @@ def _part_of(hit: SkillMatch, prose: SkillMatch) -> bool:
 
 
 def _prose_tokens(
-    text: ProseText, nearby: list[tuple[int, str, str]], entry: _ProseName, *, lists: bool = False
+    text: ProseText, nearby: list[tuple[int, str, str]], entry: _ProseName, *, asked: bool = False
 ) -> list[int] | None:
     """The tokens that spell a prose name, or None when they do not read as that name: a word only shares a
-    stem with the name's word, a phrase break lies between them, or compound words come in another order."""
+    stem with the name's word, a phrase break lies between them, or compound words come in another order. For a
+    skill the job asks for (`asked`), a verb written before a list of its objects is one phrase ("Administer oral,
+    IM and IV medications"), and an action noun such as "care" may come first ("care for 6 patients")."""
     first: list[int] = []
     for name_stem, word in zip(entry.stems, entry.words, strict=True):
         matches = [i for i, s, w in nearby if s == name_stem and same_word(w, word)]
@@ -353,10 +364,10 @@ def _prose_tokens(
     start, end = min(found), max(found) + 1
     texts, spaces = text.texts, text.spaces
     verb_first = first != sorted(first)
-    breaks = PHRASE_BREAKS - {","} if lists and verb_first else PHRASE_BREAKS
+    breaks = PHRASE_BREAKS - {","} if asked and verb_first else PHRASE_BREAKS
     if any(texts[k] in breaks or (texts[k] == "-" and spaces[k - 1]) for k in range(start, end)):
         return None
-    if verb_first and not entry.swappable:
+    if verb_first and not (entry.swappable or (asked and entry.swappable_if_asked)):
         return None
     return found
 

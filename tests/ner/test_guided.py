@@ -89,3 +89,13 @@ def test_an_action_written_before_a_list_of_its_objects_shows_an_asked_skill(ski
     assert "Medication Administration" not in {s.name for s in alone.skills}
     guided, _ = core.extract_skills(texts, kinds, guided=True)
     assert "Medication Administration" in {s.name for s in guided.skills}
+
+
+def test_care_written_before_its_object_shows_an_asked_care_skill(skill_matcher: VocabularyMatcher) -> None:
+    core = NerCore(skills=skill_matcher, entities=NoEntities(), max_text_chars=10_000)
+    resume = "Staff nurse.\n- Care for 5 to 6 adult patients per shift on a surgical unit.\n"
+    texts = [resume, "Requirements\n- Compassionate patient care.\n"]
+    kinds = [DocumentKind.RESUME, DocumentKind.JOB_DESCRIPTION]
+    guided, job = core.extract_skills(texts, kinds, guided=True)
+    assert "Patient Care" in {s.name for s in job.skills}
+    assert "Patient Care" in {s.name for s in guided.skills}
