@@ -165,6 +165,7 @@ def check(skills: list[CuratedSkill]) -> list[str]:
                     errors.append(f"{skill.where}: {term!r} already belongs to {other.name!r} ({other.where})")
             owners.setdefault(key, []).append(skill)
         errors += [f"{skill.where}: covers unknown skill {c!r}" for c in skill.covers if c.casefold() not in names]
+        errors += [f"{skill.where}: covers itself" for c in skill.covers if c.casefold() == skill.name.casefold()]
     return errors
 
 

@@ -70,6 +70,11 @@ def test_relations_point_at_real_skills_and_lean_six_sigma_covers_lean(vocabular
     assert not vocabulary.covers(lean.skill_id, lss.skill_id)
 
 
+def test_no_skill_covers_itself_even_through_a_chain(vocabulary: Taxonomy) -> None:
+    """A cycle would make two skills cover each other: a specific gap hidden by the broad skill it belongs to."""
+    assert [s.name for s in vocabulary.skills if s.skill_id in vocabulary.narrower(s.skill_id)] == []
+
+
 def test_a_tool_listed_under_a_skill_is_its_own_skill_and_covers_it(vocabulary: Taxonomy) -> None:
     pyspark, spark = vocabulary.lookup("PySpark"), vocabulary.lookup("Apache Spark")
     mastercam, cam = vocabulary.lookup("Mastercam"), vocabulary.lookup("CAM Programming")
