@@ -114,6 +114,10 @@ TEAM_NOUNS = frozenset(
     }
 )
 DETERMINER_BEFORE = re.compile(r"\b(?:our|the|your|their)\s+$", re.IGNORECASE)
+# A title line of a resume: the header or a job's line ("Staff Nurse, Medical-Surgical Unit, Summit Health, 2021 to
+# present"), at most this many words and no full stop.
+TITLE_LINE_WORDS = 12
+OWN_ROLE_BEFORE = re.compile(r"\b(?:i am|i'm|as)\s+(?:an?\s+|the\s+)?(?:[\w-]+\s+){0,3}$", re.IGNORECASE)
 PRODUCT_NOUNS = frozenset(
     {"tools", "tool", "apps", "app", "products", "platform", "platforms", "company", "companies", "firm", "startup"}
 )
@@ -250,6 +254,22 @@ def is_role_noun(mention: str, next_word: str) -> bool:
     if not words or next_word in CREDENTIAL_WORDS:
         return False
     return words[-1] in ROLE_WORDS or (mention.islower() and next_word in ROLE_WORDS)
+
+
+def names_own_role(text: str, start: int, end: int, mention: str, next_word: str) -> bool:
+    """True when a role mention is the resume writer's own role, in the singular ("product designer", not "worked
+    with product designers"): on a short title line ("Senior Product Designer | Seattle, WA") or after "I am a" /
+    "as a". Such a role shows the practice it is named for, when the job asks for that practice."""
+    words = mention.casefold().split()
+    role = words[-1] if words and words[-1] in ROLE_WORDS else next_word
+    if role not in ROLE_WORDS or role.endswith("s"):
+        return False
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line = text[line_start : len(text) if line_end < 0 else line_end].strip()
+    if len(line.split()) <= TITLE_LINE_WORDS and not line.endswith("."):
+        return True
+    return OWN_ROLE_BEFORE.search(text[max(line_start, start - 40) : start]) is not None
 
 
 def names_a_product(mention: str, next_word: str) -> bool:

@@ -218,11 +218,17 @@ def read_document(
     optional: list[bool] = []
     held = [m for h in analysis.held if (m := asked_meaning(h, asked)) is not None] if asked and not job else []
     for hit in sorted([*analysis.hits, *held], key=lambda h: h.start_char):
+        # For a skill the job asks for, a resume's degree subject and its writer's own role show it ("B.F.A.
+        # Interaction Design", "Senior Product Designer" for Product Design); otherwise neither is a skill.
+        shown = bool(asked) and not job and asked_meaning(hit, asked) is not None
         if (
             context.inside_organisation(hit.start_char, hit.end_char, organisations)
-            or context.is_role_noun(hit.text, hit.next_word)
+            or (
+                context.is_role_noun(hit.text, hit.next_word)
+                and not (shown and context.names_own_role(text, hit.start_char, hit.end_char, hit.text, hit.next_word))
+            )
             or context.names_a_product(hit.text, hit.next_word)
-            or context.is_degree_subject(text, hit.start_char, hit.end_char)
+            or (context.is_degree_subject(text, hit.start_char, hit.end_char) and not shown)
             or context.names_a_department(text, hit.start_char, hit.next_word)
             or (job and context.section_at(sections, hit.start_char) == "blurb")
             or (job and context.is_blurb_sentence(sentences, sections, hit.start_char))

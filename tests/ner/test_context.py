@@ -231,3 +231,17 @@ def test_a_mention_between_a_determiner_and_a_team_noun_names_a_department() -> 
     assert context.names_a_department(text, text.index("customer success"), "team")
     assert not context.names_a_department(text, text.index("agile"), "teams")
     assert not context.names_a_department(text, text.index("customer success"), "metrics")
+
+
+def test_own_role_is_a_singular_role_on_a_title_line_or_after_i_am_a() -> None:
+    header = "Senior Product Designer | Seattle, WA\n"
+    assert context.names_own_role(header, 7, 23, "Product Designer", "|")
+    prose = "For six years I have worked as a product designer in healthcare and fintech startups, mostly remote.\n"
+    start = prose.index("product designer")
+    assert context.names_own_role(prose, start, start + 16, "product designer", "in")
+    plural = "I paired every day with two product designers on a shared roadmap for the whole product area.\n"
+    start = plural.index("product designers")
+    assert not context.names_own_role(plural, start, start + 17, "product designers", "on")
+    other = "Every week I reviewed mockups that a product designer from the agency sent over to our team.\n"
+    start = other.index("product designer")
+    assert not context.names_own_role(other, start, start + 16, "product designer", "from")

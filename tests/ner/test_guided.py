@@ -99,3 +99,19 @@ def test_care_written_before_its_object_shows_an_asked_care_skill(skill_matcher:
     guided, job = core.extract_skills(texts, kinds, guided=True)
     assert "Patient Care" in {s.name for s in job.skills}
     assert "Patient Care" in {s.name for s in guided.skills}
+
+
+def test_the_writers_own_role_shows_the_practice_it_is_named_for(skill_matcher: VocabularyMatcher) -> None:
+    """ "Senior Product Designer" heading a resume shows the Product Design a job asks for; product designers the
+    writer worked with do not, and unprompted a role is no skill."""
+    core = NerCore(skills=skill_matcher, entities=NoEntities(), max_text_chars=10_000)
+    job = "Requirements\n- Strong product design portfolio.\n"
+    kinds = [DocumentKind.RESUME, DocumentKind.JOB_DESCRIPTION]
+    own = "Senior Product Designer | Seattle, WA\nI have shipped B2B software for seven years.\n"
+    others = "Front-end engineer.\nI built the React app together with two product designers and a researcher.\n"
+    alone, _ = core.extract_skills([own, job], kinds)
+    assert "Product Design" not in {s.name for s in alone.skills}
+    guided, _ = core.extract_skills([own, job], kinds, guided=True)
+    assert "Product Design" in {s.name for s in guided.skills}
+    guided, _ = core.extract_skills([others, job], kinds, guided=True)
+    assert "Product Design" not in {s.name for s in guided.skills}
