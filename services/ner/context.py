@@ -54,6 +54,10 @@ OPTIONAL_CUES = re.compile(
     re.IGNORECASE,
 )
 CREDENTIAL_WORDS = frozenset({"certification", "certified", "certificate", "license", "licence", "licensure", "exam"})
+# Groups of people a lower-case mention may name the function of ("working with sales, marketing and customer
+# success leaders", "our finance partners"): the ad's colleagues, not a skill asked of the candidate. Not "roles"
+# ("3 years in customer service roles" asks for customer service).
+PEOPLE_NOUNS = frozenset({"leaders", "leadership", "counterparts", "colleagues", "partners", "stakeholders"})
 # spaCy's small model labels credential lines as organisations ("BLS Provider", "California RN License"); a
 # span ending in one of these words names a credential, whose acronym is the skill.
 CREDENTIAL_TAILS = frozenset(
@@ -249,11 +253,12 @@ def inside_organisation(start: int, end: int, organisations: Sequence[tuple[int,
 
 def is_role_noun(mention: str, next_word: str) -> bool:
     """True for a person's role rather than a skill: the mention ends in a role noun ("Product Owner") or, in
-    lower case, modifies one ("scrum masters"); not when a credential word follows ("Scrum Master certification")."""
+    lower case, modifies one ("scrum masters") or a group of people ("customer success leaders"); not when a
+    credential word follows ("Scrum Master certification")."""
     words = mention.casefold().split()
     if not words or next_word in CREDENTIAL_WORDS:
         return False
-    return words[-1] in ROLE_WORDS or (mention.islower() and next_word in ROLE_WORDS)
+    return words[-1] in ROLE_WORDS or (mention.islower() and (next_word in ROLE_WORDS or next_word in PEOPLE_NOUNS))
 
 
 def names_own_role(text: str, start: int, end: int, mention: str, next_word: str) -> bool:

@@ -81,6 +81,8 @@ def test_organisation_role_and_product_rules() -> None:
     assert context.is_role_noun("scrum", "masters")
     assert not context.is_role_noun("Scrum Master", "certification")
     assert not context.is_role_noun("Salesforce", "administrator")
+    assert context.is_role_noun("customer success", "leaders")  # colleagues of the candidate, not a skill
+    assert not context.is_role_noun("customer service", "roles")  # "3 years in customer service roles" asks for it
     assert context.names_a_product("budgeting", "tools")
     assert not context.names_a_product("SEO", "tools")
 
