@@ -163,6 +163,9 @@ def choose_meaning(hit: SkillMatch, field_name: str) -> SkillMatch | None:
         return hit
     own = SkillRef(hit.name, hit.skill_id, hit.field, hit.category)
     candidates = (own, *hit.alternatives)
+    if hit.gated:  # every meaning is field-gated: only one of the document's field may be read ("from discovery
+        # to launch" in a design ad is neither legal Discovery nor sales discovery calls)
+        candidates = tuple(c for c in candidates if c.field in context.group_of(field_name))
     # The skill the term names outright beats one that lists it as an alias ("GDPR" is the GDPR skill, not
     # Privacy Law); otherwise the document's field decides ("RN").
     chosen = (

@@ -206,6 +206,25 @@ def test_a_shared_term_takes_the_meaning_of_the_field_or_none() -> None:
     assert choose_meaning(gated, "healthcare") is None
 
 
+def test_a_shared_field_gated_term_is_read_only_in_one_of_its_fields() -> None:
+    """"Discovery" names the legal skill outright, but in a design ad ("from discovery to launch") it is neither
+    that nor a sales discovery call."""
+    discovery = SkillMatch(
+        "Discovery",
+        "Legal",
+        "discovery",
+        0,
+        9,
+        skill_id="skillbridge:discovery",
+        field="legal",
+        gated=True,
+        alternatives=(SkillRef("Discovery Calls", "skillbridge:discovery-calls", "sales", "Sales"),),
+    )
+    assert choose_meaning(discovery, "design") is None
+    assert choose_meaning(discovery, "legal").name == "Discovery"  # type: ignore[union-attr]
+    assert choose_meaning(discovery, "sales").name == "Discovery Calls"  # type: ignore[union-attr]
+
+
 def test_read_document_uses_organisations_sections_and_wording() -> None:
     text = "About us\nFastLane 3PL ships goods.\nRequirements\nTMS and SQL.\nNice to have\nPython is a plus.\n"
     hits = [
