@@ -180,6 +180,8 @@ def is_own_skill(alias: str, skill: CuratedSkill, common_words: set[str]) -> boo
     "CCPA" under Privacy Law. Spellings, abbreviations of the name ("BLS" for Basic Life Support) and
     sentence-case synonyms ("Wound management") stay aliases."""
     name, text = skill.name.casefold(), alias.casefold()
+    if skill.category == "Soft Skills":
+        return False  # a trait's other words ("Detail-oriented", "Meticulous") are synonyms, never products
     if slug(alias) == slug(skill.name):
         return False  # "C Sharp" for C#
     if text.endswith("s") and any(t.casefold() == text[:-1] for t in skill.terms):
