@@ -9,6 +9,9 @@ File syntax (every file):
 - "~term" matches in its exact case only; terms written in capitals ("BLS", "GD&T", "ISO 13485") are exact-case
   without the mark; "*term" lets such a capital term match in any case;
 - "!term" is guarded: exact case, and only in a list or technical context ("Go", "R");
+- "=term" (before any other mark: "=~ObjC") is a synonym: an alias that looks like a product or a name of its own
+  ("Cross-sell", "OLAP" spelt out) but is only another way of writing this skill, so build_vocabulary.py keeps it
+  an alias instead of making it a skill of its own;
 - "?term" is field-gated: it counts only in a text of the skill's own field ("Closing" in a sales ad,
   "Discovery" in a legal one, "Triage" in a nursing one), because elsewhere the word means something else; a
   gated term in capitals ("?EMS") is exact-case too;
@@ -74,6 +77,9 @@ class CuratedSkill:
     any_case: list[str] = field(default_factory=list)
     field_gated: list[str] = field(default_factory=list)
     covers: list[str] = field(default_factory=list)
+    # Aliases marked "=": other ways of writing this skill that look like names of their own ("ObjC", "Cross-sell"),
+    # kept as aliases where build_vocabulary would otherwise make them skills of their own.
+    synonyms: list[str] = field(default_factory=list)
     where: str = ""
 
     @property
@@ -87,11 +93,16 @@ class CuratedSkill:
 
 def parse_term(raw: str) -> tuple[str, str]:
     """Splits a term into its text and marker: "" (any case), "~" (exact case), "!" (guarded), "*" (any case
-    even in capitals), "?" (field-gated)."""
-    raw = raw.strip()
+    even in capitals), "?" (field-gated). A leading "=" (a synonym, see `synonym_terms`) is not a marker here."""
+    raw = raw.strip().removeprefix("=").strip()
     if raw[:1] in {"~", "!", "*", "?"}:
         return raw[1:].strip(), raw[0]
     return raw, ""
+
+
+def is_synonym_term(raw: str) -> bool:
+    """Whether a raw term is marked "=": another way of writing the skill, never made a skill of its own."""
+    return raw.strip().startswith("=")
 
 
 def read_curated(source_dir: Path = SOURCE_DIR) -> list[CuratedSkill]:
@@ -114,8 +125,10 @@ def read_curated(source_dir: Path = SOURCE_DIR) -> list[CuratedSkill]:
                 errors.append(f"{where}: skill before any '@ Category = field' line")
                 continue
             body, _, covered = line.partition(" > ")
-            terms = [parse_term(part) for part in body.split("|") if part.strip()]
+            parts = [part for part in body.split("|") if part.strip()]
+            terms = [parse_term(part) for part in parts]
             skill = CuratedSkill(name=terms[0][0], category=category, field=field_name, where=where)
+            skill.synonyms = [parse_term(part)[0] for part in parts if is_synonym_term(part)]
             skill.covers = [c.strip() for c in covered.split(",") if c.strip()]
             seen: set[str] = set()
             for text, marker in terms:

@@ -225,7 +225,12 @@ def split_specific_aliases(curated: list[CuratedSkill], common_words: set[str]) 
     for skill in curated:
         result.append(skill)
         for alias in list(skill.aliases):
-            if alias.casefold() in names or slug(alias) in slugs or not is_own_skill(alias, skill, common_words):
+            if (
+                alias in skill.synonyms
+                or alias.casefold() in names
+                or slug(alias) in slugs
+                or not is_own_skill(alias, skill, common_words)
+            ):
                 continue
             names.add(alias.casefold())
             slugs.add(slug(alias))

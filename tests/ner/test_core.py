@@ -207,7 +207,7 @@ def test_a_shared_term_takes_the_meaning_of_the_field_or_none() -> None:
 
 
 def test_a_shared_field_gated_term_is_read_only_in_one_of_its_fields() -> None:
-    """"Discovery" names the legal skill outright, but in a design ad ("from discovery to launch") it is neither
+    """ "Discovery" names the legal skill outright, but in a design ad ("from discovery to launch") it is neither
     that nor a sales discovery call."""
     discovery = SkillMatch(
         "Discovery",
