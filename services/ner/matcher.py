@@ -33,24 +33,14 @@ from spacy.util import filter_spans
 from services.common.taxonomy import Occupation, Skill, Taxonomy, load_occupations, load_taxonomy
 from services.ner.coordination import coordinated_spans
 from services.ner.core import GENERIC_WORDS
+from services.ner.guarded import in_skill_context
+from services.ner.leadership import LEADERSHIP_SKILLS, leading_people
 from services.ner.model import SkillMatch, SkillRef, TextAnalysis
 from services.ner.variants import singular_variant, strict_variants, term_variants
 from services.ner.words import ProseText, content_words, same_word, stem
 
 log = logging.getLogger(__name__)
 
-# A guarded term ("Go", "R", "C", "Chef") counts only in a list or a technical phrase.
-LIST_TOKENS = frozenset({",", "/", "(", ")", "&", ";", "|", "•", "·", "+", "and", "or"})
-CUE_WORDS = frozenset({"in", "using", "with", "of", "including", "like", "via"})
-TECH_NOUNS = frozenset(
-    {
-        "programming", "language", "languages", "lang", "developer", "developers", "development", "engineer",
-        "engineers", "code", "codebase", "services", "microservices", "backend", "scripts", "scripting",
-        "libraries", "library", "modules", "sdk", "stack", "apps", "experience", "proficiency", "runtime",
-        "routines", "concurrency", "packages", "toolchain", "compiler", "cookbooks", "recipes", "manifests",
-        "playbooks", "automation", "models", "modeling", "animation", "rendering", "framework", "tests",
-    }
-)  # fmt: skip
 DEFAULT_PROSE_WINDOW = 3
 # For a skill the job asks for, a resume sentence that holds every word of its name shows it: the job's own
 # wording settled what the words mean, so the short window that guards unprompted reading is widened.
@@ -121,6 +111,8 @@ class VocabularyMatcher:
         self._occupations: dict[int, Occupation] = {}
         self._add_occupations([o for o in occupations if o.field])
         self._prose_index = self._build_prose_index(taxonomy)
+        found = [s for s in (taxonomy.lookup(name) for name in LEADERSHIP_SKILLS) if s is not None]
+        self._leadership = [SkillRef(s.name, s.skill_id, s.field, s.category) for s in found]
         log.info("vocabulary matcher: %d skills, %d patterns", len(taxonomy), self.pattern_count)
 
     @classmethod
@@ -242,8 +234,20 @@ class VocabularyMatcher:
         return TextAnalysis(
             hits=sorted([*phrases, *prose], key=lambda h: h.start_char),
             occupations=[(name, fields[name], count) for name, count in occupations.most_common()],
-            held=[h for h in [*nested, *spread] if h.skill_id not in known],
+            held=[h for h in [*nested, *spread, *self._leadership_hits(doc)] if h.skill_id not in known],
         )
+
+    def _leadership_hits(self, doc: Doc) -> list[SkillMatch]:
+        """Phrases of leading people ("Supervised 12 agents"), each offering every leadership skill: a resume
+        read for a job shows the one the job asks for (`services.ner.leadership`)."""
+        if not self._leadership:
+            return []
+        first, *others = self._leadership
+        return [
+            SkillMatch(first.name, first.category, doc.text[start:end], start, end, exact_case=False,
+                       skill_id=first.skill_id, field=first.field, method="semantic", alternatives=tuple(others))
+            for start, end in leading_people(doc.text)
+        ]  # fmt: skip
 
     def _phrase_hits(self, doc: Doc) -> tuple[list[SkillMatch], list[SkillMatch]]:
         """Hits after overlaps are resolved, and the shorter terms that lost to a longer one."""
@@ -251,7 +255,7 @@ class VocabularyMatcher:
         for matcher in (self._lower, self._orth):
             for key, start, end in matcher(doc):
                 entry = self._terms[key]
-                if entry.guarded and not _in_skill_context(doc, start, end):
+                if entry.guarded and not in_skill_context(doc, start, end):
                     continue
                 spans.append(Span(doc, start, end, label=key))
         kept = filter_spans(spans)
@@ -370,20 +374,6 @@ def _prose_tokens(
     if verb_first and not (entry.swappable or (asked and entry.swappable_if_asked)):
         return None
     return found
-
-
-def _in_skill_context(doc: Doc, start: int, end: int) -> bool:
-    """Whether a guarded term stands in a skill list or a technical phrase ("Go, Rust", "in R", "C programming")."""
-    before = doc[start - 1] if start > 0 else None
-    after = doc[end] if end < len(doc) else None
-    next_word = after.lower_ if after is not None else ""
-    if before is not None and before.lower_ in CUE_WORDS:
-        return True  # "written in C for ...", "experience with Go"
-    if after is not None and after.is_alpha and after.is_lower and next_word not in TECH_NOUNS | LIST_TOKENS:
-        return False  # "Go to market", "Go ahead"
-    if before is not None and before.lower_ in LIST_TOKENS:
-        return True
-    return next_word in LIST_TOKENS or next_word in TECH_NOUNS
 
 
 def read_taxonomy_json(path: Path) -> list[dict[str, Any]]:
