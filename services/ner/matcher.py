@@ -34,8 +34,8 @@ from services.common.taxonomy import Occupation, Skill, Taxonomy, load_occupatio
 from services.ner.coordination import coordinated_spans
 from services.ner.core import GENERIC_WORDS
 from services.ner.guarded import in_skill_context
-from services.ner.leadership import LEADERSHIP_SKILLS, leading_people
 from services.ner.model import SkillMatch, SkillRef, TextAnalysis
+from services.ner.soft_evidence import READINGS, soft_skill_phrases
 from services.ner.variants import singular_variant, strict_variants, term_variants
 from services.ner.words import ProseText, content_words, same_word, stem
 
@@ -111,8 +111,10 @@ class VocabularyMatcher:
         self._occupations: dict[int, Occupation] = {}
         self._add_occupations([o for o in occupations if o.field])
         self._prose_index = self._build_prose_index(taxonomy)
-        found = [s for s in (taxonomy.lookup(name) for name in LEADERSHIP_SKILLS) if s is not None]
-        self._leadership = [SkillRef(s.name, s.skill_id, s.field, s.category) for s in found]
+        self._soft_refs: dict[tuple[str, ...], list[SkillRef]] = {}
+        for reading in READINGS:
+            found = [s for s in (taxonomy.lookup(name) for name in reading.skills) if s is not None]
+            self._soft_refs[reading.skills] = [SkillRef(s.name, s.skill_id, s.field, s.category) for s in found]
         log.info("vocabulary matcher: %d skills, %d patterns", len(taxonomy), self.pattern_count)
 
     @classmethod
@@ -234,20 +236,23 @@ class VocabularyMatcher:
         return TextAnalysis(
             hits=sorted([*phrases, *prose], key=lambda h: h.start_char),
             occupations=[(name, fields[name], count) for name, count in occupations.most_common()],
-            held=[h for h in [*nested, *spread, *self._leadership_hits(doc)] if h.skill_id not in known],
+            held=[h for h in [*nested, *spread, *self._soft_hits(doc)] if h.skill_id not in known],
         )
 
-    def _leadership_hits(self, doc: Doc) -> list[SkillMatch]:
-        """Phrases of leading people ("Supervised 12 agents"), each offering every leadership skill: a resume
-        read for a job shows the one the job asks for (`services.ner.leadership`)."""
-        if not self._leadership:
-            return []
-        first, *others = self._leadership
-        return [
-            SkillMatch(first.name, first.category, doc.text[start:end], start, end, exact_case=False,
-                       skill_id=first.skill_id, field=first.field, method="semantic", alternatives=tuple(others))
-            for start, end in leading_people(doc.text)
-        ]  # fmt: skip
+    def _soft_hits(self, doc: Doc) -> list[SkillMatch]:
+        """Phrases that show soft skills ("Supervised 12 agents"), each offering every skill of its reading: a
+        resume read for a job shows the one the job asks for (`services.ner.soft_evidence`)."""
+        hits = []
+        for names, start, end in soft_skill_phrases(doc.text):
+            refs = self._soft_refs.get(names)
+            if refs:
+                first, *others = refs
+                hits.append(
+                    SkillMatch(first.name, first.category, doc.text[start:end], start, end, exact_case=False,
+                               skill_id=first.skill_id, field=first.field, method="semantic",
+                               alternatives=tuple(others))
+                )  # fmt: skip
+        return hits
 
     def _phrase_hits(self, doc: Doc) -> tuple[list[SkillMatch], list[SkillMatch]]:
         """Hits after overlaps are resolved, and the shorter terms that lost to a longer one."""

@@ -1,4 +1,4 @@
-"""Leading people read from a resume's prose (services/ner/leadership.py), and how a resume read for a job uses it."""
+"""Soft skills read from a resume's prose (services/ner/soft_evidence.py), and how a resume read for a job uses them."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import pytest
 
 from services.ner.core import NerCore
-from services.ner.leadership import leading_people
 from services.ner.matcher import VocabularyMatcher
 from services.ner.model import DocumentKind, EntitySpan
+from services.ner.soft_evidence import soft_skill_phrases
 
 
 class NoEntities:
@@ -30,7 +30,7 @@ class NoEntities:
     ],
 )
 def test_a_verb_of_leading_before_a_group_of_people_is_read(text: str, phrase: str) -> None:
-    assert [text[a:b] for a, b in leading_people(text)] == [phrase]
+    assert [text[a:b] for skills, a, b in soft_skill_phrases(text) if "Leadership" in skills] == [phrase]
 
 
 @pytest.mark.parametrize(
@@ -44,7 +44,7 @@ def test_a_verb_of_leading_before_a_group_of_people_is_read(text: str, phrase: s
     ],
 )
 def test_leading_things_or_working_beside_people_is_not(text: str) -> None:
-    assert leading_people(text) == []
+    assert soft_skill_phrases(text) == []
 
 
 def test_a_resume_shows_the_leadership_skill_the_job_asks_for(skill_matcher: VocabularyMatcher) -> None:
@@ -61,3 +61,23 @@ def test_a_resume_shows_the_leadership_skill_the_job_asks_for(skill_matcher: Voc
     # A job that asks for no leadership gets none from the resume.
     other, _ = core.extract_skills([resume, "Requirements\n- Opera PMS.\n"], kinds, guided=True)
     assert {s.name for s in other.skills}.isdisjoint({"Leadership", "Team Leadership", "Staff Supervision"})
+
+
+@pytest.mark.parametrize(
+    ("text", "skill", "phrase"),
+    [
+        ("- Wrote OAC meeting minutes and daily reports;", "Written Communication", "Wrote OAC meeting minutes"),
+        ("I write help articles that reduce tickets.", "Written Communication", "write help articles"),
+        ("Present the design roadmap to the executive team each quarter.", "Presentation Skills",
+         "Present the design roadmap to the executive"),
+        ("Coached agents one-on-one on quality.", "Coaching", "Coached agents"),
+        ("Mentor two junior designers.", "Coaching", "Mentor two junior designers"),
+    ],
+)  # fmt: skip
+def test_writing_presenting_and_coaching_are_read(text: str, skill: str, phrase: str) -> None:
+    assert [text[a:b] for skills, a, b in soft_skill_phrases(text) if skill in skills] == [phrase]
+
+
+@pytest.mark.parametrize("text", ["Wrote Python scripts and unit tests.", "Presented with a rash and a fever."])
+def test_writing_code_or_a_presenting_symptom_is_not(text: str) -> None:
+    assert soft_skill_phrases(text) == []
