@@ -29,7 +29,8 @@ _DOCUMENTS = (
     "letters", "briefs", "newsletters", "newsletter", "blog posts", "case studies", "white papers", "whitepapers",
     "press releases", "help articles", "knowledge base", "runbooks", "procedures", "policies", "manuals", "guides",
     "summaries", "commentary", "copy", "captions", "scripts for", "grant", "grants", "specifications", "specs",
-    "narratives", "notes", "correspondence",
+    "narratives", "notes", "correspondence", "motions", "pleadings", "subpoenas", "contracts", "agreements",
+    "petitions", "affidavits", "discovery",
 )  # fmt: skip
 _AUDIENCES = (
     "executive", "executives", "leadership", "board", "c-suite", "clients", "client", "customers", "stakeholders",

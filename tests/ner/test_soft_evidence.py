@@ -72,6 +72,7 @@ def test_a_resume_shows_the_leadership_skill_the_job_asks_for(skill_matcher: Voc
          "Present the design roadmap to the executive"),
         ("Coached agents one-on-one on quality.", "Coaching", "Coached agents"),
         ("Mentor two junior designers.", "Coaching", "Mentor two junior designers"),
+        ("Drafted subpoenas and summarized medical records.", "Written Communication", "Drafted subpoenas"),
     ],
 )  # fmt: skip
 def test_writing_presenting_and_coaching_are_read(text: str, skill: str, phrase: str) -> None:
