@@ -1,7 +1,8 @@
 """Soft skills read from what a resume says its writer did: "I lead a crew of 8 servers" (leadership), "Wrote OAC
 meeting minutes and daily reports" (written communication), "Present the design roadmap to the executive team"
-(presentation), "Coached agents one-on-one" (coaching). Resumes in every field show these skills this way rather than
-by name, so a nurse, a hotel manager or a site engineer was told "Leadership: missing".
+(presentation), "Coached agents one-on-one" (coaching), "Handle guest escalations" (conflict resolution). Resumes
+in every field show these skills this way rather than by name, so a nurse, a hotel manager or a site engineer was
+told "Leadership: missing".
 
 Each reading is a verb of the activity followed, within a few words of the same sentence, by what it acts on: a group
 of people for leading and coaching (a team, a crew, staff, or a plural role: agents, nurses, engineers), a kind of
@@ -78,6 +79,25 @@ READINGS = (
              "authored", "authoring"),
             _DOCUMENTS,
             between=4,
+        ),
+    ),
+    SoftReading(
+        ("Conflict Resolution", "De-escalation"),
+        _verb_then(
+            ("resolve", "resolves", "resolved", "resolving", "handle", "handles", "handled", "handling", "mediate",
+             "mediates", "mediated", "mediating"),
+            ("disputes", "conflicts", "conflict", "complaints", "escalations", "escalated", "grievances"),
+            between=3,
+        ),
+    ),
+    SoftReading(
+        ("De-escalation", "Conflict Resolution"),
+        _verb_then(
+            ("calm", "calms", "calmed", "calming", "defuse", "defuses", "defused", "defusing", "de-escalate",
+             "de-escalates", "de-escalated", "de-escalating"),
+            ("caller", "callers", "customer", "customers", "guest", "guests", "patient", "patients", "client",
+             "clients", "resident", "residents", "student", "students", "situation", "situations", "tensions"),
+            between=3,
         ),
     ),
     SoftReading(

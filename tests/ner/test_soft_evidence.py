@@ -73,6 +73,8 @@ def test_a_resume_shows_the_leadership_skill_the_job_asks_for(skill_matcher: Voc
         ("Coached agents one-on-one on quality.", "Coaching", "Coached agents"),
         ("Mentor two junior designers.", "Coaching", "Mentor two junior designers"),
         ("Drafted subpoenas and summarized medical records.", "Written Communication", "Drafted subpoenas"),
+        ("- Handle guest escalations and service recovery;", "Conflict Resolution", "Handle guest escalations"),
+        ("I can calm a caller down and still fix the claim.", "De-escalation", "calm a caller"),
     ],
 )  # fmt: skip
 def test_writing_presenting_and_coaching_are_read(text: str, skill: str, phrase: str) -> None:
