@@ -301,6 +301,8 @@ def main() -> None:
         key = normalise(name)
         if not name or row.uri in linked or key in taken or key in GENERIC_WORDS or len(key) < 4:
             continue
+        if " " not in key and (key in common_words or len(key) < 5):
+            continue  # a derived name cut to one everyday word ("carry out wound care" -> "wound", "social", "John")
         field = assign_field(f"{row.preferred} {row.definition}")
         if not field:
             continue
