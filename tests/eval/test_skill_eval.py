@@ -18,21 +18,21 @@ from tests.eval.skill_eval import EvalReport, evaluate, format_pair_errors, form
 # The module fixture runs the whole split, inside whichever test needs it first.
 pytestmark = [pytest.mark.ml, pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(1200)]
 
-# Measured on the test split (32 pairs) on 2026-11-30 after the sixth round was merged (more vocabulary written
-# blind to both splits, the course plan's soft-skill and field rules; dev job F1 0.801, gap F1 0.672): job-skill F1
-# 0.588, missing-skill F1 0.453, courses on the gap 0.439; outside software 0.546, 0.436, 0.452; courses teaching
-# what the resume shows 0.167. Each floor is that figure less 0.03, rounded up to the hundredth (the ceiling: plus
-# 0.03, rounded down), or the earlier floor where that is higher and still met (missing-skill F1 and courses on the
-# gap held at the fifth round's 0.44 and 0.42). Re-measure with `make eval ARGS="--split test"` and raise these when
-# the system improves.
+# Measured on the test split (32 pairs) on 2026-11-30 after the seventh round was merged (covers relations and
+# synonym marks written blind to both splits, soft skills read from what a resume says its writer did; dev job F1
+# 0.806, gap F1 0.710): job-skill F1 0.583, missing-skill F1 0.458, courses on the gap 0.481; outside software 0.541,
+# 0.438, 0.494; courses teaching what the resume shows 0.144. Each floor is that figure less 0.03, rounded up to the
+# hundredth (the ceiling: plus 0.03, rounded down), or the earlier floor where that is higher and still met
+# (missing-skill F1 held at 0.44). Re-measure with `make eval ARGS="--split test"` and raise these when the system
+# improves.
 JOB_SKILL_F1_FLOOR = 0.56
 MISSING_SKILL_F1_FLOOR = 0.44
-COURSES_ON_GAP_FLOOR = 0.42
+COURSES_ON_GAP_FLOOR = 0.46
 OUTSIDE_SOFTWARE_JOB_SKILL_F1_FLOOR = 0.52
 OUTSIDE_SOFTWARE_MISSING_SKILL_F1_FLOOR = 0.41
-OUTSIDE_SOFTWARE_COURSES_ON_GAP_FLOOR = 0.43
+OUTSIDE_SOFTWARE_COURSES_ON_GAP_FLOOR = 0.47
 # The share of recommended courses that teach what the resume already shows may not rise above this.
-COURSES_TEACHING_KNOWN_CEILING = 0.20
+COURSES_TEACHING_KNOWN_CEILING = 0.17
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
