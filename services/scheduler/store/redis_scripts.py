@@ -175,7 +175,7 @@ class Keys:
 
 def pack_record(job: JobRecord) -> bytes:
     """The job as one compact string: codec's JSON, zlib-compressed when that is smaller."""
-    raw = codec.dumps(codec.record_to_dict(job)).encode()
+    raw = codec.record_json(job).encode()
     if len(raw) > COMPRESS_OVER_BYTES:
         packed = zlib.compress(raw)
         if len(packed) < len(raw):

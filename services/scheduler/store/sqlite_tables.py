@@ -254,7 +254,7 @@ def insert_row(job: JobRecord) -> tuple[str, tuple[object, ...]]:
             job.request_id,
             job.fence,
             job.fair_round,
-            codec.dumps(codec.record_to_dict(job)),
+            codec.record_json(job),
             job.id,
         )
     return JOB_INSERT, job_row(job)
@@ -274,6 +274,6 @@ def job_row(job: JobRecord) -> tuple[object, ...]:
         job.expire_time,
         job.fair_round,
         job.not_before,
-        codec.dumps(codec.record_to_dict(job)),
+        codec.record_json(job),
         job.id,
     )
