@@ -3,6 +3,7 @@ and events, the timestamps and durations of an answer, and the compressed form o
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import zlib
@@ -12,7 +13,17 @@ from google.protobuf import duration_pb2, timestamp_pb2
 from skillbridge.scheduler.v1 import job_pb2
 
 from services.scheduler import codec, convert, core
-from services.scheduler.model import CourseInput, JobError, JobRecord, JobState, JobType, NoopInput, Stage, StageState
+from services.scheduler.model import (
+    CourseInput,
+    JobError,
+    JobRecord,
+    JobState,
+    JobType,
+    JobView,
+    NoopInput,
+    Stage,
+    StageState,
+)
 
 
 @pytest.mark.parametrize(
@@ -107,3 +118,21 @@ def varied_records() -> list[JobRecord]:
 def test_record_json_writes_what_dumps_writes_of_the_record(job: JobRecord) -> None:
     assert codec.record_json(job) == codec.dumps(codec.record_to_dict(job))
     assert codec.record_json(job) == json.dumps(codec.record_to_dict(job), separators=(",", ":"))
+
+
+@pytest.mark.parametrize("job", varied_records(), ids=["plain", "course", "failed"])
+def test_a_job_answer_leaves_default_fields_unset_and_is_the_same_bytes(job: JobRecord) -> None:
+    """fill_job skips scalars at their default: setting each of them anyway changes nothing on the wire."""
+    if job.not_before is not None:  # times a Timestamp can hold
+        job = dataclasses.replace(job, not_before=1e9, end_time=1e9 + 1, expire_time=1e9 + 2)
+    for view in (JobView(job), JobView(job, 7, 2.5)):
+        answer = convert.job(view)
+        explicit = job_pb2.Job()
+        explicit.CopyFrom(answer)
+        explicit.priority, explicit.request_id = job.priority, job.request_id
+        explicit.position_in_queue, explicit.progress = view.position, core.progress(job)
+        explicit.attempt, explicit.last_sequence = job.attempt, job.last_sequence
+        explicit.cached_from_job_id, explicit.waiting_for_service = job.cached_from, job.waiting_for_service
+        assert explicit.SerializeToString() == answer.SerializeToString()
+        assert answer.HasField("estimated_wait") and answer.HasField("create_time")
+        assert answer.HasField("not_before") is (job.not_before is not None)
