@@ -29,7 +29,7 @@ UNLIMITED = Quota("admin", 99, 0, 0, 0.0, 0)
 RETRY_FULL_SECONDS = 5.0
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen, as the admission types of model.py (see AdmissionSnapshot there)
 class AdmissionRequest:
     """Everything about a submit that is known before the store is read."""
 

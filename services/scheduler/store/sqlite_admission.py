@@ -99,7 +99,7 @@ class BatchAdmission:
             snapshot = AdmissionSnapshot(existing=existing)
         else:
             snapshot = AdmissionSnapshot(
-                dependencies={dep_id: self._deps[dep_id] for dep_id in keys.depends_on},
+                dependencies={dep_id: self._deps[dep_id] for dep_id in keys.depends_on} if keys.depends_on else {},
                 pending=owner.pending if keys.count_pending else 0,
                 depth=sum(self._t._queued.values()),
                 bucket=owner.bucket,
