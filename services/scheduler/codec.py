@@ -271,7 +271,7 @@ ZLIB_FIRST_BYTE = b"\x78"
 def input_to_bytes(given: JobInput) -> bytes:
     """The input's wire form: the request's own input message (so a noop payload stays raw bytes), compressed
     when that is smaller."""
-    return _compressed_if_smaller(_input_message_bytes(given), COMPRESS_INPUT_OVER_BYTES)
+    return compressed_if_smaller(_input_message_bytes(given), COMPRESS_INPUT_OVER_BYTES)
 
 
 # Inputs up to this many bytes are deflated with a smaller hash table (memory level 5, not zlib's default 8):
@@ -288,7 +288,7 @@ def _deflate(raw: bytes) -> bytes:
     return packer.compress(raw) + packer.flush()
 
 
-def _compressed_if_smaller(raw: bytes, over: int) -> bytes:
+def compressed_if_smaller(raw: bytes, over: int) -> bytes:
     """`raw` zlib-compressed when longer than `over` bytes and the compressed form is shorter; else `raw`."""
     if len(raw) > over:
         packed = _deflate(raw)
@@ -329,7 +329,7 @@ COMPRESS_RESULT_OVER_BYTES = 4096
 
 def result_to_stored(result: bytes) -> bytes:
     """The result as stored: its wire form, compressed when large and that is smaller."""
-    return _compressed_if_smaller(result, COMPRESS_RESULT_OVER_BYTES)
+    return compressed_if_smaller(result, COMPRESS_RESULT_OVER_BYTES)
 
 
 def result_from_stored(data: bytes) -> bytes:
