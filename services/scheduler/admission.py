@@ -29,7 +29,7 @@ UNLIMITED = Quota("admin", 99, 0, 0, 0.0, 0)
 RETRY_FULL_SECONDS = 5.0
 
 
-@dataclass  # not frozen, as the admission types of model.py (see AdmissionSnapshot there)
+@dataclass  # not frozen: built for every job of a batch submit (see model.py's docstring)
 class AdmissionRequest:
     """Everything about a submit that is known before the store is read."""
 

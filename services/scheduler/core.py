@@ -61,7 +61,7 @@ class Limits:
     max_dependencies: int = 100
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: built for every job of a batch submit (see model.py's docstring)
 class Submission:
     """A validated-to-be job request, as the servicer hands it to the scheduler."""
 
