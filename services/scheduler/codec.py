@@ -226,7 +226,7 @@ def record_json(job: JobRecord) -> str:
         _quote(job.type.value),
         _quote(job.state.value),
         job.priority,
-        _number(job.create_time),
+        "null" if job.create_time is None else _number(job.create_time),
         _quote(job.request_id),
     )
     if job.request_digest:
