@@ -29,7 +29,7 @@ UNLIMITED = Quota("admin", 99, 0, 0, 0.0, 0)
 RETRY_FULL_SECONDS = 5.0
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: built for every job of a batch submit (see model.py's docstring)
 class AdmissionRequest:
     """Everything about a submit that is known before the store is read."""
 
@@ -64,7 +64,7 @@ def decide(request: AdmissionRequest, snapshot: AdmissionSnapshot, *, checked: b
         idempotency.check_reuse(snapshot.existing, request.submission)
         return Admission(None, snapshot)
     quota, now = request.quota, request.now
-    job, _ = core.new_job(request.submission, request.owner, now)
+    job = core.new_record(request.submission, request.owner, now)
     if job.request_id:
         job.request_digest = idempotency.digest(request.submission)
     job.max_running = quota.max_running
@@ -89,8 +89,8 @@ def decide(request: AdmissionRequest, snapshot: AdmissionSnapshot, *, checked: b
             raise policy.quota_exceeded(job.owner, "queued jobs", quota.max_queued, retry_after=RETRY_FULL_SECONDS)
         pending_at_most = snapshot.pending
     events = core.admit(job, snapshot.dependencies, now, 0.0)
-    guard = AdmissionGuard(pending_at_most=pending_at_most, bucket=bucket is not None)
     if job.state is not JobState.QUEUED:
+        guard = AdmissionGuard(pending_at_most=pending_at_most, bucket=bucket is not None)
         return Admission(job, snapshot, events, bucket=bucket, guard=guard)
     if snapshot.depth >= request.max_queue_depth:
         raise core.QueueFull(f"the queue is full ({snapshot.depth} jobs); try again later", retry_after=5.0)

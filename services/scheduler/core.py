@@ -61,7 +61,7 @@ class Limits:
     max_dependencies: int = 100
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: built for every job of a batch submit (see model.py's docstring)
 class Submission:
     """A validated-to-be job request, as the servicer hands it to the scheduler."""
 
@@ -159,9 +159,14 @@ def noop_input(payload: bytes) -> NoopInput:
 
 def new_job(sub: Submission, owner: str, now: float) -> tuple[JobRecord, NewEvent]:
     """A QUEUED job for a valid submission, and its first event (position filled in by the store)."""
+    return new_record(sub, owner, now), NewEvent(EventKind.QUEUED, {})
+
+
+def new_record(sub: Submission, owner: str, now: float) -> JobRecord:
+    """A QUEUED job for a valid submission (admission builds its events once it knows where the job goes)."""
     assert sub.type is not None
     job_input = sub.input if sub.input is not None else INPUT_TYPES[sub.type]()
-    job = JobRecord(
+    return JobRecord(
         id=new_job_id(now),
         owner=owner,
         type=sub.type,
@@ -175,7 +180,6 @@ def new_job(sub: Submission, owner: str, now: float) -> tuple[JobRecord, NewEven
         depends_on=list(sub.depends_on),
         cache_key=sub.cache_key,
     )
-    return job, NewEvent(EventKind.QUEUED, {})
 
 
 # --- admission: queued now, later (SCHEDULED), or after other jobs (WAITING) --------------------------------

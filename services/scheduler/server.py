@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from dataclasses import dataclass
@@ -30,6 +31,13 @@ from services.scheduler.store.factory import open_store
 from services.scheduler.versions import ResultVersions
 
 log = logging.getLogger(__name__)
+
+# Container objects allocated (net of those freed) between two young-generation collections. A SubmitJobs call of
+# 500 jobs holds some 3,200 of them until it answers: at CPython's default of 700 each call ran about eight young
+# collections, which moved the batch's objects on into the older generations, and a collection of the oldest,
+# over every object of the process, came every dozen calls; all together about 6% of a batch submit's time
+# (measured in-process, 7 us of 120 per job; with gc.freeze and this threshold, none).
+GC_YOUNG_THRESHOLD = 10_000
 
 SERVICE_NAME = scheduler_service_pb2.DESCRIPTOR.services_by_name["JobSchedulerService"].full_name
 OPERATIONS_NAME = "google.longrunning.Operations"
@@ -81,6 +89,14 @@ class SchedulerServer:
         if not self._closed:
             self._closed = True
             await self.store.close()
+
+
+def tune_gc() -> None:
+    """Once the process is built: what it allocated to start (modules, the server, the store) stays for its
+    life, so the collector stops walking it (gc.freeze); and young collections run less often (see
+    GC_YOUNG_THRESHOLD). Cycles are still collected; only how often and over what changes."""
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def drain_reserve(grace: float) -> float:
@@ -170,6 +186,7 @@ async def serve(settings: SchedulerSettings) -> None:
     observability = Observability.for_process(settings, "scheduler", settings.scheduler_metrics_port)
     try:
         server = await start(settings, observability=observability)
+        tune_gc()
         log.info("scheduler ready on %s (store %s)", server.address, settings.store)
         await serve_until_signal(server.running, settings.shutdown_grace_seconds, drain=server.stop)
         await server.close()

@@ -15,6 +15,7 @@ from services.scheduler.feed import ChangeFeed
 from services.scheduler.model import EventKind, JobRecord, JobState, JobType, Quota
 from services.scheduler.store.base import AdmissionRequestKeys, Decide, JobStore
 from services.scheduler.store.sqlite import SqliteJobStore
+from services.scheduler.store.sqlite_tables import JOB_COLUMNS, job_row
 from tests.scheduler.store_support import LIMITS
 from tests.scheduler.test_store_contract import store  # noqa: F401 - the parametrized store fixture
 
@@ -113,3 +114,38 @@ async def test_sqlite_batch_decides_as_submits_one_at_a_time(tmp_path: Path) -> 
     finally:
         for s in stores:
             await s.close()
+
+
+async def test_sqlite_batch_rows_hold_the_record_whatever_statement_inserted_them(tmp_path: Path) -> None:
+    """New jobs with no times of their own go in through a shorter statement than scheduled ones: in a batch
+    that mixes them, every row still holds what its record says, in submit order, and the input reads back."""
+    sqlite = SqliteJobStore(tmp_path / "mixed.db", ChangeFeed())
+    later = core.Submission(JobType.NOOP, core.noop_input(b"later"), delay=60.0)
+    plain = core.Submission(JobType.NOOP, core.noop_input(b"now"))
+    named = core.Submission(JobType.NOOP, core.noop_input(b"named"), request_id="r-1")
+    subs = [plain, later, later, named, plain, later, named]
+
+    def decision(sub: core.Submission) -> tuple[AdmissionRequestKeys, Decide]:
+        decided = admission.AdmissionRequest(sub, "ann", NOW, LIMITS, 10_000, wait=lambda position: 0.0)
+        return AdmissionRequestKeys("ann", 0, sub.request_id), lambda snapshot: admission.decide(decided, snapshot)
+
+    batch = [decision(sub) for sub in subs]
+    try:
+        made = [job for job, _ in await sqlite.admit_many(batch)]
+        assert [job.state for job in made] == [
+            JobState.QUEUED,
+            JobState.SCHEDULED,
+            JobState.SCHEDULED,
+            JobState.QUEUED,
+            JobState.QUEUED,
+            JobState.SCHEDULED,
+            JobState.QUEUED,
+        ]
+        assert made[6] is made[3]  # the repeated request_id is the first job
+        rows = sqlite._db.execute(f"SELECT {JOB_COLUMNS} FROM jobs ORDER BY rowid").fetchall()
+        assert rows == [job_row(job) for job in made[:6]]
+        for job, sub in zip(made[:6], subs, strict=False):
+            stored = await sqlite.get(job.id)
+            assert stored is not None and stored.input == sub.input and stored.not_before == job.not_before
+    finally:
+        await sqlite.close()

@@ -35,7 +35,7 @@ RECENT_SAMPLES = 50
 WORKER_TTL_SECONDS = 30.0
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: built for every job of a batch submit (see model.py's docstring)
 class AdmissionRequestKeys:
     """What a submit's snapshot is read for: the owner, the priority level, the request id, the dependencies."""
 

@@ -168,10 +168,13 @@ class RedisAdmission:
                 else:
                     getattr(pipe, command)(key, *rest)
             replies = await pipe.execute()
-        return [
-            await self._snapshot_of(r, [None if i is None else replies[i] for i in at])
-            for r, at in zip(requests, wanted, strict=True)
-        ]
+        # Submits that read the same keys (most of a batch: one owner, one priority) share one snapshot as read:
+        # the decisions get it advanced by the batch so far (BatchSoFar.advance), never this one itself.
+        made: dict[tuple[int | None, ...], tuple[AdmissionSnapshot, Places | None]] = {}
+        for r, at in zip(requests, wanted, strict=True):
+            if at not in made:
+                made[at] = await self._snapshot_of(r, [None if i is None else replies[i] for i in at])
+        return [made[at] for at in wanted]
 
     async def _snapshot_of(
         self, request: AdmissionRequestKeys, replies: list[Any]
@@ -209,11 +212,8 @@ class RedisAdmission:
         if not jobs:
             return []
         k = self.keys
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.incrby(k.seq, len(jobs))
-            for job in jobs:
-                pipe.zlexcount(k.queue, "-", f"({_tier(job.priority)[:2]}{job.fair_round + 1:012d}")
-            last, *counted = await pipe.execute()
+        bounds = [f"({_tier(job.priority)[:2]}{job.fair_round + 1:012d}" for job in jobs]
+        last, *counted = await self._redis.eval(scripts.PLACES, 2, k.seq, k.queue, *bounds)
         first = int(last) - len(jobs) + 1
         return [(first + i, int(n)) for i, n in enumerate(counted)]
 

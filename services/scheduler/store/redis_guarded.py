@@ -70,15 +70,17 @@ class Commands:
 
     words: list[str | bytes] = field(default_factory=list)
 
-    def _add(self, *words: object) -> None:
+    def _add(self, *words: str | bytes) -> None:
+        # Numbers are made words by the callers below: a check of each word here cost more than the rest of
+        # collecting a batch submit's commands (seven commands, some 25 words, a job).
         self.words.append(str(len(words)))
-        self.words.extend(w if isinstance(w, str | bytes) else str(w) for w in words)
+        self.words += words
 
     def set(self, key: str, value: str | bytes, px: int | None = None) -> None:
         if px is None:
             self._add("SET", key, value)
         else:
-            self._add("SET", key, value, "PX", px)
+            self._add("SET", key, value, "PX", str(px))
 
     def rpush(self, key: str, *values: str) -> None:
         self._add("RPUSH", key, *values)
@@ -87,7 +89,7 @@ class Commands:
         self._add("LPUSH", key, *values)
 
     def ltrim(self, key: str, start: int, end: int) -> None:
-        self._add("LTRIM", key, start, end)
+        self._add("LTRIM", key, str(start), str(end))
 
     def zadd(self, key: str, mapping: dict[str, float]) -> None:
         for name, score in mapping.items():
@@ -106,7 +108,7 @@ class Commands:
         self._add("HSET", key, name, value)
 
     def hincrby(self, key: str, name: str, amount: int) -> None:
-        self._add("HINCRBY", key, name, amount)
+        self._add("HINCRBY", key, name, str(amount))
 
     def publish(self, channel: str, message: str) -> None:
         self._add("PUBLISH", channel, message)

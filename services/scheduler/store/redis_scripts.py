@@ -63,6 +63,18 @@ if last then next_ahead = ahead(tonumber(last) + 1) end
 return {serving or '', last or '', ahead(tonumber(serving or '0')), next_ahead}
 """
 
+# The submit orders of jobs entering the queue, and the queued jobs ahead of each, in one call: a batch's 500
+# ZLEXCOUNTs in a pipeline cost the client more (500 commands to pack and replies to read) than counting costs
+# the server. KEYS: seq, queue; ARGV: each job's place as an exclusive upper bound in the queue's order ("(" and
+# the order key prefix of its round + 1). Returns {the last submit order taken, then one count per bound}.
+PLACES = """
+local out = {redis.call('INCRBY', KEYS[1], #ARGV)}
+for i = 1, #ARGV do
+  out[i + 1] = redis.call('ZLEXCOUNT', KEYS[2], '-', ARGV[i])
+end
+return out
+"""
+
 # Drops an owner from the owner set once its index is empty, atomically with respect to a concurrent submit.
 # KEYS: owner index, owners; ARGV: owner.
 FORGET_OWNER = """
@@ -174,13 +186,11 @@ class Keys:
 
 
 def pack_record(job: JobRecord) -> bytes:
-    """The job as one compact string: codec's JSON, zlib-compressed when that is smaller."""
-    raw = codec.dumps(codec.record_to_dict(job)).encode()
-    if len(raw) > COMPRESS_OVER_BYTES:
-        packed = zlib.compress(raw)
-        if len(packed) < len(raw):
-            return packed
-    return raw
+    """The job as one compact string: codec's JSON, zlib-compressed when that is smaller. Deflated as codec
+    deflates a small input, with a smaller hash table than zlib.compress sets up: setting up zlib's default one
+    took over a quarter of compressing a record of 500 bytes (182k -> 131k instructions, callgrind); any zlib
+    reads either."""
+    return codec.compressed_if_smaller(codec.record_json(job).encode(), COMPRESS_OVER_BYTES)
 
 
 def unpack_record(data: bytes, given: object = None, result: object = None) -> JobRecord:
