@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pytest
+
 from services.ner.core import NerCore, read_document
 from services.ner.matcher import VocabularyMatcher
 from services.ner.model import DocumentKind, EntitySpan, SkillMatch, TextAnalysis
@@ -64,41 +66,40 @@ def test_a_term_inside_a_longer_one_shows_the_skill_the_job_asks_for(skill_match
     assert guided_job == job  # the job ad is read as before
 
 
-def test_a_prose_name_spread_over_a_sentence_shows_an_asked_skill(skill_matcher: VocabularyMatcher) -> None:
+@pytest.mark.parametrize(
+    ("resume", "job_ad", "skill"),
+    [
+        # A prose name spread over a sentence.
+        (
+            "Commercial counsel. I draft and negotiate software license and SaaS subscription agreements.",
+            "Requirements\n- Strong contract drafting.\n",
+            "Contract Drafting",
+        ),
+        # The verb governs the whole list, so the commas between it and its object do not split the phrase (they
+        # still do in name order, and in a resume read on its own).
+        (
+            "Staff nurse.\n- Administer oral, subcutaneous, IM and IV medications, including insulin.\n",
+            "Requirements\n- Safe medication administration.\n",
+            "Medication Administration",
+        ),
+        # "Care" before its object.
+        (
+            "Staff nurse.\n- Care for 5 to 6 adult patients per shift on a surgical unit.\n",
+            "Requirements\n- Compassionate patient care.\n",
+            "Patient Care",
+        ),
+    ],
+)
+def test_a_looser_prose_reading_shows_only_a_skill_the_job_asks_for(
+    skill_matcher: VocabularyMatcher, resume: str, job_ad: str, skill: str
+) -> None:
     core = NerCore(skills=skill_matcher, entities=NoEntities(), max_text_chars=10_000)
-    resume = "Commercial counsel. I draft and negotiate software license and SaaS subscription agreements."
-    texts = [resume, "Requirements\n- Strong contract drafting.\n"]
     kinds = [DocumentKind.RESUME, DocumentKind.JOB_DESCRIPTION]
-    alone, job = core.extract_skills(texts, kinds)
-    assert "Contract Drafting" in {s.name for s in job.skills}
-    assert "Contract Drafting" not in {s.name for s in alone.skills}
-    guided, _ = core.extract_skills(texts, kinds, guided=True)
-    assert "Contract Drafting" in {s.name for s in guided.skills}
-
-
-def test_an_action_written_before_a_list_of_its_objects_shows_an_asked_skill(skill_matcher: VocabularyMatcher) -> None:
-    """ "Administer oral, subcutaneous, IM and IV medications": the verb governs the whole list, so for a skill the
-    job asks for the commas between the verb and its object do not split the phrase (they still do in name order,
-    and in a resume read on its own)."""
-    core = NerCore(skills=skill_matcher, entities=NoEntities(), max_text_chars=10_000)
-    resume = "Staff nurse.\n- Administer oral, subcutaneous, IM and IV medications, including insulin.\n"
-    texts = [resume, "Requirements\n- Safe medication administration.\n"]
-    kinds = [DocumentKind.RESUME, DocumentKind.JOB_DESCRIPTION]
-    alone, job = core.extract_skills(texts, kinds)
-    assert "Medication Administration" in {s.name for s in job.skills}
-    assert "Medication Administration" not in {s.name for s in alone.skills}
-    guided, _ = core.extract_skills(texts, kinds, guided=True)
-    assert "Medication Administration" in {s.name for s in guided.skills}
-
-
-def test_care_written_before_its_object_shows_an_asked_care_skill(skill_matcher: VocabularyMatcher) -> None:
-    core = NerCore(skills=skill_matcher, entities=NoEntities(), max_text_chars=10_000)
-    resume = "Staff nurse.\n- Care for 5 to 6 adult patients per shift on a surgical unit.\n"
-    texts = [resume, "Requirements\n- Compassionate patient care.\n"]
-    kinds = [DocumentKind.RESUME, DocumentKind.JOB_DESCRIPTION]
-    guided, job = core.extract_skills(texts, kinds, guided=True)
-    assert "Patient Care" in {s.name for s in job.skills}
-    assert "Patient Care" in {s.name for s in guided.skills}
+    alone, job = core.extract_skills([resume, job_ad], kinds)
+    assert skill in {s.name for s in job.skills}
+    assert skill not in {s.name for s in alone.skills}
+    guided, _ = core.extract_skills([resume, job_ad], kinds, guided=True)
+    assert skill in {s.name for s in guided.skills}
 
 
 def test_the_writers_own_role_shows_the_practice_it_is_named_for(skill_matcher: VocabularyMatcher) -> None:
