@@ -223,7 +223,8 @@ def read_document(
     for hit in sorted([*analysis.hits, *held], key=lambda h: h.start_char):
         # For a skill the job asks for, a resume's degree subject and its writer's own role show it ("B.F.A.
         # Interaction Design", "Senior Product Designer" for Product Design); otherwise neither is a skill.
-        shown = bool(asked) and not job and asked_meaning(hit, asked) is not None
+        as_asked = asked_meaning(hit, asked) if asked and not job else None
+        shown = as_asked is not None
         if (
             context.inside_organisation(hit.start_char, hit.end_char, organisations)
             or (
@@ -237,7 +238,7 @@ def read_document(
             or (job and context.is_blurb_sentence(sentences, sections, hit.start_char))
         ):
             continue
-        chosen = choose_meaning(hit, field_name) or (asked_meaning(hit, asked) if not job else None)
+        chosen = choose_meaning(hit, field_name) or as_asked
         if chosen is None:
             continue
         kept.append(chosen)
