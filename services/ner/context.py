@@ -73,15 +73,22 @@ BENEFIT_CUES = re.compile(
 )
 # A sentence that addresses the candidate or states a requirement is part of the ask, whatever else it says
 # ("We need Python and SQL", "We're hiring someone with...", "We'd love to see Figma" ask, though they open with
-# "We").
+# "We"). "Plus" and "bonus" ask only as "a plus", "a bonus": "a base salary plus commission" and "salary plus
+# bonus" are pay.
 ASK_CUES = re.compile(
     r"\b(you|your|you'll|candidate|applicants?|required|requirements?|requires?|must|should|looking for|experience|"
     r"knowledge|proficien\w*|familiar\w*|ability|skills?|certifi\w*|licen[cs]e\w*|need|needs|seek\w*|hiring|"
-    r"hire|want|wants|expect\w*|ideal\w*|prefer\w*|bonus|plus|love to see|someone|person|engineer to|who can)\b",
+    r"hire|want|wants|expect\w*|ideal\w*|prefer\w*|(an?|big|huge|nice|real|definite|strong) (bonus|plus)|bonus points|love to see|someone|person|engineer to|who can)\b",
     re.IGNORECASE,
 )
 LIST_MARKS = ("-", "•", "*", "·")
 PAY_OPENING = re.compile(r"^\W*(total compensation|compensation|salary|pay|benefits)\b", re.IGNORECASE)
+# A line that opens with its own pay heading ("Benefits: medical, dental... for you and your family") is about pay
+# whatever it says to the reader.
+PAY_HEADING_INLINE = re.compile(
+    r"^\W*(benefits|perks|what we offer|compensation|pay and benefits|compensation and benefits|salary)\s*:",
+    re.IGNORECASE,
+)
 ABOUT_US = re.compile(r"^\W*(we|we're|we've|our)\b", re.IGNORECASE)
 # A mention followed by one of these opens a list of examples of it ("configuration management (Ansible,
 # Puppet or Chef)"): the ad asks for the skill, and the tools only illustrate it.
@@ -315,6 +322,8 @@ def is_pay_statement(sentence: str) -> bool:
     relocation support, tuition reimbursement and a 401(k)"; "Total compensation of 320,000 USD"): it opens with
     "We"/"Our" or a pay word, names pay or benefits and asks nothing. A list item ("- Benefits administration")
     is a requirement."""
+    if PAY_HEADING_INLINE.match(sentence):
+        return True
     return bool(
         not sentence.lstrip().startswith(LIST_MARKS)
         and (ABOUT_US.match(sentence) or PAY_OPENING.match(sentence))

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Sequence
 
 from services.common.errors import FieldViolation, InvalidArgument
-from services.ner import context
+from services.ner import context, subjects
 from services.ner.model import (
     DocumentEntities,
     DocumentKind,
@@ -236,6 +236,7 @@ def read_document(
             or context.names_a_department(text, hit.start_char, hit.next_word)
             or (job and context.section_at(sections, hit.start_char) == "blurb")
             or (job and context.is_blurb_sentence(sentences, sections, hit.start_char))
+            or (job and subjects.names_work_subject(text, hit.start_char))
         ):
             continue
         chosen = choose_meaning(hit, field_name) or as_asked

@@ -106,12 +106,26 @@ def test_credential_lines_are_not_organisations() -> None:
         ("We'd love to see Figma prototypes.", False),
         ("Knowledge of Salesforce reporting and sales compensation modelling is a bonus.", False),
         ("First articles are measured on our CMM.", False),
+        ("Experience with Epic would be a big plus.", False),
     ],
 )
 def test_pay_benefit_and_about_us_sentences(sentence: str, blurb: bool) -> None:
     text = f"Data Engineer\n\n{sentence}\n"
     sentences = context.Sentences(text)
     assert context.is_blurb_sentence(sentences, context.split_sections(text), text.index(sentence) + 2) is blurb
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Benefits: medical and dental, a 401(k), and discounted spa treatments for you and your family.",
+        "We offer a base salary plus commission, an employee stock ownership plan and a 401(k).",
+    ],
+)
+def test_a_pay_line_after_the_last_list_is_not_asked(line: str) -> None:
+    text = f"Preferred\n- Spanish.\n- Microsoft Excel.\n\n{line}\n"
+    sentences = context.Sentences(text)
+    assert context.is_blurb_sentence(sentences, context.split_sections(text), text.index(line) + 12)
 
 
 def test_a_benefit_sentence_under_requirements_is_still_asked() -> None:
