@@ -19,10 +19,12 @@ _PUNCTUATION = re.compile(r"[^\w\s+#]|_")
 
 
 def normalise(name: str) -> str:
-    """Lower case, "&" read as "and", punctuation other than "+" and "#" removed, whitespace collapsed, and a
-    trailing plural "s" dropped from each word of four letters or more ("REST APIs" == "rest api")."""
+    """Lower case, "&" read as "and", punctuation other than "+" and "#" removed, a trailing plural "s" dropped
+    from each word of four letters or more ("REST APIs" == "rest api"), and the words joined without spaces: where
+    a name breaks its words is spelling, not meaning ("Vendor-Managed Inventory" == "Vendor Managed Inventory",
+    "e-commerce" == "ecommerce"), as "CI/CD" == "CICD" already was."""
     text = _PUNCTUATION.sub("", name.lower().replace("&", " and "))
-    return " ".join(word[:-1] if len(word) >= 4 and word.endswith("s") else word for word in text.split())
+    return "".join(word[:-1] if len(word) >= 4 and word.endswith("s") else word for word in text.split())
 
 
 @dataclass

@@ -18,6 +18,9 @@ from tests.eval.scoring import Counts, PairOutcome, RecommendedCourse, match_ski
         ("Node.js", "NodeJS"),
         ("  Accounts   Payable ", "accounts payable"),
         ("GD&T", "GD and T"),
+        ("Vendor-Managed Inventory", "Vendor Managed Inventory"),
+        ("E-commerce", "ecommerce"),
+        ("Fit-up", "fit up"),
     ],
 )
 def test_normalise_makes_these_equal(a: str, b: str) -> None:
