@@ -58,6 +58,8 @@ def test_longest_match_wins(skill_matcher: VocabularyMatcher) -> None:
         ("We go to conferences", False),
         ("Statistics in R.", True),
         ("Research and development (R&D) budget", False),
+        ("Six years of writing Go for payment services", True),
+        ("Go-live support for the new plant", False),
     ],
 )
 def test_guarded_short_names_need_a_skill_context(skill_matcher: VocabularyMatcher, text: str, present: bool) -> None:
