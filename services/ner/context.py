@@ -78,7 +78,8 @@ BENEFIT_CUES = re.compile(
 ASK_CUES = re.compile(
     r"\b(you|your|you'll|candidate|applicants?|required|requirements?|requires?|must|should|looking for|experience|"
     r"knowledge|proficien\w*|familiar\w*|ability|skills?|certifi\w*|licen[cs]e\w*|need|needs|seek\w*|hiring|"
-    r"hire|want|wants|expect\w*|ideal\w*|prefer\w*|(an?|big|huge|nice|real|definite|strong) (bonus|plus)|bonus points|love to see|someone|person|engineer to|who can)\b",
+    r"hire|want|wants|expect\w*|ideal\w*|prefer\w*|(an?|big|huge|nice|real|definite|strong) (bonus|plus)|bonus points|"
+    r"love to see|someone|person|engineer to|who can)\b",
     re.IGNORECASE,
 )
 LIST_MARKS = ("-", "•", "*", "·")
