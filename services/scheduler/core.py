@@ -284,7 +284,16 @@ def report_progress(job: JobRecord, stage: Stage, fraction: float, metrics: dict
     return [NewEvent(EventKind.STAGE_PROGRESS, data)]
 
 
-def finish_stage(job: JobRecord, stage: Stage, now: float, summary: str, metrics: dict[str, float]) -> list[NewEvent]:
+def finish_stage(
+    job: JobRecord,
+    stage: Stage,
+    now: float,
+    summary: str,
+    metrics: dict[str, float],
+    service_seconds: float | None = None,
+) -> list[NewEvent]:
+    """The stage's end. `service_seconds`: what the call took its service, its wait behind other calls taken out
+    (see JobContext.stage), kept for the wait estimate's pace of a full queue."""
     _require(job, JobState.RUNNING)
     record = _stage(job, stage)
     record.state, record.end_time, record.progress = StageState.SUCCEEDED, now, 1.0
@@ -297,7 +306,10 @@ def finish_stage(job: JobRecord, stage: Stage, now: float, summary: str, metrics
         "summary": summary,
         "metrics": dict(record.metrics),
     }
-    return [NewEvent(EventKind.STAGE_FINISHED, data, timing=(f"stage:{stage.value}", record.duration or 0.0))]
+    timings = [(f"stage:{stage.value}", record.duration or 0.0)]
+    if service_seconds is not None:
+        timings.append((f"service:{stage.value}", service_seconds))
+    return [NewEvent(EventKind.STAGE_FINISHED, data, timings=tuple(timings))]
 
 
 def _close_running_stage(job: JobRecord, state: StageState, now: float) -> list[NewEvent]:
@@ -328,7 +340,7 @@ def succeed(job: JobRecord, result: bytes, now: float, ttl: float) -> list[NewEv
     job.result = result
     duration = now - (job.start_time or now)
     _end(job, JobState.SUCCEEDED, now, ttl)
-    return [NewEvent(EventKind.SUCCEEDED, {"duration": duration}, timing=(f"job:{job.type.value}", duration))]
+    return [NewEvent(EventKind.SUCCEEDED, {"duration": duration}, timings=((f"job:{job.type.value}", duration),))]
 
 
 def reuse(job: JobRecord, cached: JobRecord, now: float, ttl: float) -> list[NewEvent]:

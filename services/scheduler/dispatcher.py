@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -68,6 +69,8 @@ class Dispatcher:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
         self._active: dict[str, tuple[asyncio.Task[None], int]] = {}
         self._contexts: dict[str, JobContext] = {}
+        # Stage calls in flight per service, across this dispatcher's jobs (JobContext.stage reads and keeps it).
+        self._stage_calls: Counter[str] = Counter()
         self._slot_free = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -200,7 +203,9 @@ class Dispatcher:
     async def _run(self, job: JobRecord) -> None:
         token = job_id_var.set(job.id)
         leave_trace = tracing.enter_trace(job.traceparent)  # stage calls continue the submitter's trace
-        ctx = JobContext(self._store, job, self._clock, self._metrics, stopping=lambda: self._stopping)
+        ctx = JobContext(
+            self._store, job, self._clock, self._metrics, stopping=lambda: self._stopping, in_flight=self._stage_calls
+        )
         self._contexts[job.id] = ctx
         attempt = asyncio.current_task()
         assert attempt is not None

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from services.scheduler import core, waits
 from services.scheduler.metrics import SchedulerMetrics
-from services.scheduler.model import JobRecord, Stage
+from services.scheduler.model import SERVICE_OF_STAGE, JobRecord, Stage
 from services.scheduler.store.base import Change, JobStore
 
 
@@ -49,9 +50,12 @@ class JobContext:
         clock: Callable[[], float],
         metrics: SchedulerMetrics | None = None,
         stopping: Callable[[], bool] = lambda: False,
+        in_flight: Counter[str] | None = None,
     ) -> None:
         self._store, self.job, self._clock, self._metrics = store, job, clock, metrics
         self._stopping = stopping
+        # Stage calls this dispatcher has in flight per service, shared by its jobs' contexts (see stage()).
+        self._in_flight: Counter[str] = in_flight if in_flight is not None else Counter()
         self.fence = job.fence
         # True while a stage call of this attempt waits for an unreachable service (shutdown hands it back at once).
         self.waiting = False
@@ -72,9 +76,19 @@ class JobContext:
         now = self._clock()
         await self._store.transition(self.job.id, self.fence, self.then(lambda j: core.start_stage(j, stage, now)), now)
         report = StageReport()
-        yield report
+        # A service serves calls about one at a time: a call that finds `ahead` others in flight there takes about
+        # ahead + 1 service times. What one call costs the service is what the wait estimate needs to know how fast
+        # a full queue drains (estimates.bottleneck_seconds); the stage's own duration, waiting included, is not.
+        service = SERVICE_OF_STAGE[stage]
+        ahead = self._in_flight[service]
+        self._in_flight[service] += 1
+        try:
+            yield report
+        finally:
+            self._in_flight[service] -= 1
         end = self._clock()
-        self._ended = lambda j: core.finish_stage(j, stage, end, report.summary, report.metrics)
+        per_call = max(end - now, 0.0) / (ahead + 1)
+        self._ended = lambda j: core.finish_stage(j, stage, end, report.summary, report.metrics, per_call)
         if self._metrics is not None:
             self._metrics.stage_seconds.labels(stage.value).observe(max(end - now, 0.0))
 

@@ -174,7 +174,7 @@ class JobService:
         type for each reading of the timings, not again for every job of a batch."""
         found = self._slot_seconds.get(job_type)
         if found is None:
-            found = estimates.slot_seconds(self._timings, job_type, self._settings.default_job_seconds)
+            found = estimates.slot_seconds(self._timings, job_type, self._settings.default_job_seconds, self._workers())
             self._slot_seconds[job_type] = found
         return found
 

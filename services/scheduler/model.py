@@ -228,12 +228,12 @@ class JobEvent:
 
 @dataclass  # not frozen: built for every job of a batch submit (see the module's docstring)
 class NewEvent:
-    """An event before the store numbers it. `timing` is a measured duration worth keeping for estimates
-    ("stage:<STAGE>" or "job:<type>", seconds), which the store records with the event."""
+    """An event before the store numbers it. `timings` are measured durations worth keeping for estimates
+    (("stage:<STAGE>" | "service:<STAGE>" | "job:<type>", seconds), ...), which the store records with the event."""
 
     kind: EventKind
     data: dict[str, Any] = field(default_factory=dict)
-    timing: tuple[str, float] | None = None
+    timings: tuple[tuple[str, float], ...] = ()
 
 
 class JobNotFound(errors.NotFound):

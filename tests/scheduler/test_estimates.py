@@ -92,3 +92,22 @@ async def test_a_burst_is_estimated_behind_the_jobs_this_dispatcher_started_sinc
         assert sixth == (2, pytest.approx(1.5 * 0.4))
     finally:
         await store.close()
+
+
+def test_without_load_samples_the_busiest_stage_service_sets_the_pace_of_a_full_house() -> None:
+    course = JobType.COURSE_RECOMMENDATION
+    job = timing("job:course_recommendation", 0.08, 40)
+    # entity recognition and skill extraction both call the NER service: what they cost it adds up there
+    ner = timing("service:ENTITY_RECOGNITION", 0.04, 40)
+    extraction = timing("service:SKILL_EXTRACTION", 0.005, 40)
+    similarity = timing("service:SIMILARITY_ANALYSIS", 0.004, 40)
+    stage_with_waiting = timing("stage:ENTITY_RECOGNITION", 0.6, 40)  # the stage's own duration is not the pace
+    found = {t.key: t for t in (job, ner, extraction, similarity, stage_with_waiting)}
+    assert estimates.bottleneck_seconds(found, course) == pytest.approx(0.045)
+    assert estimates.slot_seconds(found, course, prior=2.0, slots=16) == pytest.approx(0.72)
+    # one slot: a job's own duration is the longer
+    assert estimates.slot_seconds(found, course, prior=2.0, slots=1) == 0.08
+    # measured under load, the slot time wins
+    slot = timing("slot:course_recommendation", 1.1, estimates.MIN_SLOT_SAMPLES)
+    assert estimates.slot_seconds({**found, slot.key: slot}, course, prior=2.0, slots=16) == 1.1
+    assert estimates.bottleneck_seconds({}, JobType.NOOP) == 0.0

@@ -3,6 +3,7 @@ stage's end is lost when the attempt ends, well or badly."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator
 
 import pytest
@@ -95,3 +96,19 @@ async def test_a_failure_after_a_stage_still_records_that_stages_end(running: tu
     assert [s.state for s in done.stages[:2]] == [StageState.SUCCEEDED, StageState.SUCCEEDED]
     kinds = [e.kind for e in await counted.store.events(job.id, 0)]
     assert kinds.count(EventKind.STAGE_FINISHED) == 2 and kinds[-1] is EventKind.FAILED
+
+
+async def test_a_stage_call_that_found_others_in_flight_at_its_service_records_its_share(
+    running: tuple[CountedStore, JobRecord],
+) -> None:
+    counted, job = running
+    times = iter([NOW + 1.0, NOW + 4.0])  # the stage starts at +1 and ends at +4
+    in_flight: Counter[str] = Counter({"ner": 2})  # two other jobs' calls are at the NER service already
+    ctx = JobContext(counted, job, lambda: next(times), in_flight=in_flight)  # type: ignore[arg-type]
+    async with ctx.stage(Stage.ENTITY_RECOGNITION):
+        assert in_flight["ner"] == 3
+    assert in_flight["ner"] == 2
+    await counted.transition(job.id, job.fence, ctx.then(lambda j: core.succeed(j, b"r", NOW + 5, 60)), NOW + 5)
+    found = await counted.store.timings()
+    assert found["stage:ENTITY_RECOGNITION"].recent == 3.0  # what the job waited
+    assert found["service:ENTITY_RECOGNITION"].recent == 1.0  # what the call cost the service: 3 s shared by 3

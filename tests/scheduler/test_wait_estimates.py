@@ -12,7 +12,7 @@ from skillbridge.scheduler.v1 import scheduler_service_pb2 as pb
 from skillbridge.scheduler.v1 import scheduler_service_pb2_grpc as pb_grpc
 
 from services.common.settings import Settings
-from services.scheduler import convert
+from services.scheduler import convert, estimates
 from services.scheduler.dispatcher import Dispatcher
 from services.scheduler.feed import ChangeFeed
 from services.scheduler.model import JobType, Principal
@@ -42,7 +42,12 @@ async def test_slot_times_are_measured_under_load_and_used_for_estimates(
         assert slot.samples >= 1 and slot.p50 >= STAGE_DELAY * 0.9
         status = await jobs.queue_status(dev)  # re-reads the timings
         assert "slot:course_recommendation" in status.timings
-        expected = slot.recent if slot.samples >= 5 else status.timings["job:course_recommendation"].recent
+        # Too few samples under load: a job's duration, or two slots' calls in line at the busiest service.
+        fallback = max(
+            status.timings["job:course_recommendation"].recent,
+            2 * estimates.bottleneck_seconds(status.timings, JobType.COURSE_RECOMMENDATION),
+        )
+        expected = slot.recent if slot.samples >= estimates.MIN_SLOT_SAMPLES else fallback
         assert jobs.mean_job_seconds(JobType.COURSE_RECOMMENDATION) == pytest.approx(expected)
     finally:
         await server.stop(0.5)

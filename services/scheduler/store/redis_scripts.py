@@ -302,8 +302,7 @@ def write(
     if stored:
         pipe.rpush(k.events(job.id), *(codec.dumps([e.time, e.kind.value, e.data]) for e in stored))
     for event in events:
-        if event.timing is not None:
-            key, seconds = event.timing
+        for key, seconds in event.timings:
             pipe.lpush(k.timing(key), repr(seconds))
             pipe.ltrim(k.timing(key), 0, TIMING_SAMPLES - 1)
             pipe.sadd(k.timing_keys, key)

@@ -139,7 +139,7 @@ class SqliteTables:
             job.last_sequence += 1
             stored.append(JobEvent(job.id, job.last_sequence, now, event.kind, event.data))
         self._write_events(stored)
-        self._pending_timings.extend((k, now, s) for k, s in (e.timing for e in events if e.timing is not None))
+        self._pending_timings.extend((k, now, s) for e in events for k, s in e.timings)
         if self._pending_timings and now - self._pending_timings[0][1] >= TIMINGS_FLUSH_SECONDS:
             self._flush_timings()
         return stored
