@@ -43,7 +43,7 @@ OPTIONAL_HEADINGS = re.compile(
 )
 BLURB_HEADINGS = re.compile(
     r"^(about us|about the company|about [A-Z][\w&' -]+$|who we are|our company|company overview|benefits|perks|"
-    r"what we offer|we offer|compensation|pay and benefits|why join|why you'll love|equal opportunity|eeo|"
+    r"what we offer|we offer|compensation|pay and benefits|salary|why join|why you'll love|equal opportunity|eeo|"
     r"our mission|the company|life at|why (work|join|us\b|[A-Z][\w&' -]*$))",
     re.IGNORECASE,
 )
@@ -84,12 +84,6 @@ ASK_CUES = re.compile(
 )
 LIST_MARKS = ("-", "•", "*", "·")
 PAY_OPENING = re.compile(r"^\W*(total compensation|compensation|salary|pay|benefits)\b", re.IGNORECASE)
-# A line that opens with its own pay heading ("Benefits: medical, dental... for you and your family") is about pay
-# whatever it says to the reader.
-PAY_HEADING_INLINE = re.compile(
-    r"^\W*(benefits|perks|what we offer|compensation|pay and benefits|compensation and benefits|salary)\s*:",
-    re.IGNORECASE,
-)
 ABOUT_US = re.compile(r"^\W*(we|we're|we've|our)\b", re.IGNORECASE)
 # A mention followed by one of these opens a list of examples of it ("configuration management (Ansible,
 # Puppet or Chef)"): the ad asks for the skill, and the tools only illustrate it.
@@ -323,8 +317,9 @@ def is_pay_statement(sentence: str) -> bool:
     relocation support, tuition reimbursement and a 401(k)"; "Total compensation of 320,000 USD"): it opens with
     "We"/"Our" or a pay word, names pay or benefits and asks nothing. A list item ("- Benefits administration")
     is a requirement."""
-    if PAY_HEADING_INLINE.match(sentence):
-        return True
+    head, colon, _ = sentence.partition(":")
+    if colon and heading_kind(head) == "blurb":
+        return True  # its own heading opens the line ("Benefits: ... for you and your family"): not asked
     return bool(
         not sentence.lstrip().startswith(LIST_MARKS)
         and (ABOUT_US.match(sentence) or PAY_OPENING.match(sentence))

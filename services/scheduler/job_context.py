@@ -87,10 +87,10 @@ class JobContext:
         finally:
             self._in_flight[service] -= 1
         end = self._clock()
-        per_call = max(end - now, 0.0) / (ahead + 1)
-        self._ended = lambda j: core.finish_stage(j, stage, end, report.summary, report.metrics, per_call)
+        took = max(end - now, 0.0)
+        self._ended = lambda j: core.finish_stage(j, stage, end, report.summary, report.metrics, took / (ahead + 1))
         if self._metrics is not None:
-            self._metrics.stage_seconds.labels(stage.value).observe(max(end - now, 0.0))
+            self._metrics.stage_seconds.labels(stage.value).observe(took)
 
     async def dependencies(self) -> list[JobRecord]:
         """The jobs this one depended on (all SUCCEEDED, or it would not run), in depends_on order."""
