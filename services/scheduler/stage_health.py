@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from services.common.tasks import cancel_and_wait
 from services.scheduler.backoff import Backoff
 from services.scheduler.breaker import Breakers, Health
 
@@ -69,9 +70,7 @@ class HealthWatcher:
         ]
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(*self._tasks)
         self._tasks = []
 
     def _report(self, service: str, health: Health, reason: str = "") -> None:

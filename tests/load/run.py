@@ -40,6 +40,7 @@ from skillbridge_client import AsyncSchedulerClient
 
 from gateway.app import create_app
 from services.common.settings import Settings
+from services.common.tasks import cancel_and_wait
 from services.scheduler.feed import ChangeFeed
 from services.scheduler.handlers import NoopHandler
 from services.scheduler.model import JobType
@@ -106,8 +107,8 @@ class ConnectionSampler:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            # Its loop of Redis calls can swallow a plain cancel (see services/common/tasks.py): this hung the suite.
+            await cancel_and_wait(self._task)
         await self._probe.aclose()
 
 

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from redis.exceptions import WatchError
 
+from services.common.tasks import cancel_and_wait
 from services.scheduler import codec
 from services.scheduler.feed import ChangeFeed
 from services.scheduler.model import (
@@ -352,8 +353,7 @@ class RedisJobStore(RedisAdmission):
 
     async def close(self) -> None:
         if self._trimmer is not None:
-            self._trimmer.cancel()
-            await asyncio.gather(self._trimmer, return_exceptions=True)
+            await cancel_and_wait(self._trimmer)  # a plain cancel can be lost inside a redis-py call
             self._trimmer = None
         await self._relay.close()
         await self._redis.aclose()

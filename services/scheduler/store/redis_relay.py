@@ -16,6 +16,7 @@ from collections.abc import Iterable
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from services.common.tasks import cancel_and_wait
 from services.scheduler.feed import ChangeFeed
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,5 @@ class ChangeRelay:
     async def close(self) -> None:
         self._closed = True
         if self._listener is not None:
-            self._listener.cancel()
-            await asyncio.gather(self._listener, return_exceptions=True)
+            await cancel_and_wait(self._listener)  # a plain cancel can be lost inside a redis-py call
             self._listener = None
