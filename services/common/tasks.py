@@ -4,7 +4,7 @@ On Python 3.11, `asyncio.wait_for` returns the inner result when the inner call 
 the cancellation, and the cancellation is lost (CPython gh-86296, fixed in 3.12). redis-py sends every command
 under `wait_for` when a socket timeout is set, so a task cancelled just as a command went out carries on as if
 never asked: a loop that runs until cancelled then runs forever and whoever awaits it hangs. Measured here: a
-loop of Redis commands cancelled at a random moment went on in about one case in a hundred. anyio re-delivers
+loop of CLIENT LIST and INFO calls cancelled at a random moment went on 169 times in 1,000. anyio re-delivers
 cancellation until the task ends for the same reason; `cancel_and_wait` does that for plain asyncio tasks.
 
 Only for tasks with nothing to finish once cancelled (listeners, timers, samplers): a task that cleans up after
