@@ -14,10 +14,11 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
+from grpc_reflection.v1alpha._async import ReflectionServicer
 
 from services.common.compute import limit_threads
-from services.common.interceptors import ErrorMappingInterceptor, ObservingInterceptor
+from services.common.interceptors import ErrorMappingInterceptor, ObservingInterceptor, WrappingRegistrar
 from services.common.observability import Observability
 from services.common.process_settings import CommonSettings
 from services.common.tracing import Spans
@@ -81,16 +82,17 @@ async def create_server(
             ("grpc.max_connection_age_ms", int(settings.max_connection_age_seconds * 1000)),
             ("grpc.max_connection_age_grace_ms", int(settings.max_connection_age_grace_seconds * 1000)),
         ]
-    server = grpc.aio.server(
-        # The observing interceptor is outermost, so it sees the status code the error mapping settled on.
-        interceptors=[observing, ErrorMappingInterceptor(), *interceptors],
-        options=options,
-    )
-    register(server)
+    server = grpc.aio.server(interceptors=list(interceptors) or None, options=options)
+    # The observing wrapper is outermost, so it sees the status code the error mapping settled on.
+    registrar = WrappingRegistrar(server, [observing, ErrorMappingInterceptor()])
+    register(registrar)  # type: ignore[arg-type]  # registration only calls the add_* methods it has
     health = HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health, server)
-    reflection.enable_server_reflection(
-        [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME], server
+    health_pb2_grpc.add_HealthServicer_to_server(health, registrar)
+    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(
+        ReflectionServicer(
+            [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME]
+        ),
+        registrar,
     )
     bound = server.add_insecure_port(f"{host or settings.host}:{port}")
     if bound == 0:
