@@ -60,6 +60,8 @@ CREDENTIAL_WORDS = frozenset({"certification", "certified", "certificate", "lice
 PEOPLE_NOUNS = frozenset({"leaders", "leadership", "counterparts", "colleagues", "partners", "stakeholders"})
 # spaCy's small model labels credential lines as organisations ("BLS Provider", "California RN License"); a
 # span ending in one of these words names a credential, whose acronym is the skill.
+# What a standard's or a product's designation adds to its name: "2.1", "9001:2015", "v3", "AA", "Level 2".
+DESIGNATION_WORD = re.compile(r"v?\d[\d.:\-]*|A{1,3}|level|class|part|rev|edition", re.IGNORECASE)
 CREDENTIAL_TAILS = frozenset(
     {"provider", "license", "licence", "certification", "certificate", "certified", "card", "instructor", "exam"}
 )
@@ -248,9 +250,20 @@ def is_optional(sentences: Sentences, sections: Sequence[Section], start: int) -
     return section_at(sections, start) == "optional"
 
 
-def inside_organisation(start: int, end: int, organisations: Sequence[tuple[int, int]]) -> bool:
-    """True when a mention lies inside a longer organisation name ("General Assembly" holds "Assembly")."""
-    return any(s <= start and end <= e and (e - s) > (end - start) for s, e in organisations)
+def inside_organisation(text: str, start: int, end: int, organisations: Sequence[tuple[int, int]]) -> bool:
+    """True when a mention lies inside a longer organisation name ("General Assembly" holds "Assembly"). A span
+    that adds only a version or a level to the mention is a standard's designation the model took for an
+    organisation ("WCAG 2.1 AA", "ISO 9001:2015"), not a name."""
+    return any(
+        s <= start and end <= e and (e - s) > (end - start) and not is_designation(f"{text[s:start]} {text[end:e]}")
+        for s, e in organisations
+    )
+
+
+def is_designation(rest: str) -> bool:
+    """True when every word of `rest` is a version, an edition or a conformance level ("2.1 AA", ":2015", "v3")."""
+    words = [w.strip("().,;:") for w in rest.split()]
+    return all(not w or DESIGNATION_WORD.fullmatch(w) for w in words)
 
 
 def is_role_noun(mention: str, next_word: str) -> bool:

@@ -226,7 +226,7 @@ def read_document(
         as_asked = asked_meaning(hit, asked) if asked and not job else None
         shown = as_asked is not None
         if (
-            context.inside_organisation(hit.start_char, hit.end_char, organisations)
+            context.inside_organisation(text, hit.start_char, hit.end_char, organisations)
             or (
                 context.is_role_noun(hit.text, hit.next_word)
                 and not (shown and context.names_own_role(text, hit.start_char, hit.end_char, hit.text, hit.next_word))

@@ -75,8 +75,8 @@ def test_evidence_quotes_the_sentence_and_cuts_a_long_one() -> None:
 
 
 def test_organisation_role_and_product_rules() -> None:
-    assert context.inside_organisation(9, 17, [(0, 17)])  # "Assembly" in "General Assembly"
-    assert not context.inside_organisation(0, 10, [(0, 10)])  # the whole name: "Salesforce" itself
+    assert context.inside_organisation("General Assembly", 8, 16, [(0, 16)])
+    assert not context.inside_organisation("Salesforce", 0, 10, [(0, 10)])  # the whole name: the skill itself
     assert context.is_role_noun("Product Owner", "")
     assert context.is_role_noun("scrum", "masters")
     assert not context.is_role_noun("Scrum Master", "certification")
@@ -85,6 +85,16 @@ def test_organisation_role_and_product_rules() -> None:
     assert not context.is_role_noun("customer service", "roles")  # "3 years in customer service roles" asks for it
     assert context.names_a_product("budgeting", "tools")
     assert not context.names_a_product("SEO", "tools")
+
+
+def test_a_standard_with_its_version_or_level_is_not_an_organisation() -> None:
+    text = "checked against WCAG 2.1 AA and ISO 9001:2015 at General Assembly 2.0"
+    span = lambda phrase: (text.index(phrase), text.index(phrase) + len(phrase))  # noqa: E731
+    wcag, iso = span("WCAG 2.1 AA"), span("ISO 9001:2015")
+    assert not context.inside_organisation(text, wcag[0], wcag[0] + 4, [wcag])  # "WCAG" in "WCAG 2.1 AA"
+    assert not context.inside_organisation(text, iso[0], iso[0] + 8, [iso])  # "ISO 9001" in "ISO 9001:2015"
+    ga = span("General Assembly 2.0")
+    assert context.inside_organisation(text, ga[0] + 8, ga[0] + 16, [ga])  # "General" is a name, not a version
 
 
 def test_credential_lines_are_not_organisations() -> None:
