@@ -105,7 +105,7 @@ def _wrap_stream(method: str, behavior: Callable[[Any, Context], AsyncIterator[A
     return wrapped
 
 
-class _WrappingInterceptor:
+class _HandlerWrapper:
     """Wraps the behaviour of unary-unary and unary-stream handlers; others pass through. With `safe_requests`,
     the handler's request deserializer is wrapped too (see wire_check). Applied once per method when the
     handlers are registered (see WrappingRegistrar), not as a grpc.aio interceptor on every call."""
@@ -133,7 +133,7 @@ class WrappingRegistrar:
     behind a chain of intercept_service coroutines and a handler lookup: the scheduler spent 8 to 23% more CPU
     per SubmitJob that way (five paired rounds, every one lower now)."""
 
-    def __init__(self, server: grpc.aio.Server, wrappers: Sequence[_WrappingInterceptor]) -> None:
+    def __init__(self, server: grpc.aio.Server, wrappers: Sequence[_HandlerWrapper]) -> None:
         self._server = server
         self._innermost_first = list(reversed(wrappers))
 
@@ -169,7 +169,7 @@ class _WrappedGenericHandler(grpc.GenericRpcHandler):  # type: ignore[type-arg]
         return built[1]
 
 
-class ErrorMappingInterceptor(_WrappingInterceptor):
+class ErrorMappingInterceptor(_HandlerWrapper):
     """Maps domain errors to rich gRPC statuses and sets the logging context for each call; requests that do
     not parse become field errors (its handlers deserialize with `safe_deserializer`)."""
 
@@ -233,7 +233,7 @@ class _Observation:
         self._leave()
 
 
-class ObservingInterceptor(_WrappingInterceptor):
+class ObservingInterceptor(_HandlerWrapper):
     """Outermost interceptor: opens a server span under the caller's `traceparent` (so the handler's own calls
     and log lines carry the trace), and counts and times each RPC by its final status code."""
 

@@ -58,10 +58,10 @@ CREDENTIAL_WORDS = frozenset({"certification", "certified", "certificate", "lice
 # success leaders", "our finance partners"): the ad's colleagues, not a skill asked of the candidate. Not "roles"
 # ("3 years in customer service roles" asks for customer service).
 PEOPLE_NOUNS = frozenset({"leaders", "leadership", "counterparts", "colleagues", "partners", "stakeholders"})
-# spaCy's small model labels credential lines as organisations ("BLS Provider", "California RN License"); a
-# span ending in one of these words names a credential, whose acronym is the skill.
 # What a standard's or a product's designation adds to its name: "2.1", "9001:2015", "v3", "AA", "Level 2".
 DESIGNATION_WORD = re.compile(r"v?\d[\d.:\-]*|A{1,3}|level|class|part|rev|edition", re.IGNORECASE)
+# spaCy's small model labels credential lines as organisations ("BLS Provider", "California RN License"); a
+# span ending in one of these words names a credential, whose acronym is the skill.
 CREDENTIAL_TAILS = frozenset(
     {"provider", "license", "licence", "certification", "certificate", "certified", "card", "instructor", "exam"}
 )
