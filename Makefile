@@ -8,7 +8,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TRANSFORMERS_VERBOSITY := error
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 
-.PHONY: all install install-browser gen gen-check lint typecheck test fuzz course-vectors bench bench-full chaos eval run up check clean load
+.PHONY: all install install-browser gen gen-check lint typecheck test fuzz course-vectors bench bench-full chaos eval agreement run up check clean load
 
 all: check
 
@@ -89,6 +89,11 @@ load: install
 # tests/eval/skill_eval.py.
 eval: install
 	$(PY) -m tests.eval.skill_eval $(ARGS)
+
+# How far two careful readers agree with the gold labels, scored as the system is, beside the system on the same
+# 16 dev pairs (tests/eval/agreement.py).
+agreement: install
+	$(PY) -m tests.eval.agreement --system
 
 run: install
 	$(BIN)/skillbridge up --demo
