@@ -2,6 +2,9 @@
 
 Stores publish after each commit; WatchJob streams and idle dispatcher workers wait here instead of polling.
 A store shared between processes also polls on a timeout, so a missed wake-up only delays, never loses.
+
+A store that knows which events a commit wrote hands them over with the notice. The feed keeps the latest ones
+of each followed job, so that the watchers a notice wakes read them here, not from the store.
 """
 
 from __future__ import annotations
@@ -9,10 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Hashable, Iterator
+from collections.abc import Awaitable, Callable, Collection, Hashable, Iterator
 from typing import Generic, TypeVar
 
+from services.scheduler.model import JobEvent
+
 T = TypeVar("T")
+# Events kept per followed job. A watcher further behind than this reads the store, as every watcher did before.
+RECENT_EVENTS = 64
 
 
 class Subscription:
@@ -20,7 +27,8 @@ class Subscription:
     another process made."""
 
     def __init__(self, *, elsewhere_only: bool = False) -> None:
-        self._event = asyncio.Event()
+        self._waiter: asyncio.Future[None] | None = None
+        self._notified = False
         self.elsewhere_only = elsewhere_only
         self._job = self._queue = False  # notices since the last wait returned
         # What woke the last wait: the job changed, and/or the queue moved.
@@ -32,19 +40,36 @@ class Subscription:
             self._queue = True
         else:
             self._job = True
-        self._event.set()
+        self._notified = True
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def wait(self, within: float) -> bool:
         """Waits until notified or `within` seconds pass; True when notified. A notice that came while the
-        subscriber was busy counts: the wait returns at once. job_moved and queue_moved then say why."""
-        if not self._event.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._event.wait(), within)
-        notified = self._event.is_set()
-        self._event.clear()
+        subscriber was busy counts: the wait returns at once. job_moved and queue_moved then say why.
+
+        A bare future and a timer, not `asyncio.wait_for(event.wait())`: that wraps every wait in a task of its
+        own, and one notice wakes a thousand watchers at once (tests/bench/fanout.py)."""
+        if not self._notified:
+            loop = asyncio.get_running_loop()
+            waiter = self._waiter = loop.create_future()
+            timer = loop.call_later(within, _time_up, waiter)
+            try:
+                await waiter
+            finally:
+                timer.cancel()
+                self._waiter = None
+        notified = self._notified
+        self._notified = False
         self.job_moved, self.queue_moved = self._job, self._queue
         self._job = self._queue = False
         return notified
+
+
+def _time_up(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class ChangeFeed:
@@ -55,15 +80,41 @@ class ChangeFeed:
         self._queue: set[Subscription] = set()
         self._job_subscriptions = 0
         self._changes: dict[str, int] = {}  # notices so far per followed job (see `changes`)
+        # The latest events of each followed job, in sequence without a hole, up to the job's latest notice.
+        self._recent: dict[str, list[JobEvent]] = {}
 
-    def job_changed(self, job_id: str, *, elsewhere: bool = False) -> None:
-        """`elsewhere`: another process committed the change (a shared store relays those)."""
+    def job_changed(self, job_id: str, *, elsewhere: bool = False, events: Collection[JobEvent] | None = None) -> None:
+        """`elsewhere`: another process committed the change (a shared store relays those). `events`: every
+        event the change wrote for the job, in order (none is an answer too); None when the notifier does not
+        know them, and then the job's watchers read the store."""
         subs = self._by_job.get(job_id, ())
         if subs:
             self._changes[job_id] = self._changes.get(job_id, 0) + 1
+            self._keep(job_id, events)
         for sub in subs:
             if elsewhere or not sub.elsewhere_only:
                 sub.notify()
+
+    def _keep(self, job_id: str, events: Collection[JobEvent] | None) -> None:
+        if events is None:
+            self._recent.pop(job_id, None)  # a change whose events are unknown: what is kept may have a hole
+            return
+        if not events:
+            return
+        kept = self._recent.get(job_id, [])
+        new = list(events)
+        if kept and kept[-1].sequence + 1 != new[0].sequence:
+            kept = []  # not next to what is kept: start again from these
+        kept.extend(new)
+        self._recent[job_id] = kept[-RECENT_EVENTS:]
+
+    def events_after(self, job_id: str, sequence: int) -> list[JobEvent] | None:
+        """Every event of the job after `sequence` up to its latest notice, when notices brought them all; None
+        when the store must be read (the watcher is further behind, or a notice came without its events)."""
+        kept = self._recent.get(job_id)
+        if not kept or kept[0].sequence > sequence + 1:
+            return None
+        return [event for event in kept if event.sequence > sequence]
 
     def queue_changed(self) -> None:
         for sub in self._queue:
@@ -92,6 +143,7 @@ class ChangeFeed:
     def everything_changed(self) -> None:
         """Wakes every subscriber, for when notices may have been missed (a shared store's notification
         channel was down for a while): each re-reads the store."""
+        self._recent.clear()
         for job_id, subs in self._by_job.items():
             self._changes[job_id] = self._changes.get(job_id, 0) + 1
             for sub in subs:
@@ -121,6 +173,7 @@ class ChangeFeed:
                     if not subs:
                         del self._by_job[job_id]
                         self._changes.pop(job_id, None)
+                        self._recent.pop(job_id, None)
             self._queue.discard(sub)
 
 

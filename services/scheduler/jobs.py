@@ -342,9 +342,13 @@ class JobService:
             while True:
                 if reread:
                     changes = self._feed.changes(job_id)
-                    events = await self._event_reads.read(
-                        (job_id, last, changes), partial(self._store.events, job_id, last)
-                    )
+                    # Woken by a notice: the events it brought, if it brought them all (a poll reads the store,
+                    # since a poll is there for the notices that never came).
+                    events = self._feed.events_after(job_id, last) if notified else None
+                    if events is None:
+                        events = await self._event_reads.read(
+                            (job_id, last, changes), partial(self._store.events, job_id, last)
+                        )
                     for event in events:
                         yield event
                         last = event.sequence

@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from services.scheduler.feed import ChangeFeed, SharedReads
+from services.scheduler.feed import RECENT_EVENTS, ChangeFeed, SharedReads
+from services.scheduler.model import EventKind, JobEvent
 
 
 async def test_a_notice_while_busy_wakes_the_next_wait_with_its_reason() -> None:
@@ -128,3 +129,55 @@ async def test_a_read_that_started_before_a_change_is_not_shared_after_it() -> N
         late = asyncio.create_task(reads.read(("job-1", feed.changes("job-1")), store))
         store.release.set()
         assert await asyncio.wait_for(asyncio.gather(early, late), 5) == [[1], [2]]
+
+
+def _event(sequence: int, job_id: str = "job-1") -> JobEvent:
+    return JobEvent(job_id, sequence, 0.0, EventKind.STARTED)
+
+
+async def test_notices_bring_the_events_of_a_followed_job() -> None:
+    feed = ChangeFeed()
+    feed.job_changed("job-1", events=[_event(1)])  # nobody follows it yet: nothing is kept
+    with feed.subscribe("job-1"):
+        assert feed.events_after("job-1", 0) is None
+        feed.job_changed("job-1", events=[_event(2), _event(3)])
+        feed.job_changed("job-1", events=[])  # a change that wrote no event leaves what is kept whole
+        feed.job_changed("job-1", events=[_event(4)])
+        assert [e.sequence for e in feed.events_after("job-1", 1) or []] == [2, 3, 4]
+        assert [e.sequence for e in feed.events_after("job-1", 3) or []] == [4]
+        assert feed.events_after("job-1", 4) == []
+        assert feed.events_after("job-1", 0) is None  # event 1 came before anyone followed: read the store
+    assert feed.events_after("job-1", 1) is None  # forgotten with its last follower
+
+
+async def test_a_notice_without_its_events_or_with_a_hole_sends_watchers_to_the_store() -> None:
+    feed = ChangeFeed()
+    with feed.subscribe("job-1"):
+        feed.job_changed("job-1", events=[_event(1), _event(2)])
+        feed.job_changed("job-1", elsewhere=True)  # relayed from another process: its events are unknown
+        assert feed.events_after("job-1", 2) is None
+        feed.job_changed("job-1", events=[_event(5)])  # after a hole: kept from here on
+        assert feed.events_after("job-1", 2) is None
+        assert [e.sequence for e in feed.events_after("job-1", 4) or []] == [5]
+        feed.everything_changed()  # notices may have been missed
+        assert feed.events_after("job-1", 4) is None
+
+
+async def test_only_the_latest_events_are_kept() -> None:
+    feed = ChangeFeed()
+    with feed.subscribe("job-1"):
+        feed.job_changed("job-1", events=[_event(n) for n in range(1, RECENT_EVENTS + 11)])
+        assert feed.events_after("job-1", 5) is None
+        assert len(feed.events_after("job-1", 10) or []) == RECENT_EVENTS
+
+
+async def test_a_wait_that_is_cancelled_leaves_the_subscription_usable() -> None:
+    feed = ChangeFeed()
+    with feed.subscribe("job-1") as sub:
+        waiting = asyncio.create_task(sub.wait(30.0))
+        await asyncio.sleep(0)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        feed.job_changed("job-1")
+        assert await sub.wait(5.0)

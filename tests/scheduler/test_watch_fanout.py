@@ -1,5 +1,5 @@
-"""Many watchers of one job: a notice wakes them all at once, and they share one read of the new events instead
-of each reading the store (counted, not timed)."""
+"""Many watchers of one job: a notice wakes them all at once, and they take the new events from the notice, or,
+when it did not bring them, share one read of them instead of each reading the store (counted, not timed)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,18 @@ from services.scheduler.feed import ChangeFeed
 from services.scheduler.jobs import JobService
 from services.scheduler.model import EventKind, JobEvent, JobType, JobView, NoopInput, Principal
 from services.scheduler.store.factory import open_store
+from services.scheduler.store.sqlite import SqliteJobStore
 
 WATCHERS = 50
 OWNER = Principal("dev")
 
 
-async def test_watchers_woken_by_one_change_share_the_read_of_its_events(settings: Settings) -> None:
+async def _reads_of_one_change(settings: Settings, *, events_in_notice: bool) -> tuple[int, list[list[EventKind]]]:
+    """WATCHERS streams follow one job to its history's end; then the job changes once. Returns how many store
+    reads of events the woken streams made, and what each stream saw."""
     feed = ChangeFeed()
     store = open_store(settings, feed)
+    assert isinstance(store, SqliteJobStore)  # hands each commit's events to the feed
     reads: list[int] = []
     read_events = store.events
 
@@ -27,6 +31,9 @@ async def test_watchers_woken_by_one_change_share_the_read_of_its_events(setting
         return await read_events(job_id, after_sequence, limit)
 
     store.events = counted  # type: ignore[method-assign]
+    if not events_in_notice:  # as a notice relayed from another process: the events are not known
+        notify = feed.job_changed
+        feed.job_changed = lambda job_id, **kw: notify(job_id, elsewhere=kw.get("elsewhere", False))  # type: ignore[method-assign]
     try:
         jobs = JobService(store, feed, settings)
         view, _ = await jobs.submit(OWNER, Submission(type=JobType.NOOP, input=NoopInput()))
@@ -48,10 +55,19 @@ async def test_watchers_woken_by_one_change_share_the_read_of_its_events(setting
             await asyncio.wait_for(caught_up.acquire(), 10)
         # Every stream has sent the job's history and parks on the feed (no store call is pending): change the job.
         await jobs.cancel(OWNER, job_id, "changed")
-
         histories = await asyncio.wait_for(asyncio.gather(*watchers), 10)
-        assert all(kinds[-1] is EventKind.CANCELLED for kinds in histories)
-        woken = [after for after in reads if after == history]
-        assert 1 <= len(woken) <= WATCHERS // 10, f"{len(woken)} reads for {WATCHERS} watchers of one change"
+        return sum(1 for after in reads if after == history), histories
     finally:
         await store.close()
+
+
+async def test_watchers_woken_by_one_change_take_its_events_from_the_notice(settings: Settings) -> None:
+    woken, histories = await _reads_of_one_change(settings, events_in_notice=True)
+    assert all(kinds[-1] is EventKind.CANCELLED for kinds in histories)
+    assert woken == 0, f"{woken} store reads for {WATCHERS} watchers of a change whose notice had its events"
+
+
+async def test_watchers_woken_by_a_notice_without_events_share_one_read(settings: Settings) -> None:
+    woken, histories = await _reads_of_one_change(settings, events_in_notice=False)
+    assert all(kinds[-1] is EventKind.CANCELLED for kinds in histories)
+    assert 1 <= woken <= WATCHERS // 10, f"{woken} reads for {WATCHERS} watchers of one change"

@@ -126,7 +126,7 @@ class SqliteJobStore(SqliteTables):
                 claimed.append(job)
                 self._moved(job.priority, JobState.QUEUED, job.state)
         for job in claimed:
-            self._feed.job_changed(job.id)
+            self._job_changed(job.id)
         if claimed:
             self._feed.queue_changed()
         return claimed
@@ -154,7 +154,7 @@ class SqliteJobStore(SqliteTables):
                     self._apply(admission, now, before)
                     changed.append(job.id)
         for job_id in changed:
-            self._feed.job_changed(job_id)
+            self._job_changed(job_id)
         if changed:
             self._feed.queue_changed()
         return len(changed)
@@ -182,7 +182,7 @@ class SqliteJobStore(SqliteTables):
             self._moved(job.priority, before, job.state)
             stored = self._append(job, events, now)
             self._save(job)
-        self._feed.job_changed(job_id)
+        self._job_changed(job_id)
         if was_queued or job.state is JobState.QUEUED:
             self._feed.queue_changed()
         return stored

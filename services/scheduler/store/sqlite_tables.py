@@ -66,10 +66,13 @@ class SqliteTables:
         # table's page and its index's page in almost every commit of a job. A killed process loses the samples
         # of its last second, which only feed the wait estimates.
         self._pending_timings: list[tuple[str, float, float]] = []
+        # The events the last transaction wrote, per job, for the change notices sent after it commits.
+        self._written: dict[str, list[JobEvent]] = {}
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         self._db.execute("BEGIN IMMEDIATE")
+        self._written = {}
         queued, by_state, next_seq = Counter(self._queued), Counter(self._by_state), self._next_seq
         # A flush binds a new list and leaves this one as it was: a rollback goes back to it, cut to its length.
         pending, held = self._pending_timings, len(self._pending_timings)
@@ -77,6 +80,7 @@ class SqliteTables:
             yield self._db
         except BaseException:
             self._db.execute("ROLLBACK")
+            self._written = {}
             # what the rolled-back writes counted or held back goes too
             self._queued, self._by_state, self._next_seq = queued, by_state, next_seq
             del pending[held:]
@@ -132,6 +136,12 @@ class SqliteTables:
             "INSERT INTO events (job_id, seq, time, kind, data) VALUES (?,?,?,?,?)",
             [(e.job_id, e.sequence, e.time, e.kind.value, codec.dumps(e.data)) for e in stored],
         )
+        for event in stored:
+            self._written.setdefault(event.job_id, []).append(event)
+
+    def _job_changed(self, job_id: str) -> None:
+        """Tells the feed, after the commit, that the job changed and which events the commit wrote for it."""
+        self._feed.job_changed(job_id, events=self._written.get(job_id, ()))
 
     def _append(self, job: JobRecord, events: list[NewEvent], now: float) -> list[JobEvent]:
         stored = []
