@@ -56,6 +56,8 @@ def test_ceilings_and_report_round_trip(tmp_path: Any) -> None:
         "grpc_unary_sequential_calls_per_s",
         "grpc_unary_64_in_flight_calls_per_s",
         "grpc_server_streaming_msgs_per_s",
+        "grpc_fanout_burst_p50_ms",
+        "grpc_fanout_burst_p99_ms",
         "sqlite_commits_per_s_normal",
         "sqlite_commits_per_s_full",
     )
@@ -64,6 +66,7 @@ def test_ceilings_and_report_round_trip(tmp_path: Any) -> None:
     collector.attempt("queue", "broken", "a failing system", lambda: {"available": False, "why": "on purpose"})
     records = collector.records()
     assert {r["figure"] for r in records} >= {"grpc_unary_p50_ms", "sqlite_commits_per_s_full"}
+    assert figures["grpc_fanout_burst_messages"] == ceilings.FANOUT_STREAMS * ceilings.FANOUT_MESSAGES
     assert "a failing system" in collector.unavailable
     out = tmp_path / "results.json"
     out.write_text(json.dumps({"records": records}))

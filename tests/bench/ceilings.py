@@ -2,6 +2,10 @@
 
 - gRPC (grpc.aio on uvloop, like our servers): unary echo sequential and with 64 calls in flight, and a
   server-streaming call of 16-byte messages. The echo server is a child process; payloads are raw bytes (no proto).
+- gRPC fan-out burst: the status fan-out benchmark's worst case with nothing behind it. 1,000 server streams from
+  one client process over 8 channels (as tests/bench/fanout.py opens WatchJob streams); once all are open, the
+  server sends three 8-byte messages to every stream at once, each stamped with its send time; latency = receipt
+  time - stamp. No server can deliver the same burst through grpc.aio faster than this one, which does nothing else.
 - Redis LPUSH / RPOP: `redis-benchmark` when it is installed (50 clients, and 1 client), else a redis-py loop.
 - SQLite in WAL mode, one row per commit, synchronous=NORMAL and FULL.
 
@@ -17,6 +21,7 @@ import io
 import json
 import shutil
 import sqlite3
+import struct
 import subprocess
 import sys
 import tempfile
@@ -33,6 +38,39 @@ from tests.bench.common import ANCHOR_DB, base_env, free_port, median, percentil
 SERVICE = "skillbridge.bench.Echo"
 MESSAGE = b"0123456789abcdef"
 TIME_CAP_SECONDS = 20.0
+# The fan-out burst: as many streams and messages per stream as the no-op fan-out benchmark (release, start, end).
+FANOUT_STREAMS = 1000
+FANOUT_CHANNELS = 8
+FANOUT_MESSAGES = 3
+OPENED = b"open"
+
+
+class Burst:
+    """Server side of the fan-out burst: streams wait until `Go` has seen the number it asks for open."""
+
+    def __init__(self) -> None:
+        self.opened = 0
+        self.changed = asyncio.Condition()
+        self.go = asyncio.Event()
+
+    async def fan(self, request: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> AsyncIterator[bytes]:
+        go = self.go
+        yield OPENED
+        async with self.changed:
+            self.opened += 1
+            self.changed.notify_all()
+        await go.wait()
+        for _ in range(FANOUT_MESSAGES):
+            yield struct.pack("d", time.time())
+
+    async def start(self, request: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
+        wanted = int(request.decode())
+        async with self.changed:
+            await self.changed.wait_for(lambda: self.opened >= wanted)
+            self.opened = 0
+        go, self.go = self.go, asyncio.Event()  # the next burst's streams wait on a fresh event
+        go.set()
+        return b"ok"
 
 
 async def serve_echo(port: int) -> None:
@@ -43,10 +81,13 @@ async def serve_echo(port: int) -> None:
         for _ in range(int(request.decode())):
             yield MESSAGE
 
+    burst = Burst()
     server = grpc.aio.server()
     handlers = {
         "Echo": grpc.unary_unary_rpc_method_handler(echo),
         "Stream": grpc.unary_stream_rpc_method_handler(stream),
+        "Fan": grpc.unary_stream_rpc_method_handler(burst.fan),
+        "Go": grpc.unary_unary_rpc_method_handler(burst.start),
     }
     server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(SERVICE, handlers)])
     server.add_insecure_port(f"127.0.0.1:{port}")
@@ -101,13 +142,42 @@ async def measure_grpc(address: str, size: int) -> dict[str, Any]:
     }
 
 
+async def measure_fanout(
+    address: str, streams: int = FANOUT_STREAMS, channels: int = FANOUT_CHANNELS
+) -> dict[str, Any]:
+    """One burst to `streams` streams; the client runs on the loop the fan-out benchmark's client runs on."""
+    chans = [grpc.aio.insecure_channel(address) for _ in range(channels)]
+    latencies: list[float] = []
+
+    async def follow(channel: grpc.aio.Channel) -> None:
+        async for message in channel.unary_stream(f"/{SERVICE}/Fan")(b""):
+            received = time.time()
+            if message != OPENED:
+                latencies.append((received - struct.unpack("d", message)[0]) * 1000)
+
+    try:
+        followers = [asyncio.ensure_future(follow(chans[i % channels])) for i in range(streams)]
+        await chans[0].unary_unary(f"/{SERVICE}/Go")(str(streams).encode(), timeout=TIME_CAP_SECONDS)
+        await asyncio.wait_for(asyncio.gather(*followers), TIME_CAP_SECONDS)
+    finally:
+        await asyncio.gather(*(c.close() for c in chans))
+    return {
+        "grpc_fanout_burst_streams": streams,
+        "grpc_fanout_burst_messages": len(latencies),
+        "grpc_fanout_burst_p50_ms": median(latencies),
+        "grpc_fanout_burst_p99_ms": percentile(latencies, 0.99),
+    }
+
+
 def grpc_ceilings(size: int) -> dict[str, Any]:
     port = free_port()
     with processes([([sys.executable, "-m", "tests.bench.ceilings", "--echo-server", str(port)], base_env())]) as ps:
         wait_port(port, ps[0], within=30)
         import uvloop
 
-        return uvloop.run(measure_grpc(f"127.0.0.1:{port}", size))
+        figures = uvloop.run(measure_grpc(f"127.0.0.1:{port}", size))
+        # tests/bench/fanout.py follows its streams on asyncio's own loop: so does the burst it is compared with.
+        return {**figures, **asyncio.run(measure_fanout(f"127.0.0.1:{port}"))}
 
 
 def redis_benchmark(requests: int) -> dict[str, Any]:
