@@ -12,7 +12,8 @@ written form of the other). The first figure is the one to read the system's aga
 
     python -m tests.eval.agreement [--system]
 
-`--system` also runs the same pairs through the real stack (as `make eval` does) and scores its answers the same way.
+`--system` also runs the same pairs through the real stack (as `make eval` does) and scores its answers the same way;
+its written forms, for the lenient figure, are each skill's spellings in the vocabulary (data/skills.jsonl).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.common.settings import REPO_ROOT
+from services.common.taxonomy import Taxonomy, load_taxonomy
 from tests.eval.dataset import EVAL_DIR, EvalPair, EvalSetError, GoldSkill, load_split
 from tests.eval.scoring import Counts, match_skills, normalise
 
@@ -134,8 +137,14 @@ def format_rows(rows: Sequence[tuple[str, dict[str, Counts]]]) -> str:
     return "\n".join(lines)
 
 
+def as_labelled(name: str, vocabulary: Taxonomy) -> GoldSkill:
+    """A skill the system named, with its other spellings in the vocabulary as its aka."""
+    skill = vocabulary.lookup(name)
+    return GoldSkill(name, skill.aliases if skill is not None and skill.name == name else ())
+
+
 async def system_labelling(pairs: Sequence[EvalPair]) -> dict[str, Labels]:
-    """The system's answers on the pairs, through the real stack, as labels (names only)."""
+    """The system's answers on the pairs, through the real stack, as labels."""
     from tests.eval.runner import running_stack
 
     async with running_stack() as stack:
@@ -143,9 +152,11 @@ async def system_labelling(pairs: Sequence[EvalPair]) -> dict[str, Labels]:
     failed = {o.pair_id: o.error for o in outcomes if o.error}
     if failed:
         raise RuntimeError(f"pairs that did not run: {failed}")
+    vocabulary = load_taxonomy(REPO_ROOT / "data" / "skills.jsonl")
     return {
         o.pair_id: Labels(
-            tuple(GoldSkill(name, ()) for name in o.job_skills), tuple(GoldSkill(name, ()) for name in o.skill_gap)
+            tuple(as_labelled(name, vocabulary) for name in o.job_skills),
+            tuple(as_labelled(name, vocabulary) for name in o.skill_gap),
         )
         for o in outcomes
     }
@@ -160,9 +171,7 @@ def agreement_rows(with_system: bool = False) -> list[tuple[str, dict[str, Count
     names = list(found)
     rows += [(f"{b} vs {a}", compare(found[b], found[a])) for i, a in enumerate(names) for b in names[i + 1 :]]
     if with_system:
-        system = asyncio.run(system_labelling(pairs))
-        counts = compare(system, gold)
-        rows.append(("system vs gold", {k: v for k, v in counts.items() if k.endswith("_names")}))
+        rows.append(("system vs gold", compare(asyncio.run(system_labelling(pairs)), gold)))
     return rows
 
 

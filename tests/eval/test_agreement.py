@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from services.common.taxonomy import Skill, Taxonomy
 from tests.eval.agreement import (
     Labels,
     agreement_rows,
     any_form_counts,
+    as_labelled,
     compare,
     format_rows,
     gold_labelling,
@@ -75,3 +77,9 @@ def test_the_gold_agrees_with_itself() -> None:
     counts = compare(gold, gold)
     assert counts["job_names"].f1 == 1.0 and counts["gap_forms"].f1 == 1.0
     assert "| gold | gold | 1.000 |" in format_rows([("gold vs gold", counts)])
+
+
+def test_the_system_is_given_its_vocabulary_spellings_as_written_forms() -> None:
+    vocabulary = Taxonomy([Skill("Python", "Programming Languages", aliases=("Python 3", "CPython"))])
+    assert as_labelled("Python", vocabulary).aka == ("Python 3", "CPython")
+    assert as_labelled("Cobol", vocabulary).aka == ()
