@@ -10,19 +10,20 @@ from services.scheduler.core import Submission
 from services.scheduler.feed import ChangeFeed
 from services.scheduler.jobs import JobService
 from services.scheduler.model import EventKind, JobEvent, JobType, JobView, NoopInput, Principal
+from services.scheduler.store.base import JobStore
 from services.scheduler.store.factory import open_store
-from services.scheduler.store.sqlite import SqliteJobStore
+from services.scheduler.store.redis import RedisJobStore
+from tests.scheduler.redis_support import delete_prefix, require_redis, unique_prefix
 
 WATCHERS = 50
 OWNER = Principal("dev")
 
 
-async def _reads_of_one_change(settings: Settings, *, events_in_notice: bool) -> tuple[int, list[list[EventKind]]]:
+async def _reads_of_one_change(
+    store: JobStore, feed: ChangeFeed, settings: Settings, *, events_in_notice: bool
+) -> tuple[int, list[list[EventKind]]]:
     """WATCHERS streams follow one job to its history's end; then the job changes once. Returns how many store
     reads of events the woken streams made, and what each stream saw."""
-    feed = ChangeFeed()
-    store = open_store(settings, feed)
-    assert isinstance(store, SqliteJobStore)  # hands each commit's events to the feed
     reads: list[int] = []
     read_events = store.events
 
@@ -62,12 +63,26 @@ async def _reads_of_one_change(settings: Settings, *, events_in_notice: bool) ->
 
 
 async def test_watchers_woken_by_one_change_take_its_events_from_the_notice(settings: Settings) -> None:
-    woken, histories = await _reads_of_one_change(settings, events_in_notice=True)
+    feed = ChangeFeed()
+    woken, histories = await _reads_of_one_change(open_store(settings, feed), feed, settings, events_in_notice=True)
     assert all(kinds[-1] is EventKind.CANCELLED for kinds in histories)
     assert woken == 0, f"{woken} store reads for {WATCHERS} watchers of a change whose notice had its events"
 
 
 async def test_watchers_woken_by_a_notice_without_events_share_one_read(settings: Settings) -> None:
-    woken, histories = await _reads_of_one_change(settings, events_in_notice=False)
+    feed = ChangeFeed()
+    woken, histories = await _reads_of_one_change(open_store(settings, feed), feed, settings, events_in_notice=False)
     assert all(kinds[-1] is EventKind.CANCELLED for kinds in histories)
     assert 1 <= woken <= WATCHERS // 10, f"{woken} reads for {WATCHERS} watchers of one change"
+
+
+async def test_on_redis_a_change_made_here_brings_its_events_to_the_watchers_here(settings: Settings) -> None:
+    url, prefix = await require_redis(), unique_prefix()
+    feed = ChangeFeed()
+    try:
+        store = RedisJobStore(url, feed, prefix=prefix)
+        woken, histories = await _reads_of_one_change(store, feed, settings, events_in_notice=True)
+    finally:
+        await delete_prefix(url, prefix)
+    assert all(kinds[-1] is EventKind.CANCELLED for kinds in histories)
+    assert woken == 0, f"{woken} store reads for {WATCHERS} watchers of a change whose notice had its events"

@@ -236,6 +236,7 @@ class RedisJobStore(RedisAdmission):
                 return []
             guards, commands, claimed = Guards(), Commands(), []
             records: dict[str, bytes] = {}
+            written: dict[str, list[JobEvent]] = {}
             starting: dict[str, tuple[int, int]] = {}  # capped owner -> (cap, jobs started now)
             for job_id, body, given in zip(ids, bodies, inputs, strict=True):
                 if not body:
@@ -245,7 +246,7 @@ class RedisJobStore(RedisAdmission):
                 guards.length(k.events(job_id), job.last_sequence)
                 before = job.state
                 if before is JobState.QUEUED and (capped_ok or not job.max_running):
-                    write(commands, k, job, start(job), before, now, records=records)
+                    written[job.id] = write(commands, k, job, start(job), before, now, records=records)
                     claimed.append(job)
                     if job.max_running:
                         cap, n = starting.get(job.owner, (job.max_running, 0))
@@ -260,7 +261,7 @@ class RedisJobStore(RedisAdmission):
             outcome, _ = await self._apply(guards, commands)
             if outcome is Outcome.APPLIED:
                 self._hold({j.id: records[j.id] for j in claimed if j.state is JobState.RUNNING})
-                self._relay.notify([j.id for j in claimed], True)
+                self._relay.notify([j.id for j in claimed], True, events=written)
                 return claimed
             capped_ok = False
             bodies = await self._redis.mget([k.job(i) for i in ids])  # something changed meanwhile: read again
@@ -292,7 +293,7 @@ class RedisJobStore(RedisAdmission):
             if outcome is Outcome.APPLIED:
                 if job.state is JobState.RUNNING:
                     self._hold(records)
-                self._relay.notify([job_id], queue_moved)
+                self._relay.notify([job_id], queue_moved, events={job_id: stored})
                 return stored
             body = None  # changed since: read what it is now
         raise StoreContention(f"transition of job {job_id} kept conflicting")

@@ -11,13 +11,14 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from services.common.tasks import cancel_and_wait
 from services.scheduler.feed import ChangeFeed
+from services.scheduler.model import JobEvent
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +40,18 @@ class ChangeRelay:
     def message(self, job_ids: Iterable[str], queue_moved: bool) -> str:
         return " ".join([self._origin, "q" if queue_moved else "-", *job_ids])
 
-    def notify(self, job_ids: Iterable[str], queue_moved: bool, *, elsewhere: bool = False) -> None:
-        """Notices for a commit of this process, or with `elsewhere` of another one."""
+    def notify(
+        self,
+        job_ids: Iterable[str],
+        queue_moved: bool,
+        *,
+        elsewhere: bool = False,
+        events: Mapping[str, Collection[JobEvent]] | None = None,
+    ) -> None:
+        """Notices for a commit of this process, or with `elsewhere` of another one. `events`: what the commit
+        wrote for each job, when the caller knows it (a job left out: not known; see ChangeFeed.job_changed)."""
         for job_id in job_ids:
-            self._feed.job_changed(job_id, elsewhere=elsewhere)
+            self._feed.job_changed(job_id, elsewhere=elsewhere, events=None if events is None else events.get(job_id))
         if queue_moved:
             self._feed.queue_changed()
 
