@@ -31,8 +31,22 @@ log = logging.getLogger(__name__)
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
+# Fields that may name the job a request is about, in the order they are looked at.
+JOB_ID_FIELDS = ("job_id", "id")
+# Per request message type, those of JOB_ID_FIELDS it has: looking up a field a message lacks raises and catches
+# an AttributeError inside getattr, on every call of every method that has none (SubmitJob among them).
+_job_id_fields: dict[type, tuple[str, ...]] = {}
+
+
 def _job_id_of(request: Any) -> str:
-    for name in ("job_id", "id"):
+    kind = type(request)
+    names = _job_id_fields.get(kind)
+    if names is None:
+        descriptor = getattr(kind, "DESCRIPTOR", None)
+        fields = getattr(descriptor, "fields_by_name", None)
+        names = JOB_ID_FIELDS if fields is None else tuple(n for n in JOB_ID_FIELDS if n in fields)
+        _job_id_fields[kind] = names
+    for name in names:
         value = getattr(request, name, "")
         if isinstance(value, str) and value:
             return value

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
@@ -22,6 +23,9 @@ class RpcMetrics:
 
     handled: Counter
     latency: Histogram
+    # The labelled children of each method and code, kept once made: labels() takes a lock and checks its
+    # values on every call, two of them per RPC.
+    _children: dict[tuple[str, str], tuple[Any, Any]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> RpcMetrics:
@@ -42,9 +46,13 @@ class RpcMetrics:
         )
 
     def observe(self, full_method: str, code: str, seconds: float) -> None:
-        service, _, method = full_method.lstrip("/").rpartition("/")
-        self.handled.labels(service, method, code).inc()
-        self.latency.labels(service, method).observe(seconds)
+        children = self._children.get((full_method, code))
+        if children is None:
+            service, _, method = full_method.lstrip("/").rpartition("/")
+            children = (self.handled.labels(service, method, code), self.latency.labels(service, method))
+            self._children[(full_method, code)] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
 
 @dataclass

@@ -59,7 +59,8 @@ class TraceContext:
 
     @classmethod
     def new_root(cls) -> TraceContext:
-        return cls(os.urandom(16).hex(), _new_span_id(), SAMPLED)
+        ids = os.urandom(24).hex()  # both ids from one read of the system's random source
+        return cls(ids[:32], ids[32:], SAMPLED)
 
 
 def _new_span_id() -> str:
