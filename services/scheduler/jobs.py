@@ -229,7 +229,13 @@ class JobService:
         )
         lookup = "" if sub.skip_cache else sub.cache_key
         keys = AdmissionRequestKeys(
-            principal.owner, sub.priority, sub.request_id, sub.depends_on, lookup, count_pending=quota.max_queued > 0
+            principal.owner,
+            sub.priority,
+            sub.request_id,
+            sub.depends_on,
+            lookup,
+            count_pending=quota.max_queued > 0,
+            read_bucket=quota.submit_rate > 0,
         )
         return _Admitting(request, keys, batch_index)
 

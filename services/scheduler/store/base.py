@@ -48,6 +48,8 @@ class AdmissionRequestKeys:
     # Whether the decision needs the owner's count of waiting jobs (only a max_queued quota does; a store
     # that must scan to count skips it otherwise).
     count_pending: bool = True
+    # Whether the decision needs the owner's submit-rate bucket (only a quota with a submit rate does).
+    read_bucket: bool = True
 
 
 class JobStore(Protocol):

@@ -149,7 +149,7 @@ class RedisAdmission:
                     read("get", k.request(r.owner, r.request_id)) if r.request_id else None,
                     read("mget", *(k.job(d) for d in r.depends_on)) if r.depends_on else None,
                     read("hmget", k.usage, *(f"{s}:{r.owner}" for s in PENDING)),
-                    read("hget", k.buckets, r.owner),
+                    read("hget", k.buckets, r.owner) if r.read_bucket else None,
                     read("zcard", k.queue),
                     read("rounds_ahead", tier, r.owner) if placed else read("hmget", k.rounds, tier, tier + r.owner),
                     read("get", k.cache(r.owner, r.cache_key)) if r.cache_key else None,

@@ -73,8 +73,9 @@ class BatchAdmission:
                     (owner,),
                 ).fetchone()
                 state.pending = int(pending)
-            row = self._db.execute("SELECT tokens, updated FROM buckets WHERE owner = ?", (owner,)).fetchone()
-            state.bucket = Bucket(float(row[0]), float(row[1])) if row else None
+            if any(k.read_bucket for k in mine):
+                row = self._db.execute("SELECT tokens, updated FROM buckets WHERE owner = ?", (owner,)).fetchone()
+                state.bucket = Bucket(float(row[0]), float(row[1])) if row else None
             names = sorted({k.request_id for k in mine if k.request_id})
             for start in range(0, len(names), IN_CHUNK):
                 chunk = names[start : start + IN_CHUNK]
