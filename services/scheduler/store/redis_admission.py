@@ -148,12 +148,12 @@ class RedisAdmission:
                 (
                     read("get", k.request(r.owner, r.request_id)) if r.request_id else None,
                     read("mget", *(k.job(d) for d in r.depends_on)) if r.depends_on else None,
-                    read("hmget", k.usage, *(f"{s}:{r.owner}" for s in PENDING)),
+                    read("hmget", k.usage, *(f"{s}:{r.owner}" for s in PENDING)) if r.count_pending else None,
                     read("hget", k.buckets, r.owner) if r.read_bucket else None,
-                    read("zcard", k.queue),
-                    read("rounds_ahead", tier, r.owner) if placed else read("hmget", k.rounds, tier, tier + r.owner),
+                    # One submit reads the queue's length and takes its order in the script that counts its place.
+                    read("submit_places", tier, r.owner) if placed else read("hmget", k.rounds, tier, tier + r.owner),
+                    None if placed else read("zcard", k.queue),
                     read("get", k.cache(r.owner, r.cache_key)) if r.cache_key else None,
-                    read("incrby", k.seq, "1") if placed else None,
                 )
             )
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -162,9 +162,9 @@ class RedisAdmission:
                     pipe.mget([key, *rest])
                 elif command == "hmget":
                     pipe.hmget(key, rest)
-                elif command == "rounds_ahead":
+                elif command == "submit_places":
                     # EVAL, not a registered Script: a pipeline asks SCRIPT EXISTS first for those, a round trip.
-                    pipe.eval(scripts.ROUNDS_AHEAD, 2, k.rounds, k.queue, key, *rest)
+                    pipe.eval(scripts.SUBMIT_PLACES, 3, k.rounds, k.queue, k.seq, key, *rest)
                 else:
                     getattr(pipe, command)(key, *rest)
             replies = await pipe.execute()
@@ -179,16 +179,17 @@ class RedisAdmission:
     async def _snapshot_of(
         self, request: AdmissionRequestKeys, replies: list[Any]
     ) -> tuple[AdmissionSnapshot, Places | None]:
-        earlier, bodies, pending, bucket, depth, rounds, cached_id, seq = replies
+        earlier, bodies, pending, bucket, rounds, depth, cached_id = replies
         places = None
-        if seq is None:
+        if depth is not None:
             serving, last = rounds
-        else:
+        else:  # SUBMIT_PLACES answered
             serving, last = (text(x) or None for x in rounds[:2])
             ahead = {int(serving or 0): int(rounds[2])}
             if last is not None:
                 ahead[int(last) + 1] = int(rounds[3])
-            places = Places(int(seq), ahead)
+            depth = rounds[4]
+            places = Places(int(rounds[5]), ahead)
         deps = list(request.depends_on)
         bodies = bodies or []
         existing = await self.get(text(earlier)) if request.request_id and earlier is not None else None
@@ -196,7 +197,7 @@ class RedisAdmission:
         snapshot = AdmissionSnapshot(
             existing=existing,
             dependencies=_records(deps, bodies),
-            pending=sum(int(n or 0) for n in pending),
+            pending=sum(int(n or 0) for n in pending or ()),
             depth=int(depth),
             bucket=Bucket(*(float(x) for x in text(bucket).split())) if bucket is not None else None,
             serving_round=int(serving or 0),

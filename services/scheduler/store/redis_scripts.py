@@ -48,10 +48,13 @@ return out
 """
 
 # A submit's fair-round reads, with the queued jobs ahead of a new job in each round it may be given: the round
-# being served (ARGV[3], a first job) and the owner's last round + 1 (the next one). The core picks the round; this
-# only counts, so a submit needs no second round trip to learn its place. KEYS: rounds, queue; ARGV: the priority
-# prefix "pp:", owner. Returns {serving or "", owner's last or "", ahead at serving, ahead at last + 1 (or 0)}.
-ROUNDS_AHEAD = """
+# being served (ARGV[3], a first job) and the owner's last round + 1 (the next one); and the queue's length and the
+# submit's order. The core picks the round; this only counts, so a submit needs no second round trip to learn its
+# place. (The length and the order were commands of their own in the snapshot's pipeline: each command there cost
+# the client about 100k instructions to pack and read back, more than this script costs the server.) KEYS:
+# rounds, queue, seq; ARGV: the priority prefix "pp:", owner. Returns {serving or "", owner's last or "", ahead at
+# serving, ahead at last + 1 (or 0), queue length, submit order}.
+SUBMIT_PLACES = """
 local serving = redis.call('HGET', KEYS[1], ARGV[1])
 local last = redis.call('HGET', KEYS[1], ARGV[1] .. ARGV[2])
 local pp = string.sub(ARGV[1], 1, 2)
@@ -60,7 +63,8 @@ local function ahead(round)
 end
 local next_ahead = 0
 if last then next_ahead = ahead(tonumber(last) + 1) end
-return {serving or '', last or '', ahead(tonumber(serving or '0')), next_ahead}
+local depth = redis.call('ZCARD', KEYS[2])
+return {serving or '', last or '', ahead(tonumber(serving or '0')), next_ahead, depth, redis.call('INCR', KEYS[3])}
 """
 
 # The submit orders of jobs entering the queue, and the queued jobs ahead of each, in one call: a batch's 500
