@@ -362,6 +362,10 @@ class JobService:
                             return
                     if events and events[-1].kind not in REQUEUED_EVENTS:
                         current = None  # started, scheduled or waiting since: not in the queue
+                    elif events and current is not None and current.last_sequence >= last:
+                        # The record in hand already holds every event read (a submit's own record and its
+                        # queued event, or a record read after them): a second read would find the same.
+                        pass
                     elif events or not notified or current is not None:
                         # The job (re)entered the queue with a new place, or is still queued, or a poll found
                         # nothing new: read the record itself. (A notice about a write already seen, for a job
