@@ -29,7 +29,7 @@ from pathlib import Path
 from services.common.settings import REPO_ROOT
 from services.common.taxonomy import Taxonomy, load_taxonomy
 from tests.eval.dataset import EVAL_DIR, EvalPair, EvalSetError, GoldSkill, load_split
-from tests.eval.scoring import Counts, match_skills, normalise
+from tests.eval.scoring import Counts, match_skills, maximum_matching, normalise
 
 AGREEMENT_DIR = EVAL_DIR / "agreement"
 
@@ -90,19 +90,7 @@ def any_form_counts(predicted: Sequence[GoldSkill], gold: Sequence[GoldSkill]) -
     at most once (a maximum matching, as `match_skills`)."""
     predicted_forms = [{normalise(form) for form in skill.forms} for skill in predicted]
     gold_forms = [{normalise(form) for form in skill.forms} for skill in gold]
-    owner: dict[int, int] = {}  # gold index -> prediction index
-
-    def assign(p: int, seen: set[int]) -> bool:
-        for g, forms in enumerate(gold_forms):
-            if g not in seen and predicted_forms[p] & forms:
-                seen.add(g)
-                if g not in owner or assign(owner[g], seen):
-                    owner[g] = p
-                    return True
-        return False
-
-    for p in range(len(predicted_forms)):
-        assign(p, set())
+    owner = maximum_matching([[g for g, forms in enumerate(gold_forms) if mine & forms] for mine in predicted_forms])
     return Counts(tp=len(owner), fp=len(predicted) - len(owner), fn=len(gold) - len(owner))
 
 

@@ -84,15 +84,10 @@ def matches_any(name: str, gold: Iterable[GoldSkill]) -> bool:
     return any(key in _forms(skill) for skill in gold)
 
 
-def match_skills(predicted: Iterable[str], gold: Sequence[GoldSkill]) -> SkillMatch:
-    """Scores predicted names against gold skills with a maximum one-to-one matching."""
-    unique: dict[str, str] = {}
-    for name in predicted:
-        unique.setdefault(normalise(name), name)
-    keys = list(unique)
-    gold_forms = [_forms(skill) for skill in gold]
-    fits = [[g for g, forms in enumerate(gold_forms) if key in forms] for key in keys]
-    owner: dict[int, int] = {}  # gold index -> prediction index
+def maximum_matching(fits: Sequence[Sequence[int]]) -> dict[int, int]:
+    """A maximum one-to-one matching of predictions to gold skills, by augmenting paths: `fits[p]` lists the gold
+    indexes prediction p may hit. Returns gold index -> prediction index."""
+    owner: dict[int, int] = {}
 
     def assign(p: int, seen: set[int]) -> bool:
         for g in fits[p]:
@@ -103,8 +98,19 @@ def match_skills(predicted: Iterable[str], gold: Sequence[GoldSkill]) -> SkillMa
                     return True
         return False
 
-    for p in range(len(keys)):
+    for p in range(len(fits)):
         assign(p, set())
+    return owner
+
+
+def match_skills(predicted: Iterable[str], gold: Sequence[GoldSkill]) -> SkillMatch:
+    """Scores predicted names against gold skills with a maximum one-to-one matching."""
+    unique: dict[str, str] = {}
+    for name in predicted:
+        unique.setdefault(normalise(name), name)
+    keys = list(unique)
+    gold_forms = [_forms(skill) for skill in gold]
+    owner = maximum_matching([[g for g, forms in enumerate(gold_forms) if key in forms] for key in keys])
     hit_predictions = set(owner.values())
     return SkillMatch(
         counts=Counts(tp=len(owner), fp=len(keys) - len(owner), fn=len(gold) - len(owner)),
