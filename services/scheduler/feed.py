@@ -101,12 +101,12 @@ class ChangeFeed:
             return
         if not events:
             return
-        kept = self._recent.get(job_id, [])
         new = list(events)
-        if kept and kept[-1].sequence + 1 != new[0].sequence:
-            kept = []  # not next to what is kept: start again from these
+        kept = self._recent.get(job_id)
+        if kept is None or kept[-1].sequence + 1 != new[0].sequence:
+            kept = self._recent[job_id] = []  # none yet, or not next to what is kept: start again from these
         kept.extend(new)
-        self._recent[job_id] = kept[-RECENT_EVENTS:]
+        del kept[:-RECENT_EVENTS]
 
     def events_after(self, job_id: str, sequence: int) -> list[JobEvent] | None:
         """Every event of the job after `sequence` up to its latest notice, when notices brought them all; None

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from services.common.settings import REPO_ROOT
 from services.common.taxonomy import Taxonomy, load_taxonomy
-from tests.eval.dataset import EVAL_DIR, EvalPair, EvalSetError, GoldSkill, load_split
+from tests.eval.dataset import EVAL_DIR, EvalPair, EvalSetError, GoldSkill, load_split, parse_skill
 from tests.eval.scoring import Counts, match_skills, maximum_matching, normalise
 
 AGREEMENT_DIR = EVAL_DIR / "agreement"
@@ -48,14 +48,7 @@ Labelling = Mapping[str, Labels]  # pair id -> labels
 def _labels(raw: object) -> tuple[str, Labels]:
     if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or not isinstance(raw.get("job_skills"), list):
         raise TypeError("a labelling line must be an object with an id and job_skills")
-    skills = []
-    for skill in raw["job_skills"]:
-        if not isinstance(skill, dict) or not isinstance(skill.get("name"), str):
-            raise TypeError(f"a job skill must be an object with a name: {skill!r}")
-        aka = skill.get("aka", [])
-        if not isinstance(aka, list) or not all(isinstance(a, str) for a in aka):
-            raise TypeError(f"aka of {skill['name']!r} must be a list of strings")
-        skills.append(GoldSkill(skill["name"], tuple(aka), bool(skill.get("required", True))))
+    skills = [parse_skill(skill, job=True) for skill in raw["job_skills"]]
     missing = raw.get("missing_skills")
     if not isinstance(missing, list) or not set(missing) <= {s.name for s in skills}:
         raise ValueError("missing_skills must be a list of the pair's job skill names")
@@ -70,7 +63,7 @@ def load_labelling(path: Path) -> dict[str, Labels]:
             continue
         try:
             pair_id, labels = _labels(json.loads(line))
-        except (ValueError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError) as exc:
             raise EvalSetError(f"{path}:{number}: bad labelling: {exc!r}") from exc
         found[pair_id] = labels
     return found

@@ -92,7 +92,8 @@ class EvalPair:
         return tuple(skill for skill in self.job_skills if skill.name not in missing)
 
 
-def _skill(raw: Any, *, job: bool) -> GoldSkill:
+def parse_skill(raw: Any, *, job: bool) -> GoldSkill:
+    """One labelled skill from its JSON object; raises KeyError / TypeError on a missing key or a wrong type."""
     if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
         raise TypeError(f"a skill must be an object with a name: {raw!r}")
     aka = raw.get("aka", [])
@@ -117,8 +118,8 @@ def parse_pair(raw: Any) -> EvalPair:
         raise TypeError("missing_skills must be a list of names")
     return EvalPair(
         **texts,
-        job_skills=tuple(_skill(s, job=True) for s in raw["job_skills"]),
-        resume_skills=tuple(_skill(s, job=False) for s in raw["resume_skills"]),
+        job_skills=tuple(parse_skill(s, job=True) for s in raw["job_skills"]),
+        resume_skills=tuple(parse_skill(s, job=False) for s in raw["resume_skills"]),
         missing_skill_names=tuple(missing),
         notes=str(raw.get("notes", "")),
     )
