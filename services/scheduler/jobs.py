@@ -8,16 +8,14 @@ import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Collection
-from functools import partial
 
 from services.common import errors, tracing
-from services.scheduler import admission, core, estimates, policy, versions
-from services.scheduler.feed import ChangeFeed, SharedReads
+from services.scheduler import admission, core, estimates, policy, versions, watching
+from services.scheduler.feed import ChangeFeed
 from services.scheduler.model import (
     Admission,
     AdmissionSnapshot,
     CourseInput,
-    EventKind,
     JobEvent,
     JobRecord,
     JobState,
@@ -37,20 +35,6 @@ from services.scheduler.versions import ResultVersions
 
 log = logging.getLogger(__name__)
 
-# How often a watcher re-reads the store when no in-process notice came (another process may have written).
-WATCH_POLL_SECONDS = 1.0
-# ...and all watchers of one process together at most about this often per second. The poll only covers a
-# notice the store's relay lost; a thousand watchers polling every second would queue every other call behind
-# two thousand reads a second. Each then polls every followers / this many seconds.
-WATCH_POLLS_PER_SECOND = 250.0
-# A queued job's watcher re-counts its position at most this often, however fast the queue moves.
-POSITION_INTERVAL_SECONDS = 0.1
-# ...and all queued jobs' watchers of one process together at most about this often per second: with a
-# thousand of them, one store read each per 0.1 s while the queue drains would queue every other call (a
-# submit) behind ten thousand reads a second. Each then re-counts every followers / this many seconds.
-POSITION_READS_PER_SECOND = 500.0
-# Events after which a job has a new place in the queue.
-REQUEUED_EVENTS = frozenset({EventKind.QUEUED, EventKind.RELEASED, EventKind.RETRIED})
 # How fresh the cached queue counts and timings used for wait estimates must be.
 STATS_MAX_AGE_SECONDS = 1.0
 
@@ -141,9 +125,7 @@ class JobService:
         self._timings: dict[str, Timing] = {}
         # mean_job_seconds of each type, worked out from the timings above (emptied when they are read again).
         self._slot_seconds: dict[JobType, float] = {}
-        # Every watcher of a job wakes at its change: they share one read of the events and of the record.
-        self._event_reads: SharedReads[list[JobEvent]] = SharedReads()
-        self._record_reads: SharedReads[JobRecord | None] = SharedReads()
+        self._watcher = watching.JobWatcher(store, feed, self.view, lambda: self._closing)
 
     def close_streams(self) -> None:
         """The process is shutting down: every open watch ends now with UNAVAILABLE, which tells its client to
@@ -333,69 +315,10 @@ class JobService:
         While the job is queued, a fresh snapshot follows whenever its position changes. `first` is a snapshot
         the caller already has and sent (a submit's answer): the stream goes on from it."""
         if first is None:
-            job = await self._visible(principal, job_id)
-            snapshot = await self.view(job)
-            yield snapshot
-        else:
-            job, snapshot = first.job, first
-        last = max(after_sequence, 0)
-        position = snapshot.position
-        current: JobRecord | None = job  # the record, while it is queued (its place comes from it)
-        checked_at = time.monotonic()
-        position_due = False  # the queue moved since the position was last counted
-        with self._feed.subscribe(job_id) as sub:
-            reread, notified = True, False  # notified: a notice woke the last wait (before the first: a poll)
-            while True:
-                if reread:
-                    changes = self._feed.changes(job_id)
-                    # Woken by a notice: the events it brought, if it brought them all (a poll reads the store,
-                    # since a poll is there for the notices that never came).
-                    events = self._feed.events_after(job_id, last) if notified else None
-                    if events is None:
-                        events = await self._event_reads.read(
-                            (job_id, last, changes), partial(self._store.events, job_id, last)
-                        )
-                    for event in events:
-                        yield event
-                        last = event.sequence
-                        if event.kind.terminal:
-                            return
-                    if events and events[-1].kind not in REQUEUED_EVENTS:
-                        current = None  # started, scheduled or waiting since: not in the queue
-                    elif events and current is not None and current.last_sequence >= last:
-                        # The record in hand already holds every event read (a submit's own record and its
-                        # queued event, or a record read after them): a second read would find the same.
-                        pass
-                    elif events or not notified or current is not None:
-                        # The job (re)entered the queue with a new place, or is still queued, or a poll found
-                        # nothing new: read the record itself. (A notice about a write already seen, for a job
-                        # not in the queue, needs no read: a thousand watchers of one job would all make it.)
-                        current = await self._record_reads.read((job_id, changes), partial(self._store.get, job_id))
-                        if current is None:
-                            return  # swept away after its TTL
-                        if current.state.terminal and last >= current.last_sequence:
-                            return
-                queued = current is not None and current.state is JobState.QUEUED
-                position_due = queued and (position_due or sub.queue_moved)
-                interval = max(POSITION_INTERVAL_SECONDS, self._feed.queue_followers() / POSITION_READS_PER_SECOND)
-                left = interval - (time.monotonic() - checked_at)
-                if position_due and left <= 0:
-                    assert current is not None
-                    position_due, checked_at = False, time.monotonic()
-                    fresh = await self.view(current)
-                    if fresh.position != position:
-                        position = fresh.position
-                        yield fresh
-                if self._closing:
-                    raise errors.Unavailable(
-                        f"the scheduler is shutting down: watch job {job_id} again to resume after sequence {last}"
-                    )
-                # Only a queued job's watcher cares that the queue moves; a running job's wakes for its own events.
-                self._feed.follow_queue(sub, queued)
-                timer = position_due and left > 0
-                poll = max(WATCH_POLL_SECONDS, self._feed.job_followers() / WATCH_POLLS_PER_SECOND)
-                notified = await sub.wait(left if timer else poll)
-                reread = sub.job_moved or (not notified and not timer)
+            first = await self.view(await self._visible(principal, job_id))
+            yield first
+        async for update in self._watcher.follow(first, after_sequence):
+            yield update
 
     async def queue_status(self, principal: Principal) -> QueueStatus:
         self._stats_at = -1e9
@@ -421,4 +344,4 @@ class JobService:
                 left = deadline - time.monotonic()
                 if job.state.terminal or left <= 0 or self._closing:
                     return await self.view(job)
-                await sub.wait(min(left, WATCH_POLL_SECONDS))
+                await sub.wait(min(left, watching.WATCH_POLL_SECONDS))

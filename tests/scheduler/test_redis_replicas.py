@@ -15,7 +15,7 @@ from skillbridge.scheduler.v1 import scheduler_service_pb2_grpc as pb_grpc
 
 from services.common import errors
 from services.common.settings import Settings
-from services.scheduler import core, jobs
+from services.scheduler import core, watching
 from services.scheduler.feed import ChangeFeed
 from services.scheduler.model import JobState, JobType
 from services.scheduler.policy import Quota
@@ -40,7 +40,7 @@ Replica = Callable[..., Awaitable[tuple[SchedulerServer, pb_grpc.JobSchedulerSer
 async def replica(stage_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Replica]:
     """Starts replicas on one fresh key prefix; stops them and deletes the prefix afterwards."""
     url, prefix = await require_redis(), unique_prefix()
-    monkeypatch.setattr(jobs, "WATCH_POLL_SECONDS", SLOW_POLL)
+    monkeypatch.setattr(watching, "WATCH_POLL_SECONDS", SLOW_POLL)
     slow = stage_settings.replace(lease_seconds=30.0, poll_interval_seconds=SLOW_POLL, stage_timeout_seconds=SLOW_POLL)
     servers: list[SchedulerServer] = []
     channels: list[grpc.aio.Channel] = []
