@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import socket
+import statistics
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -75,12 +76,12 @@ class Dispatcher:
         self._loops: list[asyncio.Task[None]] = []
         self._stopping = False
         self._released_at = -1e9
-        # Slot-time measurement: the sample being gathered (seconds between completions that both found every
-        # slot taken, and how many such completions), the previous completion's time when it found every slot
-        # taken, and whether the last claim left jobs waiting (then a freed slot is refilled at once: busy).
-        self._busy_seconds = 0.0
-        self._busy_ends = 0
-        self._last_busy_end: float | None = None
+        # Slot-time measurement (see _measure_slot_time): the running jobs that started with every slot taken, the
+        # durations of those that also ended so since the last sample, when that sample was written, and whether
+        # the last claim took every free slot (jobs may be waiting: a freed slot is refilled at once).
+        self._started_full: set[str] = set()
+        self._full_durations: list[float] = []
+        self._slot_sampled_at = -1e9
         self._backlog = False
 
     @property
@@ -171,6 +172,8 @@ class Dispatcher:
                     for job in jobs:
                         task = asyncio.create_task(self._run(job), name=f"job-{job.id}")
                         self._active[job.id] = (task, job.fence)
+                    if jobs and len(self._active) >= self.slots:
+                        self._started_full.update(job.id for job in jobs)
                     if jobs:
                         continue
                     await queue_moved.wait(self._settings.poll_interval_seconds)
@@ -222,7 +225,7 @@ class Dispatcher:
             await self._store.transition(job.id, job.fence, ctx.then(lambda j: core.succeed(j, result, now, ttl)), now)
             if self._metrics is not None:
                 self._metrics.job_finished(job, JobState.SUCCEEDED)
-            await self._measure_slot_time(job, now)
+            await self._measure_slot_time(job, self._clock())  # the slot is free once the end is written
         except asyncio.CancelledError:
             await self._hand_back(job, "cancelled")
         except core.StaleAttempt:
@@ -240,28 +243,31 @@ class Dispatcher:
                 guard.cancel()
             self._active.pop(job.id, None)
             self._contexts.pop(job.id, None)
+            self._started_full.discard(job.id)
             self._slot_free.set()
             leave_trace()
             job_id_var.reset(token)
 
     async def _measure_slot_time(self, job: JobRecord, now: float) -> None:
-        """While every slot is busy (or jobs wait for the next free one), the time between completions times the
-        slots is what one slot takes per job under that load, contention included: the wait estimate's service
-        time at depth. The intervals between two completions that both found every slot taken add up, across any
-        moment in between when a slot stood free, until they make SLOT_SAMPLE_SECONDS; then one sample is written
-        (so a fast drain does not write a timing per job). Timing only unbroken busy stretches, and dropping those
-        broken before SLOT_SAMPLE_SECONDS, kept the stretches with the fewest completions: under a closed loop of
-        clients it overstated a slot's time up to tenfold."""
+        """What one slot takes per job under load, contention included (the wait estimate's service time at
+        depth): the duration of a job that started with every slot taken and ended with every slot taken (or jobs
+        waiting), from its claim to its end written. A slot that is refilled at once does one such job after
+        another. At most one sample per SLOT_SAMPLE_SECONDS is written, the median of the durations since the last
+        (so a fast drain does not write a timing per job).
+
+        The time between completions that both found every slot taken, times the slots, was measured here before.
+        Jobs that start together end together, so completions come in bunches: a sample closed by time alone often
+        held one long gap between two bunches over one completion. After a phase of 16 clients on 16 slots it wrote
+        4 to 17 s per slot where a job took 1.5 s, and the next burst's estimates were 3.5 times its waits."""
         busy = len(self._active) >= self.slots or self._backlog
-        previous, self._last_busy_end = self._last_busy_end, (now if busy else None)
-        if previous is None or not busy:
+        if job.id not in self._started_full or not busy or job.start_time is None:
             return
-        self._busy_seconds += now - previous
-        self._busy_ends += 1
-        if self._busy_seconds < SLOT_SAMPLE_SECONDS:
+        self._full_durations.append(max(now - job.start_time, 0.0))
+        if now - self._slot_sampled_at < SLOT_SAMPLE_SECONDS:
             return
-        per_slot = self._busy_seconds / self._busy_ends * self.slots
-        self._busy_seconds, self._busy_ends = 0.0, 0
+        per_slot = statistics.median(self._full_durations)
+        self._full_durations.clear()
+        self._slot_sampled_at = now
         try:
             await self._store.record_timing(f"slot:{job.type.value}", per_slot, now)
         except Exception:

@@ -1,4 +1,4 @@
-"""Wait estimates at depth: the dispatcher measures what a slot takes per job while every slot is busy, and a
+"""Wait estimates at depth: the dispatcher measures what a slot takes per job while every slot is taken, and a
 queued job's estimate uses that service time."""
 
 from __future__ import annotations
@@ -63,19 +63,41 @@ class TimingLog:
         self.samples.append(seconds)
 
 
-async def test_a_slot_time_counts_every_busy_interval_not_only_unbroken_stretches(stage_settings: Settings) -> None:
-    """Two slots, a job ending every 0.1 s (a slot takes 0.2 s per job), and every third completion finding a slot
-    free, as under a closed loop of clients. Only whole busy stretches of 0.25 s used to count: none of these
-    reached it, so only rarer, slower stretches made samples. The intervals between busy completions add up."""
+def finished_job(job_id: str, started: float) -> SimpleNamespace:
+    return SimpleNamespace(id=job_id, type=JobType.COURSE_RECOMMENDATION, start_time=started)
+
+
+async def test_a_slot_time_is_what_a_job_takes_while_every_slot_is_taken_even_when_jobs_run_in_step(
+    stage_settings: Settings,
+) -> None:
+    """Two slots, jobs of 0.2 s that start in pairs and end in pairs, as 16 clients on 16 slots did. Timing the
+    gaps between completions, a sample could hold the 0.2 s gap between two pairs over one completion: 0.4 s a
+    slot. Each job's own duration says 0.2 s, which is what a slot refilled at once takes per job."""
     timings = TimingLog()
     dispatcher = Dispatcher(timings, ChangeFeed(), {}, stage_settings.replace(concurrency=2))  # type: ignore[arg-type]
-    job = SimpleNamespace(type=JobType.COURSE_RECOMMENDATION)
-    for tick in range(1, 31):
-        slots_taken = 1 if tick % 3 == 0 else 2
-        dispatcher._active = {str(i): None for i in range(slots_taken)}  # type: ignore[misc]
-        await dispatcher._measure_slot_time(job, now=tick * 0.1)  # type: ignore[arg-type]
-    assert timings.samples, "no slot time was measured"
+    for turn in range(10):
+        started, ended = turn * 0.2, turn * 0.2 + 0.2
+        pair = [finished_job(f"{turn}-{i}", started) for i in range(2)]
+        dispatcher._started_full.update(j.id for j in pair)
+        dispatcher._active = {j.id: None for j in pair}  # type: ignore[misc]
+        for j in pair:
+            await dispatcher._measure_slot_time(j, now=ended)  # type: ignore[arg-type]
+            del dispatcher._active[j.id]
+    assert len(timings.samples) >= 4, "no slot time was measured"
     assert all(abs(sample - 0.2) < 1e-9 for sample in timings.samples), timings.samples
+
+
+async def test_a_job_that_started_or_ended_with_a_slot_free_gives_no_slot_time(stage_settings: Settings) -> None:
+    timings = TimingLog()
+    dispatcher = Dispatcher(timings, ChangeFeed(), {}, stage_settings.replace(concurrency=2))  # type: ignore[arg-type]
+    alone = finished_job("alone", 0.0)  # started with the other slot free
+    dispatcher._active = {"alone": None, "other": None}  # type: ignore[misc]
+    await dispatcher._measure_slot_time(alone, now=1.0)  # type: ignore[arg-type]
+    last_of_burst = finished_job("last", 1.0)  # started full, but nothing else runs or waits when it ends
+    dispatcher._started_full.add("last")
+    dispatcher._active = {"last": None}  # type: ignore[misc]
+    await dispatcher._measure_slot_time(last_of_burst, now=2.0)  # type: ignore[arg-type]
+    assert timings.samples == []
 
 
 async def test_a_watcher_gets_a_new_estimate_each_time_the_queue_moves(
