@@ -15,9 +15,9 @@ MIN_SLOT_SAMPLES = 5
 
 
 def slot_seconds(timings: Mapping[str, Timing], job_type: JobType, prior: float, slots: int = 1) -> float:
-    """What one worker slot takes per job of this type now: measured under load when there are enough samples
-    (the dispatcher's recent time between completions while every slot was busy, times the slots); else, from
-    what a job and its stages took lately, the larger of a job's recent median duration and what `slots` jobs
+    """What one worker slot takes per job of this type now: measured under load when there are enough samples (the
+    recent duration of jobs that started and ended with every slot taken: Dispatcher._measure_slot_time); else,
+    from what a job and its stages took lately, the larger of a job's recent median duration and what `slots` jobs
     queued at the busiest stage service take (see bottleneck_seconds); else the prior."""
     slot = timings.get(f"slot:{job_type.value}")
     if slot and slot.samples >= MIN_SLOT_SAMPLES:
