@@ -1,6 +1,7 @@
 """Following one job live: the events after a sequence, in order, from the change feed when a notice brought
 them and from the store otherwise, and a fresh snapshot whenever a queued job's place changes. No grpc here:
-JobService checks the caller may see the job and hands over its first snapshot; the servicer converts."""
+JobService hands over the first snapshot, or how to read it (checking the caller may see the job); the servicer
+converts."""
 
 from __future__ import annotations
 
@@ -44,11 +45,20 @@ class JobWatcher:
         self._event_reads: SharedReads[list[JobEvent]] = SharedReads()
         self._record_reads: SharedReads[JobRecord | None] = SharedReads()
 
-    async def follow(self, snapshot: JobView, after_sequence: int) -> AsyncIterator[JobView | JobEvent]:
-        """Every event after `after_sequence` in order, live, after `snapshot` (already sent); ends after the
-        terminal event. While the job is queued, a fresh snapshot follows whenever its position changes."""
+    async def follow(
+        self,
+        job_id: str,
+        after_sequence: int,
+        snapshot: JobView | None,
+        first_view: Callable[[], Awaitable[JobView]],
+    ) -> AsyncIterator[JobView | JobEvent]:
+        """Every event after `after_sequence` in order, live; ends after the terminal event. It starts from
+        `snapshot` when the caller already sent one (a submit's answer), else from `first_view()`, sent first.
+        While the job is queued, a fresh snapshot follows whenever its position changes."""
+        if snapshot is None:
+            snapshot = await first_view()
+            yield snapshot
         job = snapshot.job
-        job_id = job.id
         last = max(after_sequence, 0)
         position = snapshot.position
         current: JobRecord | None = job  # the record, while it is queued (its place comes from it)
